@@ -1,0 +1,162 @@
+"""The Python API. The CLI is a thin layer over these functions.
+
+    >>> import ganforge
+    >>> result = ganforge.train({"data": {"name": "toy"}, "train": {"iters": 100}})
+    >>> result.run_dir, result.metrics["loss_d"]
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+import torch
+
+from .config import Config
+from .data import Dataset, load_dataset
+from .errors import ConfigError, RunError
+from .images import save_samples
+from .train.callbacks import Checkpointer, HealthCallback, MetricsLogger, Progress, SampleWriter, TensorBoardLogger
+from .train.checkpoint import load_latest
+from .train.loop import Trainer
+from .train.rundir import RunDir, default_run_name
+
+ConfigLike = Union[Config, dict, None]
+#: config sections that must not change when a run is resumed
+STRUCTURAL = ("data", "model", "loss")
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or stopped) training run produced."""
+
+    run_dir: Path
+    step: int
+    status: str  #: finished | interrupted | failed
+    metrics: dict[str, Any] = field(default_factory=dict)  #: the last metrics record
+    samples: Optional[Path] = None  #: the last sample grid
+    checkpoint: Optional[Path] = None
+    elapsed: float = 0.0  #: training seconds, across resumes
+    warnings: list[str] = field(default_factory=list)
+    reason: Optional[str] = None
+
+    @property
+    def iters_per_second(self) -> float:
+        return self.step / self.elapsed if self.elapsed else 0.0
+
+
+def as_config(cfg: ConfigLike) -> Config:
+    if cfg is None:
+        return Config()
+    if isinstance(cfg, Config):
+        cfg.validate()
+        return cfg.copy()
+    if isinstance(cfg, dict):
+        return Config.from_dict(cfg)
+    raise ConfigError(f"config must be a Config or a dict, got {type(cfg).__name__}")
+
+
+def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
+          overrides: Optional[list[str]] = None, progress: bool = False,
+          log: Callable[[str], None] = print, handle_signals: bool = False) -> TrainResult:
+    """Train a GAN; returns a :class:`TrainResult`. Safe to call many times in one process.
+
+    ``resume`` continues the run in that folder from its newest intact checkpoint
+    (``config`` is then ignored; ``overrides`` such as ``train.iters=300`` still apply).
+    """
+    if resume is not None:
+        run = RunDir(Path(resume)).require_run()
+        stored = run.read_config()
+        try:
+            cfg = Config.from_dict(stored, where=str(run.config_file))
+        except ConfigError as e:
+            raise RunError(f"cannot resume: {e}") from None
+        cfg.apply_overrides(overrides or [])
+        cfg.validate()
+        for sec in STRUCTURAL:
+            if getattr(cfg, sec) != getattr(Config.from_dict(stored), sec):
+                raise ConfigError(f"cannot change the {sec} section when resuming; start a new run instead")
+        cfg.out = str(run.path)
+    else:
+        cfg = as_config(config)
+        cfg.apply_overrides(overrides or [])
+        cfg.validate()
+        run = RunDir(Path(cfg.out) if cfg.out else default_run_name(cfg))
+        cfg.out = str(run.path)
+
+    data = load_dataset(cfg.data)
+    if cfg.train.batch_size > len(data) * 10:
+        raise ConfigError(f"train.batch_size={cfg.train.batch_size} is far larger than the dataset ({len(data)} examples)")
+    bar = Progress(enabled=progress)
+    say = bar.write if progress else log
+    health = HealthCallback(run, say)
+    ckpt = Checkpointer(run)
+    samples = SampleWriter(run, health)
+    callbacks = [MetricsLogger(run), health]
+    if cfg.train.tensorboard:
+        callbacks.append(TensorBoardLogger(run))
+    callbacks += [samples, ckpt, bar]
+    trainer = Trainer(cfg, data, callbacks)  # builds everything: bad names fail before any file is written
+
+    if resume is not None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            state, path = load_latest(run.checkpoints)
+        for w in caught:
+            say(f"warning: {w.message}")
+        trainer.load_state_dict(state)
+        run.truncate_metrics(trainer.step)
+        run.write_config(cfg)
+        ckpt.last_step = trainer.step
+        samples.last_path = run.samples / f"step_{trainer.step:06d}.png"
+    else:
+        run.create(cfg)
+    run.write_status(status="running", step=trainer.step)
+    try:
+        trainer.fit(handle_signals=handle_signals)
+    except BaseException:
+        run.write_status(status="crashed", step=trainer.step)
+        raise
+    if trainer.health.fatal or (trainer.stop_reason or "").startswith("failed"):
+        status = "failed"
+    elif trainer.stop_reason == "interrupted":
+        status = "interrupted"
+    else:
+        status = "finished"
+    run.write_status(status=status, step=trainer.step, reason=trainer.stop_reason)
+    return TrainResult(run_dir=run.path, step=trainer.step, status=status, metrics=dict(trainer.last_record),
+                       samples=samples.last_path, checkpoint=ckpt.last_path, elapsed=trainer.elapsed,
+                       warnings=list(trainer.warnings), reason=trainer.stop_reason)
+
+
+def load_run(run_dir: Union[str, Path], device: str = "cpu") -> tuple[Trainer, Config]:
+    """Rebuild a run's trainer from its newest checkpoint (for sampling, evaluation)."""
+    run = RunDir(Path(run_dir)).require_run()
+    cfg = Config.from_dict(run.read_config(), where=str(run.config_file))
+    cfg.train.device = device
+    data = load_dataset(cfg.data)
+    trainer = Trainer(cfg, data)
+    state, _ = load_latest(run.checkpoints)
+    trainer.load_state_dict(state)
+    return trainer, cfg
+
+
+def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] = None, seed: int = 0,
+           device: str = "cpu", truncation: Optional[float] = None) -> torch.Tensor:
+    """Draw ``n`` samples from a trained run (EMA weights when present); save a grid to ``out``."""
+    if n <= 0:
+        raise ConfigError(f"--n must be > 0, got {n}")
+    trainer, cfg = load_run(run_dir, device)
+    g = torch.Generator().manual_seed(seed)
+    from .models import sample_latent
+
+    z = sample_latent(n, cfg.model.z_dim, cfg.model.latent, generator=g)
+    if truncation is not None:
+        if truncation <= 0:
+            raise ConfigError(f"--truncation must be > 0, got {truncation}")
+        z = z.clamp(-truncation, truncation)
+    x = trainer.generate(z.to(trainer.device)).cpu()
+    if out is not None:
+        save_samples(x, out, real=trainer.data.x[:2000] if x.dim() == 2 else None)
+    return x

@@ -1,0 +1,238 @@
+"""Command line: parse, build a config, call the Python API. Nothing else lives here.
+
+User mistakes (GanforgeError) print one line and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from .errors import GanforgeError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with 'did you mean' for mistyped options."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        if message.startswith("unrecognized arguments:"):
+            opts = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+            hints = []
+            for bad in message.split(":", 1)[1].split():
+                if bad.startswith("-"):
+                    m = difflib.get_close_matches(bad.split("=")[0], opts, n=1, cutoff=0.6)
+                    if m:
+                        hints.append(f"{bad} -> did you mean {m[0]}?")
+            if hints:
+                message += " (" + "; ".join(hints) + ")"
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+# flag -> config keys it sets (a flag may set several, e.g. --optimizer sets both networks)
+FLAG_KEYS: dict[str, tuple[str, ...]] = {
+    "data": ("data.name",), "data_dir": ("data.dir",), "size": ("data.size",), "toy": ("data.toy",),
+    "holdout": ("data.holdout",),
+    "model": ("model.name",), "z_dim": ("model.z_dim",), "width": ("model.width",), "d_norm": ("model.d_norm",),
+    "latent": ("model.latent",),
+    "loss": ("loss.name",),
+    "penalty": ("penalty.name",), "penalty_weight": ("penalty.weight",),
+    "penalty_schedule": ("penalty.schedule",), "penalty_every": ("penalty.every",),
+    "optimizer": ("optim.g.name", "optim.d.name"), "lr": ("optim.g.lr", "optim.d.lr"),
+    "lr_g": ("optim.g.lr",), "lr_d": ("optim.d.lr",),
+    "lr_schedule": ("optim.g.schedule", "optim.d.schedule"),
+    "iters": ("train.iters",), "batch_size": ("train.batch_size",), "n_critic": ("train.n_critic",),
+    "seed": ("train.seed",), "log_every": ("train.log_every",), "sample_every": ("train.sample_every",),
+    "ckpt_every": ("train.ckpt_every",), "device": ("train.device",), "ema": ("train.ema_decay",),
+    "threads": ("train.threads",), "out": ("out",),
+}
+
+
+def _add_train_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("where the config comes from (later wins: preset < --config < flags < --set)")
+    g.add_argument("--preset", help="a shipped preset (see `ganforge presets`)")
+    g.add_argument("--config", type=Path, help="YAML config file")
+    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="any config key, dotted (repeatable), e.g. --set optim.d.lr=4e-4")
+    g.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue this run from its last checkpoint")
+    g.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    g.add_argument("--out", help="run folder (default: runs/<data>-<model>-<time>)")
+    g.add_argument("--quiet", action="store_true", help="no progress output")
+    d = p.add_argument_group("data")
+    d.add_argument("--data", help="toy | digits | mnist (default digits)")
+    d.add_argument("--data-dir", help="folder with the dataset files (mnist)")
+    d.add_argument("--size", type=int, help="resize images to 8/16/28/32/64 px")
+    d.add_argument("--toy", help="for --data toy: ring8 | grid25 | swissroll")
+    d.add_argument("--holdout", type=int, help="keep N examples out of training")
+    m = p.add_argument_group("model")
+    m.add_argument("--model", help="mlp | dcgan (default mlp)")
+    m.add_argument("--z-dim", type=int, help="latent dimension (default 64)")
+    m.add_argument("--latent", help="normal | uniform")
+    m.add_argument("--width", type=int, help="DCGAN base width (default 64)")
+    m.add_argument("--d-norm", help="none | layer | spectral")
+    o = p.add_argument_group("objective and penalty")
+    o.add_argument("--loss", help="wasserstein | minimax | nonsaturating | lsgan | hinge (default wasserstein)")
+    o.add_argument("--penalty", help="gp | lp | dragan | r1 | r2 | clip | none (default gp)")
+    o.add_argument("--penalty-weight", type=float, help="lambda (default 10)")
+    o.add_argument("--penalty-schedule", help="constant | ivgp | pi | linear | cosine (default constant)")
+    o.add_argument("--penalty-every", type=int, help="lazy penalty: every k critic steps")
+    op = p.add_argument_group("optimization")
+    op.add_argument("--optimizer", help="adam | adamw | sgd | rmsprop | adagrad, for G and D")
+    op.add_argument("--lr", type=float, help="learning rate of G and D (default 1e-4)")
+    op.add_argument("--lr-g", type=float, help="generator learning rate")
+    op.add_argument("--lr-d", type=float, help="discriminator learning rate")
+    op.add_argument("--lr-schedule", help="constant | exponential | step | linear | cosine")
+    op.add_argument("--n-critic", type=int, help="D steps per G step (default 5)")
+    op.add_argument("--ema", type=float, metavar="DECAY", help="EMA of generator weights, e.g. 0.999")
+    t = p.add_argument_group("loop")
+    t.add_argument("--iters", type=int, help="generator steps (default 2000)")
+    t.add_argument("--batch-size", type=int, help="default 64")
+    t.add_argument("--seed", type=int, help="default 0")
+    t.add_argument("--log-every", type=int, help="metrics line every N steps (default 10)")
+    t.add_argument("--sample-every", type=int, help="sample grid every N steps (default 250)")
+    t.add_argument("--ckpt-every", type=int, help="checkpoint every N steps (default 500)")
+    t.add_argument("--device", help="auto | cpu | cuda (default auto)")
+    t.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+
+
+def _flag_overrides(args: argparse.Namespace) -> list[str]:
+    out = []
+    for flag, keys in FLAG_KEYS.items():
+        v = getattr(args, flag, None)
+        if v is not None:
+            out += [f"{k}={v}" for k in keys]
+    return out + list(args.set)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import api
+    from .config import Config, load_preset, load_yaml
+
+    overrides = _flag_overrides(args)
+    if args.resume is not None:
+        if args.preset or args.config:
+            raise GanforgeError("--resume continues a run with its own config; drop --preset/--config")
+        if args.dry_run:
+            from .train.rundir import RunDir
+
+            cfg = Config.from_dict(RunDir(args.resume).read_config())
+            cfg.apply_overrides(overrides)
+            cfg.validate()
+            print(cfg.to_yaml(), end="")
+            return 0
+        result = api.train(resume=args.resume, overrides=overrides, progress=not args.quiet,
+                           log=_log, handle_signals=True)
+    else:
+        base: dict[str, Any] = {}
+        if args.preset:
+            base = load_preset(args.preset)
+        cfg = Config.from_dict(base, where=f"preset {args.preset}")
+        if args.config:
+            cfg = Config.from_dict(_deep_merge(cfg.to_dict(), load_yaml(args.config)), where=str(args.config))
+        cfg.apply_overrides(overrides)
+        cfg.validate()
+        if args.dry_run:
+            print(cfg.to_yaml(), end="")
+            return 0
+        result = api.train(cfg, progress=not args.quiet, log=_log, handle_signals=True)
+    m = result.metrics
+    summary = " ".join(f"{k}={m[k]:.4g}" for k in ("loss_d", "loss_g", "wasserstein") if isinstance(m.get(k), float))
+    print(f"{result.status}: {result.step} generator steps in {result.elapsed:.1f} s "
+          f"({result.iters_per_second:.2f} it/s) {summary}")
+    print(f"run folder:   {result.run_dir}")
+    if result.samples:
+        print(f"last samples: {result.samples}")
+    if result.status == "interrupted":
+        print(f"stopped on request; continue with: ganforge train --resume {result.run_dir}")
+        return 130
+    if result.status == "failed":
+        print(f"the run failed: {result.reason}; the last good checkpoint is kept in {result.run_dir}/checkpoints")
+        return 1
+    return 0
+
+
+def _deep_merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from . import api
+
+    api.sample(args.run_dir, n=args.n, out=args.out, seed=args.seed, device=args.device,
+               truncation=args.truncation)
+    print(f"wrote {args.n} samples to {args.out}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from .config import preset_description, preset_names
+
+    for name in preset_names():
+        print(f"{name:22s} {preset_description(name)}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .plot import plot_run
+
+    paths = plot_run(args.run_dir, args.out)
+    for p in paths:
+        print(f"wrote {p}")
+    return 0
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="ganforge", description="Train, evaluate and tune GANs with adaptive gradient penalties.")
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"ganforge {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    t = sub.add_parser("train", help="train a GAN (default: WGAN-GP MLP on the scikit-learn digits)",
+                       description="Train a GAN. With no options: a WGAN-GP MLP on the 8x8 digits that "
+                                   "ship with scikit-learn, a few minutes on a laptop CPU.")
+    _add_train_args(t)
+    t.set_defaults(func=cmd_train)
+    s = sub.add_parser("sample", help="write samples of a trained run as a PNG grid")
+    s.add_argument("run_dir", type=Path)
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--out", type=Path, default=Path("samples.png"))
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--truncation", type=float, help="clamp latents to [-t, t]")
+    s.add_argument("--device", default="cpu")
+    s.set_defaults(func=cmd_sample)
+    pr = sub.add_parser("presets", help="list the shipped presets")
+    pr.set_defaults(func=cmd_presets)
+    pl = sub.add_parser("plot", help="plot losses, Wasserstein estimate, penalty schedule of a run as PNG")
+    pl.add_argument("run_dir", type=Path)
+    pl.add_argument("--out", type=Path, help="folder for the PNGs (default RUN_DIR/plots)")
+    pl.set_defaults(func=cmd_plot)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except GanforgeError as e:
+        print(f"ganforge: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ganforge: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,409 @@
+"""Typed configuration: one tree of dataclasses, loaded from YAML or dicts, overridden
+by dotted keys, validated with one-line errors.
+
+Why dataclasses and not a global dict: many runs (trials of a search, tests) share one
+process, so the configuration must be a plain value passed around, never global state.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from .errors import ConfigError
+from .registry import suggest
+
+
+@dataclass
+class DataConfig:
+    """Where the training data comes from."""
+
+    name: str = "digits"  #: toy | digits | mnist (see ``ganforge.data.DATASETS``)
+    dir: Optional[str] = None  #: folder with the files, for file-based datasets
+    size: Optional[int] = None  #: image side in pixels after resizing; None keeps the native size
+    toy: str = "ring8"  #: for name=toy: ring8 | grid25 | swissroll
+    n_samples: int = 20000  #: for name=toy: how many points to draw
+    limit: Optional[int] = None  #: use only the first N examples (after the holdout is removed)
+    holdout: int = 0  #: keep the last N examples out of training (reference set for metrics)
+    seed: int = 0  #: seed for generated data (toy) and for the holdout shuffle
+
+
+@dataclass
+class ModelConfig:
+    """Generator and discriminator architecture."""
+
+    name: str = "mlp"  #: mlp | dcgan
+    z_dim: int = 64  #: latent dimension
+    latent: str = "normal"  #: normal | uniform (uniform on [-1, 1])
+    g_hidden: list[int] = field(default_factory=lambda: [256, 512, 1024])  #: MLP generator widths
+    d_hidden: list[int] = field(default_factory=lambda: [512, 256])  #: MLP discriminator widths
+    width: int = 64  #: DCGAN base channel count
+    g_norm: str = "batch"  #: batch | none (normalization in G)
+    d_norm: str = "none"  #: none | layer | spectral (normalization in D)
+    slope: float = 0.2  #: LeakyReLU slope
+
+
+@dataclass
+class LossConfig:
+    """The adversarial objective."""
+
+    name: str = "wasserstein"  #: wasserstein | minimax | nonsaturating | lsgan | hinge
+    real_label: float = 1.0  #: one-sided label smoothing for the BCE losses (e.g. 0.9)
+
+
+@dataclass
+class IVGPConfig:
+    """Constants of the paper's schedule as this project reads it (see docs/ivgp.md)."""
+
+    beta: float = 0.9  #: smoothing of the distance estimate
+    reference: str = "max"  #: max (running maximum of the smoothed distance) | initial
+    warmup: int = 0  #: critic steps before the schedule may lower rho below 1
+
+
+@dataclass
+class PIConfig:
+    """PI controller on the gradient-norm error (Mtetwa et al. 2025)."""
+
+    kp: float = 0.5
+    ki: float = 0.01
+    target: float = 1.0  #: desired mean gradient norm at the penalty points
+    lambda_lo: float = 0.1
+    lambda_hi: float = 100.0
+
+
+@dataclass
+class PenaltyConfig:
+    """Lipschitz control / regularizer for the discriminator and its schedule."""
+
+    name: str = "gp"  #: none | gp | lp | dragan | r1 | r2 | clip
+    weight: float = 10.0  #: lambda (for schedules: lambda_max and the starting value)
+    weight_min: float = 0.0  #: lambda_min for the ivgp, linear and cosine schedules
+    clip: float = 0.01  #: weight-clipping bound, for name=clip
+    every: int = 1  #: lazy regularization: apply every k critic steps, weight scaled by k
+    schedule: str = "constant"  #: constant | ivgp | pi | linear | cosine
+    ivgp: IVGPConfig = field(default_factory=IVGPConfig)
+    pi: PIConfig = field(default_factory=PIConfig)
+
+
+@dataclass
+class OptimizerConfig:
+    """One network's optimizer and learning-rate schedule."""
+
+    name: str = "adam"  #: adam | adamw | sgd | rmsprop | adagrad
+    lr: float = 1e-4
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.9])  #: Adam / AdamW
+    momentum: float = 0.0  #: SGD / RMSprop
+    nesterov: bool = False  #: SGD
+    weight_decay: float = 0.0
+    schedule: str = "constant"  #: constant | exponential | step | linear | cosine
+    gamma: float = 0.99  #: decay factor (exponential per 100 steps, step per step_size)
+    step_size: int = 1000  #: for schedule=step
+    warmup: int = 0  #: linear warm-up length in generator steps
+    grad_clip: Optional[float] = None  #: clip the global gradient norm to this value
+
+
+@dataclass
+class OptimConfig:
+    g: OptimizerConfig = field(default_factory=OptimizerConfig)
+    d: OptimizerConfig = field(default_factory=OptimizerConfig)
+
+
+@dataclass
+class TrainConfig:
+    """The loop: length, batch, logging and checkpoint cadence, device, health checks."""
+
+    iters: int = 2000  #: generator steps
+    batch_size: int = 64
+    n_critic: int = 5  #: discriminator steps per generator step
+    seed: int = 0
+    log_every: int = 10
+    sample_every: int = 250
+    ckpt_every: int = 500
+    keep_ckpts: int = 2  #: checkpoints kept on disk (the newest and its predecessors)
+    device: str = "auto"  #: auto | cpu | cuda | cuda:N
+    ema_decay: Optional[float] = None  #: EMA of generator weights (e.g. 0.999); None = off
+    threads: int = 0  #: torch intra-op threads; 0 keeps torch's default
+    tensorboard: bool = True  #: write TensorBoard event files into the run folder
+    stop_on_failure: bool = False  #: stop when the health monitor declares the run diverged
+    n_sample: int = 64  #: images in each sample grid
+
+
+@dataclass
+class Config:
+    """The whole configuration of a run."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    penalty: PenaltyConfig = field(default_factory=PenaltyConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    out: Optional[str] = None  #: run folder; default runs/<data>-<model>-<time>
+
+    # ------------------------------------------------------------------ conversions
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None, where: str = "config") -> "Config":
+        cfg = cls()
+        if d:
+            _merge(cfg, d, prefix="", where=where)
+        cfg.validate()
+        return cfg
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def copy(self) -> "Config":
+        return copy.deepcopy(self)
+
+    # ------------------------------------------------------------------ overrides
+    def set(self, key: str, value: Any) -> None:
+        """Set a dotted key (``optim.g.lr``); strings are parsed as YAML scalars."""
+        parts = key.split(".")
+        obj: Any = self
+        for i, part in enumerate(parts):
+            names = [f.name for f in dataclasses.fields(obj)]
+            if part not in names:
+                here = ".".join(parts[:i]) or "top level"
+                full = [".".join(parts[:i] + [n]) for n in names]
+                raise ConfigError(
+                    f"unknown config key {key!r}{suggest(key, _all_keys(self))}; "
+                    f"keys at {here}: {', '.join(full)}"
+                )
+            if i == len(parts) - 1:
+                ftype = _field_types(type(obj))[part]
+                if dataclasses.is_dataclass(getattr(obj, part)):
+                    raise ConfigError(f"{key!r} is a section; set one of its keys, e.g. {key}.{dataclasses.fields(getattr(obj, part))[0].name}")
+                if isinstance(value, str):
+                    value = _parse_scalar(value)
+                setattr(obj, part, _coerce(value, ftype, key))
+            else:
+                obj = getattr(obj, part)
+
+    def get(self, key: str) -> Any:
+        obj: Any = self
+        for part in key.split("."):
+            if not dataclasses.is_dataclass(obj) or not hasattr(obj, part):
+                raise ConfigError(f"unknown config key {key!r}{suggest(key, _all_keys(self))}")
+            obj = getattr(obj, part)
+        return obj
+
+    def apply_overrides(self, items: list[str]) -> None:
+        """Apply ``key=value`` strings (the CLI's ``--set``)."""
+        for item in items:
+            if "=" not in item:
+                raise ConfigError(f"--set expects key=value, got {item!r}")
+            k, v = item.split("=", 1)
+            self.set(k.strip(), v.strip())
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> None:
+        """Raise ConfigError for the first value out of its range."""
+        t, p = self.train, self.penalty
+        _pos("train.iters", t.iters, allow_zero=True)
+        _pos("train.batch_size", t.batch_size)
+        _pos("train.n_critic", t.n_critic)
+        _pos("train.log_every", t.log_every)
+        _pos("train.sample_every", t.sample_every)
+        _pos("train.ckpt_every", t.ckpt_every)
+        _pos("train.keep_ckpts", t.keep_ckpts)
+        _pos("train.n_sample", t.n_sample)
+        _pos("model.z_dim", self.model.z_dim)
+        _pos("model.width", self.model.width)
+        _pos("data.n_samples", self.data.n_samples)
+        _pos("penalty.every", p.every)
+        if t.threads < 0:
+            raise ConfigError(f"train.threads must be >= 0, got {t.threads}")
+        if self.data.holdout < 0:
+            raise ConfigError(f"data.holdout must be >= 0, got {self.data.holdout}")
+        if self.data.limit is not None:
+            _pos("data.limit", self.data.limit)
+        if self.data.size is not None and self.data.size not in (8, 16, 28, 32, 64):
+            raise ConfigError(f"data.size must be one of 8, 16, 28, 32, 64, got {self.data.size}")
+        if any(h <= 0 for h in self.model.g_hidden + self.model.d_hidden):
+            raise ConfigError("model.g_hidden and model.d_hidden must hold positive widths")
+        if not 0.0 <= self.model.slope < 1.0:
+            raise ConfigError(f"model.slope must be in [0, 1), got {self.model.slope}")
+        if not 0.0 < self.loss.real_label <= 1.0:
+            raise ConfigError(f"loss.real_label must be in (0, 1], got {self.loss.real_label}")
+        if p.weight < 0 or p.weight_min < 0:
+            raise ConfigError("penalty.weight and penalty.weight_min must be >= 0")
+        if p.weight_min > p.weight:
+            raise ConfigError(f"penalty.weight_min ({p.weight_min}) must not exceed penalty.weight ({p.weight})")
+        if p.clip <= 0:
+            raise ConfigError(f"penalty.clip must be > 0, got {p.clip}")
+        if not 0.0 <= p.ivgp.beta < 1.0:
+            raise ConfigError(f"penalty.ivgp.beta must be in [0, 1), got {p.ivgp.beta}")
+        if p.ivgp.reference not in ("max", "initial"):
+            raise ConfigError(f"penalty.ivgp.reference must be 'max' or 'initial', got {p.ivgp.reference!r}")
+        if not 0 <= p.pi.lambda_lo <= p.pi.lambda_hi:
+            raise ConfigError("penalty.pi needs 0 <= lambda_lo <= lambda_hi")
+        if t.ema_decay is not None and not 0.0 < t.ema_decay < 1.0:
+            raise ConfigError(f"train.ema_decay must be in (0, 1), got {t.ema_decay}")
+        for net in ("g", "d"):
+            o: OptimizerConfig = getattr(self.optim, net)
+            k = f"optim.{net}"
+            if not o.lr > 0:
+                raise ConfigError(f"{k}.lr must be > 0, got {o.lr}")
+            if len(o.betas) != 2 or not all(0.0 <= b < 1.0 for b in o.betas):
+                raise ConfigError(f"{k}.betas must be two numbers in [0, 1), got {o.betas}")
+            if o.momentum < 0 or o.weight_decay < 0:
+                raise ConfigError(f"{k}.momentum and {k}.weight_decay must be >= 0")
+            if not 0.0 < o.gamma <= 1.0:
+                raise ConfigError(f"{k}.gamma must be in (0, 1], got {o.gamma}")
+            _pos(f"{k}.step_size", o.step_size)
+            if o.warmup < 0:
+                raise ConfigError(f"{k}.warmup must be >= 0, got {o.warmup}")
+            if o.grad_clip is not None and not o.grad_clip > 0:
+                raise ConfigError(f"{k}.grad_clip must be > 0, got {o.grad_clip}")
+        dev = t.device
+        if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+            raise ConfigError(f"train.device must be auto, cpu, cuda or cuda:N, got {dev!r}")
+
+
+# ---------------------------------------------------------------------- helpers
+def _pos(key: str, value: int | float, allow_zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{key} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _all_keys(obj: Any, prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if dataclasses.is_dataclass(v):
+            keys += _all_keys(v, prefix + f.name + ".")
+        else:
+            keys.append(prefix + f.name)
+    return keys
+
+
+def _parse_scalar(text: str) -> Any:
+    try:
+        return yaml.safe_load(text) if text != "" else ""
+    except yaml.YAMLError:
+        return text
+
+
+def _type_name(t: Any) -> str:
+    return getattr(t, "__name__", str(t).replace("typing.", ""))
+
+
+def _coerce(value: Any, ftype: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``ftype``; convert int->float where natural."""
+    origin = typing.get_origin(ftype)
+    args = typing.get_args(ftype)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], key)
+    if origin is list:
+        if isinstance(value, tuple):
+            value = list(value)
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        return [_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)]
+    if ftype is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if ftype is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return value
+    if ftype is float:
+        if isinstance(value, str):  # YAML 1.1 reads '3e-4' (no dot) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        v = float(value)
+        if v != v or v in (float("inf"), float("-inf")):
+            raise ConfigError(f"{key} must be a finite number, got {value!r}")
+        return v
+    if ftype is str:
+        if not isinstance(value, str):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return str(value)
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported type {_type_name(ftype)}")  # pragma: no cover
+
+
+def _merge(obj: Any, d: Any, prefix: str, where: str) -> None:
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where}: section {prefix.rstrip('.') or 'top level'} must be a mapping, got {d!r}")
+    hints = _field_types(type(obj))
+    names = [f.name for f in dataclasses.fields(obj)]
+    for k, v in d.items():
+        key = prefix + str(k)
+        if k not in names:
+            raise ConfigError(
+                f"{where}: unknown key {key!r}{suggest(str(k), names)}; "
+                f"valid here: {', '.join(prefix + n for n in names)}"
+            )
+        cur = getattr(obj, k)
+        if dataclasses.is_dataclass(cur):
+            _merge(cur, v, key + ".", where)
+        else:
+            setattr(obj, k, _coerce(v, hints[k], f"{where}: {key}" if where != "config" else key))
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, with clear errors for a missing or malformed file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        at = f" at line {line + 1}" if line is not None else ""
+        raise ConfigError(f"{p}: not valid YAML{at}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def load_config(path: str | Path) -> Config:
+    """Load and validate a YAML config file."""
+    return Config.from_dict(load_yaml(path), where=str(path))
+
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    path = PRESET_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"unknown preset {name!r}{suggest(name, preset_names())}; see `ganforge presets`")
+    data = load_yaml(path)
+    data.pop("description", None)
+    return data
+
+
+def preset_description(name: str) -> str:
+    return str(load_yaml(PRESET_DIR / f"{name}.yaml").get("description", ""))

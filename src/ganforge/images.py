@@ -1,0 +1,76 @@
+"""Sample pictures: image grids with Pillow, scatter plots for 2-D toy data."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] -> (N, H, W, C) uint8."""
+    x = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def grid_image(x: torch.Tensor, nrow: Optional[int] = None, pad: int = 2, min_cell: int = 32) -> Image.Image:
+    """Tile images into one picture; small images are enlarged (nearest) to ``min_cell`` px."""
+    imgs = to_uint8(x)
+    n, h, w, c = imgs.shape
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
+    ncol_rows = int(math.ceil(n / nrow))
+    scale = max(1, int(math.ceil(min_cell / max(h, w))))
+    H, W = h * scale, w * scale
+    canvas = np.full((ncol_rows * (H + pad) + pad, nrow * (W + pad) + pad, c), 255, np.uint8)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        tile = imgs[i].repeat(scale, 0).repeat(scale, 1)
+        y0, x0 = pad + r * (H + pad), pad + col * (W + pad)
+        canvas[y0:y0 + H, x0:x0 + W] = tile
+    return Image.fromarray(canvas[..., 0] if c == 1 else canvas, mode="L" if c == 1 else "RGB")
+
+
+def save_grid(x: torch.Tensor, path: str | Path, nrow: Optional[int] = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid_image(x, nrow).save(path)
+    return path
+
+
+def save_scatter(fake: torch.Tensor, path: str | Path, real: Optional[torch.Tensor] = None,
+                 title: str = "") -> Path:
+    """Scatter of 2-D samples (orange) over real data (blue)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    if real is not None:
+        r = real.detach().cpu().numpy()
+        ax.scatter(r[:, 0], r[:, 1], s=2, c="tab:blue", alpha=0.3, label="real")
+    f = fake.detach().float().cpu().numpy()
+    ax.scatter(f[:, 0], f[:, 1], s=4, c="tab:orange", alpha=0.8, label="generated")
+    ax.set_xlim(-1.1, 1.1)
+    ax.set_ylim(-1.1, 1.1)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def save_samples(x: torch.Tensor, path: str | Path, real: Optional[torch.Tensor] = None,
+                 title: str = "", nrow: Optional[int] = None) -> Path:
+    """Grid for images, scatter for 2-D points."""
+    if x.dim() == 2:
+        return save_scatter(x, path, real, title)
+    return save_grid(x, path, nrow)

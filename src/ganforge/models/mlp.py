@@ -1,0 +1,51 @@
+"""Fully connected G and D (the 256-512-1024 / 512-256 networks of the classic tutorial)."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+
+from .norms import d_norm_wrap
+
+
+class MLPGenerator(nn.Module):
+    """z (N, z_dim) -> sample of ``out_shape``; tanh output in [-1, 1]."""
+
+    def __init__(self, z_dim: int, out_shape: tuple[int, ...], hidden: list[int], slope: float,
+                 batch_norm: bool) -> None:
+        super().__init__()
+        self.out_shape = tuple(out_shape)
+        layers: list[nn.Module] = []
+        d = z_dim
+        for h in hidden:
+            layers.append(nn.Linear(d, h))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(h))
+            layers.append(nn.LeakyReLU(slope))
+            d = h
+        layers += [nn.Linear(d, math.prod(out_shape)), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).view(z.shape[0], *self.out_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """sample -> one logit per example, shape (N,)."""
+
+    def __init__(self, in_shape: tuple[int, ...], hidden: list[int], slope: float, norm: str) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        d = math.prod(in_shape)
+        for i, h in enumerate(hidden):
+            layers.append(d_norm_wrap(nn.Linear(d, h), norm))
+            if norm == "layer" and i > 0:
+                layers.append(nn.LayerNorm(h))
+            layers.append(nn.LeakyReLU(slope))
+            d = h
+        layers.append(d_norm_wrap(nn.Linear(d, 1), norm))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1)

@@ -1,0 +1,174 @@
+"""Lipschitz controls and discriminator regularizers.
+
+Gradient-based penalties return the *unweighted* penalty (a scalar) and detached
+diagnostics; the training loop multiplies by the weight its schedule chooses. Penalty
+points are interpolated with one coefficient per sample (never per pixel):
+``x_hat = eps * x_real + (1 - eps) * x_fake`` with ``eps ~ U[eps_low, 1]``.
+``eps_low = 0`` is WGAN-GP's U[0, 1]; the IVGP schedule raises ``eps_low`` so the
+points move onto the real samples as the distributions meet.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import torch
+import torch.nn as nn
+
+from ..registry import Registry
+
+Tensor = torch.Tensor
+Critic = Callable[[Tensor], Tensor]
+
+
+@dataclass
+class PenaltyResult:
+    value: Tensor  #: unweighted penalty, scalar, differentiable w.r.t. the critic
+    stats: dict[str, Tensor] = field(default_factory=dict)  #: detached diagnostics
+
+
+def _per_sample_shape(x: Tensor) -> tuple[int, ...]:
+    return (x.shape[0],) + (1,) * (x.dim() - 1)
+
+
+def interpolate(real: Tensor, fake: Tensor, eps_low: float = 0.0,
+                generator: Optional[torch.Generator] = None) -> tuple[Tensor, Tensor]:
+    """Penalty points between real and fake, one eps ~ U[eps_low, 1] per sample."""
+    u = torch.rand(_per_sample_shape(real), device=real.device, dtype=real.dtype, generator=generator)
+    eps = eps_low + (1.0 - eps_low) * u
+    return eps * real + (1.0 - eps) * fake, eps.flatten()
+
+
+def input_gradient(critic: Critic, x: Tensor) -> Tensor:
+    """d sum(D(x)) / dx with a graph, so the penalty can be backpropagated."""
+    x = x.detach().requires_grad_(True)
+    out = critic(x)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return grad
+
+
+def _gradient_stats(grad: Tensor, norms: Tensor, real: Tensor, fake: Tensor, eps: Tensor) -> dict[str, Tensor]:
+    diff = (real - fake).flatten(1)
+    u = diff / diff.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    dd = (grad.flatten(1) * u).sum(1)  # directional derivative of D along x_real - x_fake
+    return {
+        "gp_grad_norm": norms.mean().detach(),
+        "gp_grad_norm_max": norms.max().detach(),
+        "gp_dir_deriv": dd.mean().detach(),
+        "gp_dir_deriv_max": dd.abs().max().detach(),
+        "eps_mean": eps.mean().detach(),
+        "eps_std": eps.std(unbiased=False).detach() if eps.numel() > 1 else eps.new_zeros(()),
+    }
+
+
+class Penalty:
+    """Base: a penalty that adds nothing. ``post_step`` runs after each critic update."""
+
+    uses_interpolation = False  #: whether the schedule's eps law applies
+    needs_gradient = False
+
+    def __call__(self, critic: Critic, real: Tensor, fake: Tensor, eps_low: float = 0.0,
+                 generator: Optional[torch.Generator] = None) -> Optional[PenaltyResult]:
+        return None
+
+    def post_step(self, critic: nn.Module) -> None:
+        pass
+
+
+PENALTIES: Registry[Callable[..., Penalty]] = Registry("penalty")
+
+
+@PENALTIES.register("none")
+class NoPenalty(Penalty):
+    def __init__(self, **_: object) -> None:
+        pass
+
+
+@PENALTIES.register("gp")
+class GradientPenalty(Penalty):
+    """WGAN-GP (Gulrajani et al. 2017): E[(||grad D(x_hat)||_2 - 1)^2]."""
+
+    uses_interpolation = True
+    needs_gradient = True
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def shape(self, norms: Tensor) -> Tensor:
+        return (norms - 1.0) ** 2
+
+    def __call__(self, critic, real, fake, eps_low=0.0, generator=None):
+        x_hat, eps = interpolate(real, fake, eps_low, generator)
+        grad = input_gradient(critic, x_hat)
+        norms = grad.flatten(1).norm(2, dim=1)
+        return PenaltyResult(self.shape(norms).mean(), _gradient_stats(grad, norms, real, fake, eps))
+
+
+@PENALTIES.register("lp")
+class LipschitzPenalty(GradientPenalty):
+    """One-sided (WGAN-LP, Petzka et al. 2018): E[max(0, ||grad D(x_hat)|| - 1)^2]."""
+
+    def shape(self, norms: Tensor) -> Tensor:
+        return torch.clamp(norms - 1.0, min=0.0) ** 2
+
+
+@PENALTIES.register("dragan")
+class DRAGANPenalty(Penalty):
+    """DRAGAN (Kodali et al. 2017): (||grad D(x + delta)|| - 1)^2 with
+    delta = 0.5 * std(x) * U[0, 1) noise around the real samples."""
+
+    needs_gradient = True
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def __call__(self, critic, real, fake, eps_low=0.0, generator=None):
+        noise = torch.rand(real.shape, device=real.device, dtype=real.dtype, generator=generator)
+        x = real + 0.5 * real.std() * noise
+        grad = input_gradient(critic, x)
+        norms = grad.flatten(1).norm(2, dim=1)
+        return PenaltyResult(((norms - 1.0) ** 2).mean(),
+                             {"gp_grad_norm": norms.mean().detach(), "gp_grad_norm_max": norms.max().detach()})
+
+
+class _ZeroCentred(Penalty):
+    """R1 / R2 (Mescheder et al. 2018): 1/2 E[||grad D(x)||^2] on real (R1) or fake (R2)."""
+
+    needs_gradient = True
+    on_real = True
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def __call__(self, critic, real, fake, eps_low=0.0, generator=None):
+        grad = input_gradient(critic, real if self.on_real else fake)
+        sq = grad.flatten(1).pow(2).sum(1)
+        return PenaltyResult(0.5 * sq.mean(), {"gp_grad_norm": sq.sqrt().mean().detach(),
+                                               "gp_grad_norm_max": sq.sqrt().max().detach()})
+
+
+@PENALTIES.register("r1")
+class R1Penalty(_ZeroCentred):
+    on_real = True
+
+
+@PENALTIES.register("r2")
+class R2Penalty(_ZeroCentred):
+    on_real = False
+
+
+@PENALTIES.register("clip")
+class WeightClipping(Penalty):
+    """Original WGAN: clamp every critic parameter to [-c, c] after each update."""
+
+    def __init__(self, clip: float = 0.01, **_: object) -> None:
+        self.c = clip
+
+    @torch.no_grad()
+    def post_step(self, critic: nn.Module) -> None:
+        for p in critic.parameters():
+            p.clamp_(-self.c, self.c)
+
+
+def build_penalty(name: str, clip: float = 0.01) -> Penalty:
+    return PENALTIES.get(name)(clip=clip)

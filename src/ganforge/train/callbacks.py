@@ -1,0 +1,211 @@
+"""Callbacks of the training loop: metrics file, health checks, TensorBoard, sample
+grids, checkpoints, progress bar. Each does one job; the loop calls them in order."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any, Optional
+
+import torch
+
+from ..images import save_samples
+from .checkpoint import save_checkpoint
+from .health import mean_pairwise_distance
+from .loop import Callback, StepStats, Trainer
+from .rundir import RunDir
+
+
+class MetricsLogger(Callback):
+    """Every ``log_every`` steps: one JSON line (interval means) in metrics.jsonl."""
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self.acc = StepStats()
+
+    def on_step(self, t: Trainer, stats: dict[str, torch.Tensor]) -> None:
+        self.acc.add(stats)
+        if t.step % t.cfg.train.log_every == 0 or t.step == t.cfg.train.iters:
+            rec: dict[str, Any] = {"step": t.step, "time": round(t.elapsed, 4)}
+            rec.update({k: _clean(v) for k, v in self.acc.means().items()})
+            t.last_record = rec
+            self.write(rec)
+
+    def write(self, rec: dict[str, Any]) -> None:
+        with open(self.run.metrics_file, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+
+
+def _clean(v: float) -> float | str:
+    if math.isfinite(v):
+        return float(f"{v:.6g}")
+    return str(v)  # JSON has no NaN/inf; keep them readable
+
+
+class HealthCallback(Callback):
+    """Runs the health monitor on each new log record and on each sample grid."""
+
+    def __init__(self, run: RunDir, log) -> None:
+        self.run, self.log = run, log
+        self.seen_step = -1
+
+    def on_start(self, t: Trainer) -> None:
+        if t.data.is_image:
+            g = torch.Generator().manual_seed(0)
+            idx = torch.randperm(len(t.data), generator=g)[:256]
+            t.health.real_diversity = mean_pairwise_distance(t.data.x[idx])
+            t.health.collapse_after = max(1, t.cfg.train.iters // 10)
+
+    def on_step(self, t: Trainer, stats: dict[str, torch.Tensor]) -> None:
+        rec = t.last_record
+        if not rec or rec["step"] == self.seen_step or rec["step"] != t.step:
+            return
+        self.seen_step = rec["step"]
+        for w in t.health.check_record({k: (float(v) if isinstance(v, str) else v) for k, v in rec.items()}):
+            self.warn(t, w)
+        if t.health.fatal or (t.health.failed and t.cfg.train.stop_on_failure):
+            t.request_stop(f"failed: {t.health.failed}")
+
+    def warn(self, t: Trainer, msg: str) -> None:
+        t.warnings.append(f"step {t.step}: {msg}")
+        self.log(f"warning: step {t.step}: {msg}")
+        with open(self.run.metrics_file, "a") as f:
+            f.write(json.dumps({"step": t.step, "time": round(t.elapsed, 4), "warning": msg}) + "\n")
+
+
+class SampleWriter(Callback):
+    """Every ``sample_every`` steps and at the end: samples/step_NNNNNN.png of the fixed latents."""
+
+    def __init__(self, run: RunDir, health: Optional[HealthCallback] = None) -> None:
+        self.run = run
+        self.health = health
+        self.last_path = None
+
+    def on_start(self, t: Trainer) -> None:
+        if t.step == 0:
+            self.write(t)
+
+    def on_step(self, t: Trainer, stats) -> None:
+        if t.step % t.cfg.train.sample_every == 0:
+            self.write(t)
+
+    def on_end(self, t: Trainer) -> None:
+        if self.last_path is None or not self.last_path.name.endswith(f"{t.step:06d}.png"):
+            self.write(t)
+
+    def write(self, t: Trainer) -> None:
+        fake = t.generate(t.fixed_z)
+        real = t.data.x[:2000] if not t.data.is_image else None
+        self.last_path = save_samples(fake, self.run.samples / f"step_{t.step:06d}.png", real=real,
+                                      title=f"step {t.step}")
+        ratio, warns = t.health.check_samples(fake, t.step)
+        if ratio is not None:
+            with open(self.run.metrics_file, "a") as f:
+                f.write(json.dumps({"step": t.step, "time": round(t.elapsed, 4), "diversity_ratio": round(ratio, 4)}) + "\n")
+        for w in warns:
+            if self.health:
+                self.health.warn(t, w)
+
+
+class Checkpointer(Callback):
+    """Every ``ckpt_every`` steps and at the end (or on interrupt): an atomic checkpoint."""
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self.last_step = -1
+        self.last_path = None
+
+    def on_step(self, t: Trainer, stats) -> None:
+        if t.step % t.cfg.train.ckpt_every == 0:
+            self.save(t)
+
+    def on_end(self, t: Trainer) -> None:
+        # never checkpoint non-finite weights over the last good checkpoint
+        if self.last_step != t.step and not t.health.fatal:
+            self.save(t)
+
+    def save(self, t: Trainer) -> None:
+        if t.health.fatal:
+            return
+        if not t.weights_finite():
+            t.health.failed = t.health.failed or f"non-finite weights at step {t.step}"
+            t.health.fatal = True
+            t.request_stop(f"failed: {t.health.failed}")
+            return
+        self.last_path = save_checkpoint(self.run.checkpoints, t.step, t.state_dict(), t.cfg.train.keep_ckpts)
+        self.last_step = t.step
+        self.run.write_status(status="running", step=t.step, checkpoint=self.last_path.name)
+
+
+class TensorBoardLogger(Callback):
+    """Scalars of each log record as TensorBoard events (``tensorboard --logdir runs/``)."""
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self.writer = None
+        self.seen = -1
+
+    def on_start(self, t: Trainer) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # tensorboard not installed: metrics.jsonl still has everything
+            return
+        self.writer = SummaryWriter(str(self.run.path / "tb"), purge_step=t.step + 1 if t.step else None)
+
+    def on_step(self, t: Trainer, stats) -> None:
+        rec = t.last_record
+        if self.writer is None or not rec or rec["step"] == self.seen or rec["step"] != t.step:
+            return
+        self.seen = rec["step"]
+        for k, v in rec.items():
+            if k not in ("step", "time") and isinstance(v, float):
+                self.writer.add_scalar(k, v, rec["step"])
+
+    def on_end(self, t: Trainer) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+class Progress(Callback):
+    """tqdm bar on a terminal with the live losses; plain lines when output is not a terminal."""
+
+    KEYS = ("loss_d", "loss_g", "wasserstein", "penalty_weight", "ivgp_rho")
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.bar = None
+        self.seen = -1
+
+    def on_start(self, t: Trainer) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        self.tty = sys.stderr.isatty()
+        self.bar = tqdm(total=t.cfg.train.iters, initial=t.step, unit="it", dynamic_ncols=True,
+                        disable=not self.tty, desc="train")
+
+    def on_step(self, t: Trainer, stats) -> None:
+        if self.bar is None:
+            return
+        self.bar.update(1)
+        rec = t.last_record
+        if rec and rec["step"] == t.step and rec["step"] != self.seen:
+            self.seen = rec["step"]
+            parts = {k: f"{rec[k]:.3g}" for k in self.KEYS if isinstance(rec.get(k), float)}
+            if self.tty:
+                self.bar.set_postfix(parts, refresh=False)
+            elif t.step % max(t.cfg.train.sample_every, t.cfg.train.log_every) == 0 or t.step == t.cfg.train.iters:
+                rate = t.step / t.elapsed if t.elapsed else 0.0
+                print(f"step {t.step}/{t.cfg.train.iters} " + " ".join(f"{k}={v}" for k, v in parts.items())
+                      + f" ({rate:.2f} it/s)", file=sys.stderr, flush=True)
+
+    def write(self, msg: str) -> None:
+        if self.bar is not None and self.tty:
+            self.bar.write(msg, file=sys.stderr)
+        else:
+            print(msg, file=sys.stderr, flush=True)
+
+    def on_end(self, t: Trainer) -> None:
+        if self.bar is not None:
+            self.bar.close()

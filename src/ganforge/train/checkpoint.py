@@ -1,0 +1,114 @@
+"""Atomic, verified checkpoints.
+
+A checkpoint is written to a temporary file in the same folder, flushed, fsynced and
+renamed into place; only then does the manifest (itself replaced atomically) name it,
+with its step and sha256. Older checkpoints are deleted only after the new one is
+complete. Loading walks the manifest newest-first and falls back, with a warning, to
+an older checkpoint when the newest is missing or damaged. Checkpoints are read with
+``torch.load(weights_only=True)``: a downloaded checkpoint cannot run code.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import pickle
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import RunError
+
+MANIFEST = "manifest.json"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        if e.errno == errno.ENOSPC:
+            raise RunError(f"{path}: disk full while writing; the previous file is kept") from None
+        raise RunError(f"{path}: cannot write ({e.strerror or e})") from None
+
+
+def read_manifest(folder: Path) -> list[dict[str, Any]]:
+    p = folder / MANIFEST
+    try:
+        entries = json.loads(p.read_text())["checkpoints"]
+        return [e for e in entries if isinstance(e, dict) and "file" in e and "step" in e]
+    except (OSError, ValueError, KeyError, TypeError):
+        # no or damaged manifest: fall back to the files themselves, newest step last
+        files = sorted(folder.glob("ckpt_*.pt"))
+        return [{"file": f.name, "step": int(f.stem.split("_")[1]), "sha256": None}
+                for f in files if f.stem.split("_")[1].isdigit()]
+
+
+def save_checkpoint(folder: Path, step: int, state: dict[str, Any], keep: int = 2) -> Path:
+    """Write ``state`` as ``ckpt_<step>.pt`` atomically and record it in the manifest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    path = folder / f"ckpt_{step:07d}.pt"
+    atomic_write_bytes(path, buf.getvalue())
+    entries = [e for e in read_manifest(folder) if e["file"] != path.name]
+    entries.append({"file": path.name, "step": step, "sha256": _sha256(path)})
+    entries.sort(key=lambda e: e["step"])
+    kept, dropped = entries[-keep:], entries[:-keep]
+    atomic_write_bytes(folder / MANIFEST, json.dumps({"checkpoints": kept}, indent=1).encode())
+    for e in dropped:  # only after the new checkpoint and manifest are durable
+        (folder / e["file"]).unlink(missing_ok=True)
+    return path
+
+
+def load_file(path: Path, sha256: str | None = None) -> dict[str, Any]:
+    """Load one checkpoint file safely; RunError when damaged or not a checkpoint."""
+    if sha256 is not None and _sha256(path) != sha256:
+        raise RunError(f"{path}: checksum mismatch (file damaged)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise RunError(f"{path}: refused to load (not a plain-tensor checkpoint: {str(e).splitlines()[0]})") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise RunError(f"{path}: not a readable checkpoint ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    if not isinstance(state, dict) or "step" not in state:
+        raise RunError(f"{path}: not a ganforge checkpoint")
+    return state
+
+
+def load_latest(folder: Path) -> tuple[dict[str, Any], Path]:
+    """The newest intact checkpoint in ``folder`` (falls back to older ones, warning)."""
+    entries = read_manifest(folder) if folder.is_dir() else []
+    if not entries:
+        raise RunError(f"{folder}: no checkpoint found")
+    problems = []
+    for e in reversed(entries):
+        path = folder / e["file"]
+        try:
+            if not path.is_file():
+                raise RunError(f"{path}: missing")
+            state = load_file(path, e.get("sha256"))
+            for p in problems:
+                warnings.warn(f"{p}; using the older checkpoint {path.name} (step {state['step']})")
+            return state, path
+        except RunError as err:
+            problems.append(str(err))
+    raise RunError(f"{folder}: every checkpoint is damaged: " + "; ".join(problems))

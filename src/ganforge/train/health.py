@@ -1,0 +1,78 @@
+"""Training health: divergence and mode-collapse detection from the logged metrics."""
+from __future__ import annotations
+
+import math
+from collections import deque
+from statistics import median
+from typing import Any, Optional
+
+import torch
+
+
+def mean_pairwise_distance(x: torch.Tensor, max_n: int = 256) -> float:
+    """Mean L2 distance between distinct examples (a diversity measure)."""
+    x = x[:max_n].flatten(1).float()
+    n = x.shape[0]
+    if n < 2:
+        return 0.0
+    d = torch.cdist(x, x)
+    return float(d.sum() / (n * (n - 1)))
+
+
+class HealthMonitor:
+    """Looks at each logged record and returns warnings; ``failed`` says the run is lost.
+
+    * non-finite losses: failed at once;
+    * critic output exploding: mean |D| above ``max_logit``;
+    * Wasserstein estimate running away: above ``runaway_factor`` times the median of the
+      last ``window`` logged estimates (and above 1);
+    * mode collapse: the fixed-latent samples' mean pairwise distance below
+      ``collapse_ratio`` times the real data's.
+    """
+
+    def __init__(self, max_logit: float = 1e4, runaway_factor: float = 10.0, window: int = 20,
+                 collapse_ratio: float = 0.25) -> None:
+        self.max_logit = max_logit
+        self.runaway_factor = runaway_factor
+        self.collapse_ratio = collapse_ratio
+        self.history: deque[float] = deque(maxlen=window)
+        self.real_diversity: Optional[float] = None
+        self.collapse_after = 0  #: an untrained G is not collapsed: skip the check before this step
+        self.failed: Optional[str] = None  #: set when the run is judged lost
+        self.fatal = False  #: non-finite values: nothing sensible can follow
+
+    def check_record(self, rec: dict[str, Any]) -> list[str]:
+        out: list[str] = []
+        for k in ("loss_d", "loss_g"):
+            v = rec.get(k)
+            if v is not None and not math.isfinite(v):
+                self.failed = f"{k} is {v} at step {rec['step']}"
+                self.fatal = True
+                out.append(f"diverged: {self.failed}")
+                return out
+        big = max(abs(rec.get("d_real", 0.0)), abs(rec.get("d_fake", 0.0)))
+        if big > self.max_logit:
+            out.append(f"critic output exploding (|D| = {big:.3g} > {self.max_logit:g})")
+            self.failed = self.failed or out[-1]
+        w = rec.get("wasserstein")
+        if w is not None and math.isfinite(w):
+            if len(self.history) >= 5:
+                ref = median(self.history)
+                if w > 1.0 and ref > 0 and w > self.runaway_factor * ref:
+                    out.append(f"Wasserstein estimate running away ({w:.3g} vs recent median {ref:.3g})")
+            self.history.append(w)
+        return out
+
+    def check_samples(self, fake: torch.Tensor, step: int) -> tuple[Optional[float], list[str]]:
+        if not self.real_diversity:
+            return None, []
+        ratio = mean_pairwise_distance(fake) / self.real_diversity
+        if step >= self.collapse_after and ratio < self.collapse_ratio:
+            return ratio, [f"possible mode collapse: sample diversity is {ratio:.2f} of the real data's"]
+        return ratio, []
+
+    def state_dict(self) -> dict:
+        return {"history": list(self.history)}
+
+    def load_state_dict(self, s: dict) -> None:
+        self.history.extend(s.get("history", []))

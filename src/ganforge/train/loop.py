@@ -1,0 +1,265 @@
+"""The one training loop: critic phase (n_critic steps with loss, penalty and schedule),
+generator phase, then callbacks. Models, losses, penalties, schedules and optimizers
+come from registries; the loop itself knows none of them by name.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import torch
+import torch.nn as nn
+
+from ..config import Config
+from ..data import Dataset
+from ..errors import RunError
+from ..models import build_models, sample_latent
+from ..objectives import LOSSES, Observation, build_penalty, build_schedule
+from ..optim import EMA, build_optimizer, grad_norm, lr_factor, set_lr
+from .health import HealthMonitor
+
+FORMAT = 1  # checkpoint format version
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RunError(f"train.device={name} but CUDA is not available on this machine; use --device cpu")
+    return torch.device(name)
+
+
+class Callback:
+    """Hooks the loop calls; subclasses override what they need."""
+
+    def on_start(self, t: "Trainer") -> None: ...
+    def on_step(self, t: "Trainer", stats: dict[str, torch.Tensor]) -> None: ...
+    def on_end(self, t: "Trainer") -> None: ...
+
+
+@dataclass
+class StepStats:
+    """Running sums of per-step scalars between two log lines (tensors: no sync per step)."""
+
+    sums: dict[str, torch.Tensor] = field(default_factory=dict)
+    maxes: set[str] = field(default_factory=set)
+    count: int = 0
+
+    def add(self, stats: dict[str, torch.Tensor]) -> None:
+        for k, v in stats.items():
+            v = v.detach().float() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+            if k.endswith("_max"):
+                self.maxes.add(k)
+                self.sums[k] = torch.maximum(self.sums[k], v) if k in self.sums else v
+            else:
+                self.sums[k] = self.sums[k] + v if k in self.sums else v
+        self.count += 1
+
+    def mean_tensors(self) -> dict[str, torch.Tensor]:
+        out = {k: v if k in self.maxes else v / self.count for k, v in self.sums.items()}
+        self.sums, self.maxes, self.count = {}, set(), 0
+        return out
+
+    def means(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.mean_tensors().items()}
+
+
+class Trainer:
+    """Holds everything a run needs; ``fit()`` trains up to ``cfg.train.iters``."""
+
+    def __init__(self, cfg: Config, data: Dataset, callbacks: list[Callback] | None = None) -> None:
+        self.cfg = cfg
+        self.data = data
+        self.device = resolve_device(cfg.train.device)
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        torch.manual_seed(cfg.train.seed)
+        self.G, self.D = build_models(cfg.model, data.shape)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        self.loss = LOSSES.get(cfg.loss.name)
+        self.penalty = build_penalty(cfg.penalty.name, cfg.penalty.clip)
+        self.schedule = build_schedule(cfg.penalty)
+        self.opt_g = build_optimizer(self.G.parameters(), cfg.optim.g)
+        self.opt_d = build_optimizer(self.D.parameters(), cfg.optim.d)
+        self.ema = EMA(self.G, cfg.train.ema_decay) if cfg.train.ema_decay else None
+        self.health = HealthMonitor()
+        self.x = data.x.to(self.device)
+        self.step = 0  # completed generator steps
+        self.critic_steps = 0
+        self.elapsed = 0.0  # training seconds, across resumes
+        self.callbacks = callbacks or []
+        self.last_record: dict[str, Any] = {}
+        self.warnings: list[str] = []
+        self.stop_reason: Optional[str] = None
+        self._stop_requested = False
+        g = torch.Generator().manual_seed(cfg.train.seed + 7919)
+        self.fixed_z = sample_latent(cfg.train.n_sample, cfg.model.z_dim, cfg.model.latent, generator=g).to(self.device)
+
+    # ------------------------------------------------------------------ pieces
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator used for pictures and evaluation (EMA weights when on)."""
+        return self.ema.module if self.ema is not None else self.G
+
+    def latent(self, n: int) -> torch.Tensor:
+        return sample_latent(n, self.cfg.model.z_dim, self.cfg.model.latent, self.device)
+
+    def real_batch(self, n: int) -> torch.Tensor:
+        idx = torch.randint(0, self.x.shape[0], (n,))
+        return self.x[idx.to(self.device)]
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        g = self.sampler
+        was = g.training
+        g.eval()
+        try:
+            return g(z)
+        finally:
+            g.train(was)
+
+    # ------------------------------------------------------------------ one step
+    def critic_step(self, step: int, iters: int) -> dict[str, torch.Tensor]:
+        cfg, B = self.cfg, self.cfg.train.batch_size
+        real = self.real_batch(B)
+        with torch.no_grad():
+            fake = self.G(self.latent(B))
+        # one forward for both batches: D has no batch norm, so this equals two forwards
+        out = self.D(torch.cat([real, fake]))
+        d_real, d_fake = out[:B], out[B:]
+        loss_d = self.loss.d(d_real, d_fake, cfg.loss.real_label)
+        w = d_real.mean().detach() - d_fake.mean().detach()
+        stats: dict[str, torch.Tensor] = {"loss_d": loss_d.detach(), "wasserstein": w,
+                                          "d_real": d_real.mean().detach(), "d_fake": d_fake.mean().detach()}
+        total = loss_d
+        if self.penalty.needs_gradient:
+            wf = float(w) if self.schedule.uses_distance else math.nan
+            dec = self.schedule.decide(Observation(step, iters, wf))
+            stats["penalty_weight"] = torch.tensor(dec.weight)
+            for k, v in dec.stats.items():
+                stats[k] = torch.tensor(float(v))
+            every = cfg.penalty.every
+            if self.critic_steps % every == 0:
+                res = self.penalty(self.D, real, fake, dec.eps_low if self.penalty.uses_interpolation else 0.0)
+                # lazy regularization: a penalty taken every k steps counts k times
+                total = total + (dec.weight * every) * res.value
+                stats["penalty"] = res.value.detach()
+                stats.update(res.stats)
+                if "gp_grad_norm" in res.stats and self.schedule.uses_feedback:
+                    self.schedule.feedback(float(res.stats["gp_grad_norm"]))
+        self.opt_d.zero_grad(set_to_none=True)
+        total.backward()
+        stats["grad_norm_d"] = grad_norm(self.D.parameters(), cfg.optim.d.grad_clip)
+        self.opt_d.step()
+        self.penalty.post_step(self.D)
+        self.critic_steps += 1
+        return stats
+
+    def generator_step(self) -> dict[str, torch.Tensor]:
+        cfg = self.cfg
+        # D's weights need no gradient here: skip that work entirely
+        self.D.requires_grad_(False)
+        try:
+            d_fake = self.D(self.G(self.latent(cfg.train.batch_size)))
+            loss_g = self.loss.g(d_fake)
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+        finally:
+            self.D.requires_grad_(True)
+        gn = grad_norm(self.G.parameters(), cfg.optim.g.grad_clip)
+        self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update(self.G)
+        return {"loss_g": loss_g.detach(), "grad_norm_g": gn}
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        cfg, step, iters = self.cfg, self.step, self.cfg.train.iters
+        lr_g = set_lr(self.opt_g, cfg.optim.g.lr, lr_factor(cfg.optim.g, step, iters))
+        lr_d = set_lr(self.opt_d, cfg.optim.d.lr, lr_factor(cfg.optim.d, step, iters))
+        acc = StepStats()
+        for _ in range(cfg.train.n_critic):
+            acc.add(self.critic_step(step, iters))
+        stats = acc.mean_tensors()
+        stats.update(self.generator_step())
+        stats["lr_g"] = torch.tensor(lr_g)
+        stats["lr_d"] = torch.tensor(lr_d)
+        self.step += 1
+        return stats
+
+    def weights_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for m in (self.G, self.D) for p in m.parameters())
+
+    # ------------------------------------------------------------------ loop
+    def request_stop(self, reason: str) -> None:
+        self.stop_reason = reason
+        self._stop_requested = True
+
+    def fit(self, handle_signals: bool = False) -> None:
+        restore = self._install_signals() if handle_signals else None
+        try:
+            for cb in self.callbacks:
+                cb.on_start(self)
+            t_last = time.perf_counter()
+            while self.step < self.cfg.train.iters and not self._stop_requested:
+                stats = self.train_step()
+                now = time.perf_counter()
+                self.elapsed += now - t_last
+                t_last = now
+                for cb in self.callbacks:
+                    cb.on_step(self, stats)
+            for cb in self.callbacks:
+                cb.on_end(self)
+        finally:
+            if restore:
+                restore()
+
+    def _install_signals(self):
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):
+            if self._stop_requested and self.stop_reason == "interrupted":
+                raise KeyboardInterrupt  # second Ctrl-C: leave at once
+            self.request_stop("interrupted")
+
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        return lambda: [signal.signal(s, h) for s, h in old.items()]
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        rng: dict[str, Any] = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "format": FORMAT, "step": self.step, "critic_steps": self.critic_steps, "elapsed": self.elapsed,
+            "config": self.cfg.to_dict(), "G": self.G.state_dict(), "D": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "ema": self.ema.module.state_dict() if self.ema is not None else None,
+            "schedule": self.schedule.state_dict(), "health": self.health.state_dict(), "rng": rng,
+        }
+
+    def load_state_dict(self, s: dict[str, Any]) -> None:
+        if s.get("format") != FORMAT:
+            raise RunError(f"checkpoint format {s.get('format')} is not supported (expected {FORMAT})")
+        try:
+            self.G.load_state_dict(s["G"])
+            self.D.load_state_dict(s["D"])
+            self.opt_g.load_state_dict(s["opt_g"])
+            self.opt_d.load_state_dict(s["opt_d"])
+            if self.ema is not None:
+                if s.get("ema") is None:
+                    raise RunError("the checkpoint has no EMA weights but train.ema_decay is set")
+                self.ema.module.load_state_dict(s["ema"])
+        except (RuntimeError, KeyError, ValueError) as e:
+            raise RunError(f"checkpoint does not fit this config (changed model or optimizer?): {str(e).splitlines()[0]}") from None
+        self.schedule.load_state_dict(s["schedule"]) if s.get("schedule") else None
+        self.health.load_state_dict(s.get("health") or {})
+        self.step, self.critic_steps, self.elapsed = int(s["step"]), int(s["critic_steps"]), float(s["elapsed"])
+        torch.set_rng_state(s["rng"]["torch"])
+        if "cuda" in s["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(s["rng"]["cuda"], self.device)

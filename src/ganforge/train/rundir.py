@@ -1,0 +1,118 @@
+"""The run folder: config, metrics, samples, checkpoints, status."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from ..config import Config
+from ..errors import RunError
+from .checkpoint import atomic_write_bytes
+
+
+@dataclass
+class RunDir:
+    path: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def samples(self) -> Path:
+        return self.path / "samples"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def status_file(self) -> Path:
+        return self.path / "run.json"
+
+    def is_run(self) -> bool:
+        return self.config_file.is_file()
+
+    def require_run(self) -> "RunDir":
+        if not self.path.is_dir():
+            raise RunError(f"run folder {str(self.path)!r} does not exist")
+        if not self.is_run():
+            raise RunError(f"{self.path} is not a ganforge run folder (no config.yaml)")
+        return self
+
+    def create(self, cfg: Config) -> None:
+        if self.is_run():
+            raise RunError(f"{self.path} already holds a run; resume it with --resume {self.path} or choose another --out")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.samples.mkdir(exist_ok=True)
+        except OSError as e:
+            raise RunError(f"cannot create run folder {self.path} ({e.strerror or e})") from None
+        self.write_config(cfg)
+
+    def write_config(self, cfg: Config) -> None:
+        atomic_write_bytes(self.config_file, cfg.to_yaml().encode())
+
+    def read_config(self) -> dict[str, Any]:
+        self.require_run()
+        try:
+            d = yaml.safe_load(self.config_file.read_text())
+        except (yaml.YAMLError, OSError) as e:
+            raise RunError(f"{self.config_file}: unreadable ({e})") from None
+        if not isinstance(d, dict):
+            raise RunError(f"{self.config_file}: not a config mapping")
+        return d
+
+    def write_status(self, **fields: Any) -> None:
+        cur = self.read_status()
+        cur.update(fields, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        atomic_write_bytes(self.status_file, json.dumps(cur, indent=1).encode())
+
+    def read_status(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.status_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        return list(iter_metrics(self.metrics_file))
+
+    def truncate_metrics(self, step: int) -> None:
+        """Drop records after ``step`` (written after the checkpoint we resume from)."""
+        if not self.metrics_file.exists():
+            return
+        keep = [r for r in iter_metrics(self.metrics_file) if r.get("step", 0) <= step]
+        atomic_write_bytes(self.metrics_file, "".join(json.dumps(r) + "\n" for r in keep).encode())
+
+
+def iter_metrics(path: Path) -> Iterator[dict[str, Any]]:
+    """Records of a metrics.jsonl; a torn last line (crash mid-write) is skipped."""
+    if not path.exists():
+        return
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue
+
+
+def default_run_name(cfg: Config) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{cfg.data.name}-{cfg.model.name}-{stamp}"
+    p, i = base, 1
+    while p.exists():
+        i += 1
+        p = base.with_name(f"{base.name}-{i}")
+    return p
