@@ -46,6 +46,31 @@ class TrainResult:
         return self.step / self.elapsed if self.elapsed else 0.0
 
 
+def check_names(cfg: Config) -> None:
+    """Raise ConfigError for any component name no registry knows (before any work)."""
+    from .data import DATASETS
+    from .data.toy import TOYS
+    from .models import LATENTS, MODELS
+    from .models.norms import D_NORMS, G_NORMS
+    from .objectives import LOSSES, PENALTIES, SCHEDULES
+    from .optim import LR_SCHEDULES, OPTIMIZERS
+    from .registry import suggest
+
+    DATASETS.get(cfg.data.name)
+    MODELS.get(cfg.model.name)
+    LOSSES.get(cfg.loss.name)
+    PENALTIES.get(cfg.penalty.name)
+    SCHEDULES.get(cfg.penalty.schedule)
+    for key, value, choices in [("data.toy", cfg.data.toy, TOYS), ("model.latent", cfg.model.latent, LATENTS),
+                                ("model.g_norm", cfg.model.g_norm, G_NORMS), ("model.d_norm", cfg.model.d_norm, D_NORMS),
+                                ("optim.g.schedule", cfg.optim.g.schedule, LR_SCHEDULES),
+                                ("optim.d.schedule", cfg.optim.d.schedule, LR_SCHEDULES)]:
+        if value not in choices:
+            raise ConfigError(f"{key}: unknown value {value!r}{suggest(value, choices)}; choose one of: {', '.join(choices)}")
+    for net in ("g", "d"):
+        OPTIMIZERS.get(getattr(cfg.optim, net).name)
+
+
 def as_config(cfg: ConfigLike) -> Config:
     if cfg is None:
         return Config()
@@ -74,6 +99,7 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
             raise RunError(f"cannot resume: {e}") from None
         cfg.apply_overrides(overrides or [])
         cfg.validate()
+        check_names(cfg)
         for sec in STRUCTURAL:
             if getattr(cfg, sec) != getattr(Config.from_dict(stored), sec):
                 raise ConfigError(f"cannot change the {sec} section when resuming; start a new run instead")
@@ -82,6 +108,7 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
         cfg = as_config(config)
         cfg.apply_overrides(overrides or [])
         cfg.validate()
+        check_names(cfg)
         run = RunDir(Path(cfg.out) if cfg.out else default_run_name(cfg))
         cfg.out = str(run.path)
 

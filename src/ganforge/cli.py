@@ -15,11 +15,15 @@ from .errors import GanforgeError
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with 'did you mean' for mistyped options."""
+    """argparse with 'did you mean' for mistyped options (and no silent abbreviations)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         if message.startswith("unrecognized arguments:"):
-            opts = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+            opts = _option_strings(self)
             hints = []
             for bad in message.split(":", 1)[1].split():
                 if bad.startswith("-"):
@@ -29,6 +33,16 @@ class Parser(argparse.ArgumentParser):
             if hints:
                 message += " (" + "; ".join(hints) + ")"
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    opts = []
+    for a in parser._actions:
+        opts += [o for o in a.option_strings if o.startswith("--")]
+        if isinstance(a, argparse._SubParsersAction):
+            for sub in a.choices.values():
+                opts += _option_strings(sub)
+    return sorted(set(opts))
 
 
 # flag -> config keys it sets (a flag may set several, e.g. --optimizer sets both networks)
@@ -133,6 +147,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             cfg = Config.from_dict(_deep_merge(cfg.to_dict(), load_yaml(args.config)), where=str(args.config))
         cfg.apply_overrides(overrides)
         cfg.validate()
+        api.check_names(cfg)
         if args.dry_run:
             print(cfg.to_yaml(), end="")
             return 0

@@ -1,0 +1,102 @@
+"""The command line, run as a user would: real processes on tiny data."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ganforge.cli import main
+
+FAST = ["--set", "model.g_hidden=[32,32]", "--set", "model.d_hidden=[32,32]", "--set", "train.tensorboard=false",
+        "--n-critic", "2", "--batch-size", "32", "--log-every", "5", "--sample-every", "10", "--ckpt-every", "10",
+        "--quiet"]
+
+
+def run_cli(*args, cwd=None):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, "-m", "ganforge", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+def test_train_digits_then_resume_then_sample(tmp_path):
+    out = tmp_path / "run"
+    p = run_cli("train", "--data", "digits", "--iters", "20", "--out", str(out), *FAST)
+    assert p.returncode == 0, p.stderr
+    assert "run folder:" in p.stdout and "last samples:" in p.stdout
+    assert (out / "config.yaml").is_file() and (out / "samples" / "step_000020.png").is_file()
+    p = run_cli("train", "--resume", str(out), "--iters", "30", "--quiet")
+    assert p.returncode == 0, p.stderr
+    steps = [json.loads(l)["step"] for l in (out / "metrics.jsonl").read_text().splitlines() if "loss_d" in l]
+    assert steps == [5, 10, 15, 20, 25, 30]
+    p = run_cli("sample", str(out), "--n", "16", "--out", str(tmp_path / "g.png"))
+    assert p.returncode == 0, p.stderr
+    from PIL import Image
+
+    assert Image.open(tmp_path / "g.png").size[0] > 0
+    p = run_cli("plot", str(out))
+    assert p.returncode == 0 and (out / "plots" / "training.png").is_file()
+
+
+def test_mnist_dcgan_runs(tmp_path, mnist_dir):
+    out = tmp_path / "m"
+    code = main(["train", "--data", "mnist", "--data-dir", str(mnist_dir), "--model", "dcgan", "--iters", "2",
+                 "--width", "8", "--out", str(out), "--quiet", "--set", "train.tensorboard=false"])
+    assert code == 0
+    assert (out / "checkpoints" / "manifest.json").is_file()
+
+
+def test_dry_run_prints_resolved_config(capsys):
+    assert main(["train", "--dry-run", "--loss", "hinge", "--set", "optim.d.lr=4e-4", "--optimizer", "rmsprop"]) == 0
+    out = capsys.readouterr().out
+    import yaml
+
+    cfg = yaml.safe_load(out)
+    assert cfg["loss"]["name"] == "hinge" and cfg["optim"]["d"]["lr"] == 4e-4
+    assert cfg["optim"]["g"]["name"] == cfg["optim"]["d"]["name"] == "rmsprop"
+
+
+def test_preset_and_config_file_precedence(tmp_path, capsys):
+    f = tmp_path / "c.yaml"
+    f.write_text("train: {iters: 77}\noptim: {g: {lr: 0.003}}\n")
+    assert main(["train", "--preset", "wgan-gp-mnist", "--config", str(f), "--iters", "5", "--dry-run"]) == 0
+    import yaml
+
+    cfg = yaml.safe_load(capsys.readouterr().out)
+    assert cfg["model"]["name"] == "dcgan" and cfg["optim"]["g"]["lr"] == 0.003 and cfg["train"]["iters"] == 5
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["train", "--loss", "hing", "--dry-run"], "did you mean 'hinge'"),
+    (["train", "--set", "train.batchsize=3", "--dry-run"], "did you mean 'train.batch_size'"),
+    (["train", "--lr", "-1", "--dry-run"], "optim.g.lr must be > 0"),
+    (["train", "--batch-size", "0", "--dry-run"], "train.batch_size must be > 0"),
+    (["train", "--data", "mnist", "--data-dir", "/nonexistent", "--iters", "1"], "does not exist"),
+    (["train", "--resume", "/nonexistent"], "does not exist"),
+    (["sample", "/nonexistent"], "does not exist"),
+    (["train", "--preset", "nope", "--dry-run"], "unknown preset"),
+])
+def test_user_errors_are_one_line_exit_2(args, msg, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert msg in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_mistyped_flag_suggests(tmp_path):
+    p = run_cli("train", "--iter", "5", cwd=tmp_path)
+    assert p.returncode == 2 and "did you mean --iters" in p.stderr
+
+
+def test_presets_listed(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert "wgan-gp-mnist" in out and "ivgp-mnist" in out
+
+
+def test_help_groups_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    for group in ("data:", "model:", "objective and penalty:", "optimization:", "loop:"):
+        assert group in out
