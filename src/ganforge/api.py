@@ -17,7 +17,7 @@ from .config import Config
 from .data import Dataset, load_dataset
 from .errors import ConfigError, RunError
 from .images import save_samples
-from .train.callbacks import Checkpointer, HealthCallback, MetricsLogger, Progress, SampleWriter, TensorBoardLogger
+from .train.callbacks import Checkpointer, Evaluator, HealthCallback, MetricsLogger, Progress, SampleWriter, TensorBoardLogger
 from .train.checkpoint import load_latest
 from .train.loop import Trainer
 from .train.rundir import RunDir, default_run_name
@@ -39,6 +39,8 @@ class TrainResult:
     checkpoint: Optional[Path] = None
     elapsed: float = 0.0  #: training seconds, across resumes
     warnings: list[str] = field(default_factory=list)
+    best: dict[str, Any] = field(default_factory=dict)  #: best evaluation: metric, value, step
+    last_eval: dict[str, Any] = field(default_factory=dict)  #: the last evaluation record
     reason: Optional[str] = None
 
     @property
@@ -123,7 +125,7 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
     callbacks = [MetricsLogger(run), health]
     if cfg.train.tensorboard:
         callbacks.append(TensorBoardLogger(run))
-    callbacks += [samples, ckpt, bar]
+    callbacks += [samples, Evaluator(run, say), ckpt, bar]
     trainer = Trainer(cfg, data, callbacks)  # builds everything: bad names fail before any file is written
 
     if resume is not None:
@@ -154,7 +156,8 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
     run.write_status(status=status, step=trainer.step, reason=trainer.stop_reason)
     return TrainResult(run_dir=run.path, step=trainer.step, status=status, metrics=dict(trainer.last_record),
                        samples=samples.last_path, checkpoint=ckpt.last_path, elapsed=trainer.elapsed,
-                       warnings=list(trainer.warnings), reason=trainer.stop_reason)
+                       warnings=list(trainer.warnings), reason=trainer.stop_reason, best=dict(trainer.best),
+                       last_eval=dict(trainer.last_eval))
 
 
 def load_run(run_dir: Union[str, Path], device: str = "cpu") -> tuple[Trainer, Config]:

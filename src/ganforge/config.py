@@ -135,6 +135,18 @@ class TrainConfig:
 
 
 @dataclass
+class EvalConfig:
+    """Periodic evaluation during training (FID and friends, or toy metrics)."""
+
+    every: int = 0  #: evaluate every N generator steps; 0 = off
+    n: int = 2000  #: generated samples per evaluation
+    extractor: str = "auto"  #: auto | mnist-lenet
+    reference: str = "auto"  #: auto (the holdout when data.holdout > 0, else the training data) | holdout | train
+    kid_subsets: int = 10
+    seed: int = 1234  #: latents for evaluation come from their own generator
+
+
+@dataclass
 class Config:
     """The whole configuration of a run."""
 
@@ -144,6 +156,7 @@ class Config:
     penalty: PenaltyConfig = field(default_factory=PenaltyConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     out: Optional[str] = None  #: run folder; default runs/<data>-<model>-<time>
 
     # ------------------------------------------------------------------ conversions
@@ -220,6 +233,16 @@ class Config:
         _pos("model.width", self.model.width)
         _pos("data.n_samples", self.data.n_samples)
         _pos("penalty.every", p.every)
+        if self.eval.every < 0:
+            raise ConfigError(f"eval.every must be >= 0, got {self.eval.every}")
+        _pos("eval.n", self.eval.n)
+        _pos("eval.kid_subsets", self.eval.kid_subsets)
+        if self.eval.n < 10:
+            raise ConfigError(f"eval.n must be at least 10, got {self.eval.n}")
+        if self.eval.reference not in ("auto", "holdout", "train"):
+            raise ConfigError(f"eval.reference must be auto, holdout or train, got {self.eval.reference!r}")
+        if self.eval.reference == "holdout" and self.data.holdout == 0:
+            raise ConfigError("eval.reference=holdout needs data.holdout > 0")
         if t.threads < 0:
             raise ConfigError(f"train.threads must be >= 0, got {t.threads}")
         if self.data.holdout < 0:

@@ -193,6 +193,9 @@ class Progress(Callback):
         if rec and rec["step"] == t.step and rec["step"] != self.seen:
             self.seen = rec["step"]
             parts = {k: f"{rec[k]:.3g}" for k in self.KEYS if isinstance(rec.get(k), float)}
+            for k in ("fid", "w1"):
+                if k in t.last_eval:
+                    parts[k] = f"{t.last_eval[k]:.4g}"
             if self.tty:
                 self.bar.set_postfix(parts, refresh=False)
             elif t.step % max(t.cfg.train.sample_every, t.cfg.train.log_every) == 0 or t.step == t.cfg.train.iters:
@@ -209,3 +212,60 @@ class Progress(Callback):
     def on_end(self, t: Trainer) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+class Evaluator(Callback):
+    """Every ``eval.every`` steps: metrics of ``eval.n`` samples against the reference set,
+    written to metrics.jsonl; the checkpoint with the best FID is kept as best.pt.
+    Evaluation time is not counted as training time."""
+
+    def __init__(self, run: RunDir, log) -> None:
+        self.run, self.log = run, log
+        self.ext = None
+
+    def reference(self, t: Trainer) -> torch.Tensor:
+        c = t.cfg.eval
+        use_holdout = c.reference == "holdout" or (c.reference == "auto" and t.data.holdout_x is not None)
+        return t.data.holdout_x if use_holdout else t.data.x
+
+    def on_start(self, t: Trainer) -> None:
+        if t.cfg.eval.every and t.data.is_image:
+            from ..metrics.evaluate import pick_extractor
+            from ..metrics.features import EXTRACTORS
+
+            name = pick_extractor(t.data.x) if t.cfg.eval.extractor == "auto" else t.cfg.eval.extractor
+            if name is None:
+                from ..errors import ConfigError
+
+                raise ConfigError("eval.every is set but no feature extractor fits this data; set eval.extractor")
+            self.ext = EXTRACTORS.get(name)(device=t.device)
+
+    def on_step(self, t: Trainer, stats) -> None:
+        if t.cfg.eval.every and t.step % t.cfg.eval.every == 0:
+            self.evaluate(t)
+
+    def evaluate(self, t: Trainer) -> dict:
+        import time
+
+        from ..metrics.evaluate import evaluate_samples
+        from ..models import sample_latent
+
+        t0 = time.perf_counter()
+        c = t.cfg.eval
+        g = torch.Generator().manual_seed(c.seed)
+        z = sample_latent(c.n, t.cfg.model.z_dim, t.cfg.model.latent, generator=g)
+        fake = torch.cat([t.generate(z[i:i + 500].to(t.device)) for i in range(0, c.n, 500)]).cpu()
+        m = evaluate_samples(fake, self.reference(t).cpu(), toy_info=t.data.info, kid_subsets=c.kid_subsets,
+                             kid_subset_size=min(1000, c.n), extractor_obj=self.ext, device=str(t.device))
+        rec = {"step": t.step, "time": round(t.elapsed, 4)}
+        rec.update({k: (round(v, 6) if isinstance(v, float) else v) for k, v in m.items()})
+        key = "fid" if "fid" in m else "w1"
+        if not t.best or m[key] < t.best["value"]:
+            t.best = {"metric": key, "value": float(m[key]), "step": t.step}
+            save_checkpoint(self.run.checkpoints / "best", t.step, t.state_dict(), keep=1)
+        rec["best_" + key] = t.best["value"]
+        with open(self.run.metrics_file, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        t.last_eval = rec
+        t.excluded += time.perf_counter() - t0
+        return rec

@@ -91,9 +91,12 @@ class Trainer:
         self.x = data.x.to(self.device)
         self.step = 0  # completed generator steps
         self.critic_steps = 0
-        self.elapsed = 0.0  # training seconds, across resumes
+        self.elapsed = 0.0  # seconds of training (evaluation excluded), across resumes
+        self.excluded = 0.0  # seconds spent this step in work not counted as training
         self.callbacks = callbacks or []
         self.last_record: dict[str, Any] = {}
+        self.last_eval: dict[str, Any] = {}
+        self.best: dict[str, float] = {}  # best evaluation so far: {"fid": ..., "step": ...}
         self.warnings: list[str] = []
         self.stop_reason: Optional[str] = None
         self._stop_requested = False
@@ -208,7 +211,8 @@ class Trainer:
             while self.step < self.cfg.train.iters and not self._stop_requested:
                 stats = self.train_step()
                 now = time.perf_counter()
-                self.elapsed += now - t_last
+                self.elapsed += now - t_last - self.excluded
+                self.excluded = 0.0
                 t_last = now
                 for cb in self.callbacks:
                     cb.on_step(self, stats)
@@ -241,6 +245,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "ema": self.ema.module.state_dict() if self.ema is not None else None,
             "schedule": self.schedule.state_dict(), "health": self.health.state_dict(), "rng": rng,
+            "best": dict(self.best),
         }
 
     def load_state_dict(self, s: dict[str, Any]) -> None:
@@ -259,6 +264,7 @@ class Trainer:
             raise RunError(f"checkpoint does not fit this config (changed model or optimizer?): {str(e).splitlines()[0]}") from None
         self.schedule.load_state_dict(s["schedule"]) if s.get("schedule") else None
         self.health.load_state_dict(s.get("health") or {})
+        self.best = dict(s.get("best") or {})
         self.step, self.critic_steps, self.elapsed = int(s["step"]), int(s["critic_steps"]), float(s["elapsed"])
         torch.set_rng_state(s["rng"]["torch"])
         if "cuda" in s["rng"] and self.device.type == "cuda":

@@ -1,0 +1,117 @@
+"""Feature extractors behind a registry.
+
+``mnist-lenet``: a small LeNet digit classifier trained by ganforge's own command
+(``ganforge metrics build-extractor mnist``) with a fixed seed. Its weights ship inside
+the package with their sha256, which is checked on every load. Features are the
+128-d penultimate activations; logits give class predictions for mode coverage.
+The network always runs in eval mode under ``no_grad``, and results do not depend on
+the batch size used (no batch statistics are involved).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..errors import ConfigError, RunError
+from ..registry import Registry
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+class LeNet(nn.Module):
+    """28x28 grey digits in [-1, 1] -> (128-d features, 10 logits)."""
+
+    feature_dim = 128
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 5)
+        self.conv2 = nn.Conv2d(32, 64, 5)
+        self.fc1 = nn.Linear(64 * 4 * 4, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # 24 -> 12
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # 8 -> 4
+        return F.relu(self.fc1(x.flatten(1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.features(x))
+
+
+class Extractor:
+    """Wraps a network: ``features(x)`` and ``logits(x)`` in batches, eval mode, no grad."""
+
+    name = "base"
+    num_classes = 0
+
+    def __init__(self, net: nn.Module, device: str | torch.device = "cpu") -> None:
+        self.net = net.to(device).eval()
+        self.device = torch.device(device)
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    @torch.no_grad()
+    def run(self, x: torch.Tensor, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
+        self.net.eval()
+        feats, logits = [], []
+        for i in range(0, len(x), batch_size):
+            xb = self.prepare(x[i:i + batch_size].to(self.device).float())
+            f = self.net.features(xb)
+            feats.append(f.double().cpu())
+            logits.append(self.net.fc2(f).double().cpu())
+        return torch.cat(feats).numpy(), torch.cat(logits).numpy()
+
+
+class DigitExtractor(Extractor):
+    name = "mnist-lenet"
+    num_classes = 10
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != 1:
+            raise ConfigError(f"mnist-lenet needs grey images (N, 1, H, W), got {tuple(x.shape)}")
+        if x.shape[-1] != 28 or x.shape[-2] != 28:
+            x = F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False)
+        return x
+
+
+EXTRACTORS: Registry[Callable[..., Extractor]] = Registry("feature extractor")
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_weights(name: str, path: Optional[Path] = None) -> dict:
+    """State dict from the shipped file, verified against the recorded sha256."""
+    meta_path = WEIGHTS_DIR / f"{name}.json"
+    path = path or WEIGHTS_DIR / f"{name}.pt"
+    if not path.is_file():
+        raise RunError(f"weights for extractor {name!r} not found at {path}; "
+                       f"build them with `ganforge metrics build-extractor mnist --data-dir DIR`")
+    if path.parent == WEIGHTS_DIR and meta_path.is_file():
+        want = json.loads(meta_path.read_text())["sha256"]
+        if sha256_file(path) != want:
+            raise RunError(f"{path}: sha256 does not match {meta_path.name}; the file is damaged or was changed")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return {k: v.float() for k, v in state.items()}
+
+
+@EXTRACTORS.register("mnist-lenet")
+def mnist_lenet(device: str | torch.device = "cpu", weights: Optional[Path] = None) -> Extractor:
+    net = LeNet()
+    net.load_state_dict(load_weights("mnist-lenet", weights))
+    return DigitExtractor(net, device)
+
+
+def extractor_info(name: str) -> dict:
+    p = WEIGHTS_DIR / f"{name}.json"
+    return json.loads(p.read_text()) if p.is_file() else {}
