@@ -190,3 +190,35 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
     if out is not None:
         save_samples(x, out, real=trainer.data.x[:2000] if x.dim() == 2 else None)
     return x
+
+
+def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: str = "cpu",
+             extractor: str = "auto", reference: str = "auto", write: bool = True) -> dict[str, Any]:
+    """Metrics of ``n`` samples of a trained run (EMA weights when present) against its
+    reference set (the run's holdout when it has one, else its training data).
+    Writes ``eval.json`` into the run folder."""
+    import json
+    import time
+
+    from .metrics.evaluate import evaluate_samples
+    from .models import sample_latent
+
+    if n < 10:
+        raise ConfigError(f"--n must be at least 10, got {n}")
+    t0 = time.perf_counter()
+    trainer, cfg = load_run(run_dir, device)
+    if reference == "holdout" and trainer.data.holdout_x is None:
+        raise ConfigError("this run has no holdout (data.holdout=0); use --reference train")
+    use_holdout = reference == "holdout" or (reference == "auto" and trainer.data.holdout_x is not None)
+    real = trainer.data.holdout_x if use_holdout else trainer.data.x
+    g = torch.Generator().manual_seed(seed)
+    z = sample_latent(n, cfg.model.z_dim, cfg.model.latent, generator=g)
+    fake = torch.cat([trainer.generate(z[i:i + 1000].to(trainer.device)).cpu() for i in range(0, n, 1000)])
+    m = evaluate_samples(fake, real.cpu(), extractor=extractor, toy_info=trainer.data.info, device=device)
+    m.update(step=trainer.step, reference="holdout" if use_holdout else "train", seed=seed,
+             weights="ema" if trainer.ema is not None else "generator", seconds=round(time.perf_counter() - t0, 2))
+    if write:
+        from .train.checkpoint import atomic_write_bytes
+
+        atomic_write_bytes(Path(run_dir) / "eval.json", json.dumps(m, indent=1).encode())
+    return m

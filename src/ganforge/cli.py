@@ -205,6 +205,30 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from . import api
+
+    m = api.evaluate(args.run_dir, n=args.n, seed=args.seed, device=args.device, extractor=args.extractor,
+                     reference=args.reference)
+    width = max(len(k) for k in m)
+    for k, v in m.items():
+        print(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}")
+    print(f"wrote {args.run_dir / 'eval.json'}")
+    return 0
+
+
+def cmd_build_extractor(args: argparse.Namespace) -> int:
+    from .metrics.build import build_mnist_extractor
+    from .metrics.features import WEIGHTS_DIR
+
+    if args.dataset != "mnist":
+        raise GanforgeError(f"only 'mnist' can be built, got {args.dataset!r}")
+    meta = build_mnist_extractor(args.data_dir, Path(args.out) if args.out else WEIGHTS_DIR, epochs=args.epochs,
+                                 log=_log)
+    print(json.dumps(meta, indent=1))
+    return 0
+
+
 def build_parser() -> Parser:
     p = Parser(prog="ganforge", description="Train, evaluate and tune GANs with adaptive gradient penalties.")
     from . import __version__
@@ -224,6 +248,24 @@ def build_parser() -> Parser:
     s.add_argument("--truncation", type=float, help="clamp latents to [-t, t]")
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=cmd_sample)
+    e = sub.add_parser("eval", help="FID, KID, precision/recall, density/coverage, mode coverage of a run",
+                       description="Evaluate a trained run (EMA weights when present) against its reference set: "
+                                   "the run's holdout when it has one, else its training data. Writes eval.json.")
+    e.add_argument("run_dir", type=Path)
+    e.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--extractor", default="auto", help="auto | mnist-lenet")
+    e.add_argument("--reference", default="auto", choices=["auto", "holdout", "train"])
+    e.add_argument("--device", default="cpu")
+    e.set_defaults(func=cmd_eval)
+    me = sub.add_parser("metrics", help="metric tools: build-extractor")
+    msub = me.add_subparsers(dest="metrics_command", metavar="COMMAND", parser_class=Parser, required=True)
+    b = msub.add_parser("build-extractor", help="train the digit classifier used for FID (fixed seed)")
+    b.add_argument("dataset", help="mnist")
+    b.add_argument("--data-dir", required=True, help="folder with the MNIST IDX files")
+    b.add_argument("--epochs", type=int, default=8)
+    b.add_argument("--out", help="folder for the weights (default: inside the installed package)")
+    b.set_defaults(func=cmd_build_extractor)
     pr = sub.add_parser("presets", help="list the shipped presets")
     pr.set_defaults(func=cmd_presets)
     pl = sub.add_parser("plot", help="plot losses, Wasserstein estimate, penalty schedule of a run as PNG")

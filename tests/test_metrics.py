@@ -1,0 +1,115 @@
+"""Metrics against references and invariances."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from scipy import linalg
+
+from ganforge.metrics import exact_w1, fid_from_features, frechet_distance, kid_from_features, mode_metrics, prdc
+from ganforge.metrics.features import EXTRACTORS
+
+
+def fid_reference(a, b):
+    """The textbook formula with scipy.linalg.sqrtm."""
+    m1, m2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = linalg.sqrtm(s1 @ s2).real
+    return float(((m1 - m2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
+
+
+@pytest.mark.parametrize("d", [4, 32])
+def test_fid_matches_scipy_reference(d):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(500, d))
+    b = rng.normal(size=(400, d)) @ rng.normal(size=(d, d)) * 0.5 + 1.0
+    assert fid_from_features(a, b) == pytest.approx(fid_reference(a, b), rel=1e-6)
+
+
+def test_fid_identity_and_symmetry():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(300, 8)), rng.normal(size=(300, 8)) + 0.3
+    assert fid_from_features(a, a) == pytest.approx(0.0, abs=1e-8)
+    assert fid_from_features(a, b) == pytest.approx(fid_from_features(b, a), rel=1e-9)
+    # mean shift only: FID = |shift|^2 exactly
+    assert fid_from_features(a, a + 2.0) == pytest.approx(8 * 4.0, rel=1e-9)
+    mu, s = np.zeros(3), np.eye(3)
+    assert frechet_distance(mu, s, mu, 4 * s) == pytest.approx(3 * (1 + 4 - 2 * 2))
+
+
+def test_kid_symmetric_and_unbiased():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(600, 16)), rng.normal(size=(600, 16))
+    ab, _ = kid_from_features(a, b, subsets=10, subset_size=300)
+    ba, _ = kid_from_features(b, a, subsets=10, subset_size=300)
+    assert ab == pytest.approx(ba, rel=0.3, abs=0.02)
+    means = [kid_from_features(rng.normal(size=(400, 16)), rng.normal(size=(400, 16)), 5, 200, seed=s)[0]
+             for s in range(10)]
+    assert abs(np.mean(means)) < 3 * np.std(means) / np.sqrt(10) + 1e-3  # mean near 0 within its error
+    far, _ = kid_from_features(a, b + 1.0, subsets=5, subset_size=300)
+    assert far > 10 * abs(np.mean(means))
+
+
+def test_prdc_self_is_one_and_disjoint_is_zero():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(200, 5))
+    r = prdc(a, a, k=5)
+    assert r["precision"] == 1.0 and r["recall"] == 1.0 and r["coverage"] == 1.0
+    far = prdc(a, a + 100.0, k=5)
+    assert far["precision"] == 0.0 and far["recall"] == 0.0 and far["coverage"] == 0.0
+
+
+def test_toy_metrics():
+    centres = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    s = torch.cat([torch.zeros(50, 2), torch.full((50, 2), 5.0)])
+    m = mode_metrics(s, centres, std=0.02)
+    assert m["modes_covered"] == 1 and m["high_quality"] == 0.5
+    a = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    assert exact_w1(a, a.flip(0)) == 0.0
+    assert exact_w1(a, a + torch.tensor([0.0, 3.0])) == pytest.approx(3.0)
+
+
+def test_extractor_eval_mode_and_batch_size_invariance(mnist_dir):
+    from ganforge.config import DataConfig
+    from ganforge.data import load_dataset
+
+    ext = EXTRACTORS.get("mnist-lenet")()
+    assert not ext.net.training
+    x = load_dataset(DataConfig(name="mnist", dir=str(mnist_dir), limit=300)).x
+    f1, _ = ext.run(x, batch_size=7)
+    f2, _ = ext.run(x, batch_size=300)
+    assert np.allclose(f1, f2, atol=1e-5)
+
+
+def test_extractor_checksum_and_accuracy(mnist_dir):
+    import json
+
+    from ganforge.config import DataConfig
+    from ganforge.data import load_dataset
+    from ganforge.metrics.features import WEIGHTS_DIR
+
+    meta = json.loads((WEIGHTS_DIR / "mnist-lenet.json").read_text())
+    assert meta["test_accuracy"] > 0.97
+    ds = load_dataset(DataConfig(name="mnist", dir=str(mnist_dir), holdout=2000))
+    _, logits = EXTRACTORS.get("mnist-lenet")().run(ds.holdout_x)
+    acc = (logits.argmax(1) == ds.holdout_y.numpy()).mean()
+    assert acc == pytest.approx(meta["test_accuracy"], abs=1e-3)
+
+
+def test_mnist_fid_orders_real_blur_noise(mnist_dir, tmp_path, monkeypatch):
+    from ganforge.config import DataConfig
+    from ganforge.data import load_dataset
+    from ganforge.metrics import evaluate_samples
+
+    monkeypatch.setenv("GANFORGE_CACHE", str(tmp_path))
+    ds = load_dataset(DataConfig(name="mnist", dir=str(mnist_dir), holdout=2000))
+    real = ds.x[:2000]
+    fid = lambda x: evaluate_samples(x, ds.holdout_x, kid_subsets=2)["fid"]  # noqa: E731
+    f_real = fid(real)
+    f_b1 = fid(F.avg_pool2d(real, 3, 1, 1))
+    f_b2 = fid(F.avg_pool2d(real, 5, 1, 2))
+    f_shift = fid(torch.roll(real, 3, dims=3))
+    f_noise = fid(torch.rand_like(real) * 2 - 1)
+    assert f_real < 10
+    assert f_real < f_b1 < f_b2 < f_noise
+    assert f_real < f_shift < f_noise
+    assert any(tmp_path.rglob("*.npz"))  # reference features were cached
