@@ -53,7 +53,7 @@ def check_names(cfg: Config) -> None:
     from .data import DATASETS
     from .data.toy import TOYS
     from .models import LATENTS, MODELS
-    from .models.norms import D_NORMS, G_NORMS
+    from .models.layers import ACTIVATIONS, D_NORMS, G_NORMS, INITS
     from .objectives import LOSSES, PENALTIES, SCHEDULES
     from .optim import LR_SCHEDULES, OPTIMIZERS
     from .registry import suggest
@@ -65,6 +65,8 @@ def check_names(cfg: Config) -> None:
     SCHEDULES.get(cfg.penalty.schedule)
     for key, value, choices in [("data.toy", cfg.data.toy, TOYS), ("model.latent", cfg.model.latent, LATENTS),
                                 ("model.g_norm", cfg.model.g_norm, G_NORMS), ("model.d_norm", cfg.model.d_norm, D_NORMS),
+                                ("model.g_act", cfg.model.g_act, ACTIVATIONS), ("model.d_act", cfg.model.d_act, ACTIVATIONS),
+                                ("model.init", cfg.model.init, INITS),
                                 ("optim.g.schedule", cfg.optim.g.schedule, LR_SCHEDULES),
                                 ("optim.d.schedule", cfg.optim.d.schedule, LR_SCHEDULES)]:
         if value not in choices:
@@ -115,6 +117,11 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
         cfg.out = str(run.path)
 
     data = load_dataset(cfg.data)
+    if cfg.train.epochs is not None and resume is None:
+        import math
+
+        per_step = (cfg.train.d_batch_size or cfg.train.batch_size) * cfg.train.n_critic
+        cfg.train.iters = max(1, math.ceil(cfg.train.epochs * len(data) / per_step))
     if cfg.train.batch_size > len(data) * 10:
         raise ConfigError(f"train.batch_size={cfg.train.batch_size} is far larger than the dataset ({len(data)} examples)")
     bar = Progress(enabled=progress)
@@ -173,11 +180,24 @@ def load_run(run_dir: Union[str, Path], device: str = "cpu") -> tuple[Trainer, C
 
 
 def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] = None, seed: int = 0,
-           device: str = "cpu", truncation: Optional[float] = None) -> torch.Tensor:
-    """Draw ``n`` samples from a trained run (EMA weights when present); save a grid to ``out``."""
+           device: str = "cpu", truncation: Optional[float] = None, class_: Optional[int] = None) -> torch.Tensor:
+    """Draw ``n`` samples from a trained run (EMA weights when present); save a grid to ``out``.
+
+    For a conditional run, ``class_`` picks the class; without it the grid has one row per class."""
     if n <= 0:
         raise ConfigError(f"--n must be > 0, got {n}")
     trainer, cfg = load_run(run_dir, device)
+    y = None
+    nrow = None
+    if class_ is not None:
+        if not trainer.conditional:
+            raise ConfigError("--class needs a conditional run (model.conditional=true)")
+        if not 0 <= class_ < trainer.num_classes:
+            raise ConfigError(f"--class must be in 0..{trainer.num_classes - 1}, got {class_}")
+        y = torch.full((n,), class_, dtype=torch.long)
+    elif trainer.conditional:
+        nrow = max(1, n // trainer.num_classes)
+        y = torch.arange(n) // nrow % trainer.num_classes
     g = torch.Generator().manual_seed(seed)
     from .models import sample_latent
 
@@ -186,9 +206,9 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
         if truncation <= 0:
             raise ConfigError(f"--truncation must be > 0, got {truncation}")
         z = z.clamp(-truncation, truncation)
-    x = trainer.generate(z.to(trainer.device)).cpu()
+    x = trainer.generate(z.to(trainer.device), y.to(trainer.device) if y is not None else None).cpu()
     if out is not None:
-        save_samples(x, out, real=trainer.data.x[:2000] if x.dim() == 2 else None)
+        save_samples(x, out, real=trainer.data.x[:2000] if x.dim() == 2 else None, nrow=nrow)
     return x
 
 

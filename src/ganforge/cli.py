@@ -60,7 +60,9 @@ FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "iters": ("train.iters",), "batch_size": ("train.batch_size",), "n_critic": ("train.n_critic",),
     "seed": ("train.seed",), "log_every": ("train.log_every",), "sample_every": ("train.sample_every",),
     "ckpt_every": ("train.ckpt_every",), "device": ("train.device",), "ema": ("train.ema_decay",),
-    "threads": ("train.threads",), "out": ("out",),
+    "threads": ("train.threads",), "out": ("out",), "epochs": ("train.epochs",),
+    "conditional": ("model.conditional",), "instance_noise": ("reg.instance_noise",),
+    "init": ("model.init",),
 }
 
 
@@ -86,6 +88,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     m.add_argument("--latent", help="normal | uniform")
     m.add_argument("--width", type=int, help="DCGAN base width (default 64)")
     m.add_argument("--d-norm", help="none | layer | spectral")
+    m.add_argument("--init", help="default | normal | xavier | kaiming | orthogonal")
+    m.add_argument("--conditional", action="store_const", const=True, default=None,
+                   help="class-conditional G and D (labelled data)")
     o = p.add_argument_group("objective and penalty")
     o.add_argument("--loss", help="wasserstein | minimax | nonsaturating | lsgan | hinge (default wasserstein)")
     o.add_argument("--penalty", help="gp | lp | dragan | r1 | r2 | clip | none (default gp)")
@@ -100,8 +105,10 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     op.add_argument("--lr-schedule", help="constant | exponential | step | linear | cosine")
     op.add_argument("--n-critic", type=int, help="D steps per G step (default 5)")
     op.add_argument("--ema", type=float, metavar="DECAY", help="EMA of generator weights, e.g. 0.999")
+    op.add_argument("--instance-noise", type=float, metavar="STD", help="instance noise on D inputs, annealed to 0")
     t = p.add_argument_group("loop")
     t.add_argument("--iters", type=int, help="generator steps (default 2000)")
+    t.add_argument("--epochs", type=float, help="length in passes of D over the data (instead of --iters)")
     t.add_argument("--batch-size", type=int, help="default 64")
     t.add_argument("--seed", type=int, help="default 0")
     t.add_argument("--log-every", type=int, help="metrics line every N steps (default 10)")
@@ -183,7 +190,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from . import api
 
     api.sample(args.run_dir, n=args.n, out=args.out, seed=args.seed, device=args.device,
-               truncation=args.truncation)
+               truncation=args.truncation, class_=args.class_)
     print(f"wrote {args.n} samples to {args.out}")
     return 0
 
@@ -246,6 +253,7 @@ def build_parser() -> Parser:
     s.add_argument("--out", type=Path, default=Path("samples.png"))
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--truncation", type=float, help="clamp latents to [-t, t]")
+    s.add_argument("--class", dest="class_", type=int, help="conditional runs: samples of this class only")
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=cmd_sample)
     e = sub.add_parser("eval", help="FID, KID, precision/recall, density/coverage, mode coverage of a run",

@@ -32,6 +32,15 @@ class DataConfig:
     limit: Optional[int] = None  #: use only the first N examples (after the holdout is removed)
     holdout: int = 0  #: keep the last N examples out of training (reference set for metrics)
     seed: int = 0  #: seed for generated data (toy) and for the holdout shuffle
+    crop: Optional[int] = None  #: imagefolder: centre crop side before resizing (None: the shorter side)
+    channels: Optional[int] = None  #: imagefolder: 1 or 3 (None: as the files are; mixed is an error)
+    skip_bad: bool = False  #: imagefolder: skip unreadable files (with a warning) instead of failing
+    download: bool = False  #: mnist: download into data.dir when the files are missing
+    mirrors: list[str] = field(default_factory=lambda: [
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ])  #: mnist download mirrors, tried in order
 
 
 @dataclass
@@ -47,6 +56,13 @@ class ModelConfig:
     g_norm: str = "batch"  #: batch | none (normalization in G)
     d_norm: str = "none"  #: none | layer | spectral (normalization in D)
     slope: float = 0.2  #: LeakyReLU slope
+    g_act: str = "auto"  #: auto | relu | leakyrelu | tanh | silu (auto: ReLU for DCGAN, LeakyReLU for MLP)
+    d_act: str = "auto"  #: auto | relu | leakyrelu | tanh | silu (auto: LeakyReLU)
+    init: str = "default"  #: default (PyTorch) | normal (N(0, 0.02), DCGAN) | xavier | kaiming | orthogonal
+    d_dropout: float = 0.0  #: dropout after each hidden activation of D
+    g_spectral: bool = False  #: spectral norm on every layer of G
+    conditional: bool = False  #: class-conditional G (label embedding) and D (projection)
+    embed_dim: int = 16  #: label embedding size in a conditional G
 
 
 @dataclass
@@ -75,6 +91,18 @@ class PIConfig:
     target: float = 1.0  #: desired mean gradient norm at the penalty points
     lambda_lo: float = 0.1
     lambda_hi: float = 100.0
+
+
+@dataclass
+class RegConfig:
+    """Regularizers and tricks beyond the Lipschitz penalty."""
+
+    instance_noise: float = 0.0  #: std of Gaussian noise added to every D input, annealed to 0
+    noise_anneal: Optional[int] = None  #: steps over which the noise falls to 0 (None: the whole run)
+    d_l1: float = 0.0  #: L1 penalty on D's weights
+    d_l2: float = 0.0  #: L2 penalty on D's weights
+    g_l1: float = 0.0
+    g_l2: float = 0.0
 
 
 @dataclass
@@ -119,7 +147,10 @@ class TrainConfig:
     """The loop: length, batch, logging and checkpoint cadence, device, health checks."""
 
     iters: int = 2000  #: generator steps
+    epochs: Optional[float] = None  #: alternative length: passes of D over the data (sets iters)
     batch_size: int = 64
+    d_batch_size: Optional[int] = None  #: batch size of the D steps (None: batch_size)
+    g_batch_size: Optional[int] = None  #: batch size of the G steps (None: batch_size)
     n_critic: int = 5  #: discriminator steps per generator step
     seed: int = 0
     log_every: int = 10
@@ -154,6 +185,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     penalty: PenaltyConfig = field(default_factory=PenaltyConfig)
+    reg: RegConfig = field(default_factory=RegConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -243,6 +275,24 @@ class Config:
             raise ConfigError(f"eval.reference must be auto, holdout or train, got {self.eval.reference!r}")
         if self.eval.reference == "holdout" and self.data.holdout == 0:
             raise ConfigError("eval.reference=holdout needs data.holdout > 0")
+        for k in ("d_batch_size", "g_batch_size"):
+            if getattr(t, k) is not None:
+                _pos(f"train.{k}", getattr(t, k))
+        if t.epochs is not None and not t.epochs > 0:
+            raise ConfigError(f"train.epochs must be > 0, got {t.epochs}")
+        r = self.reg
+        for k in ("instance_noise", "d_l1", "d_l2", "g_l1", "g_l2"):
+            if getattr(r, k) < 0:
+                raise ConfigError(f"reg.{k} must be >= 0, got {getattr(r, k)}")
+        if r.noise_anneal is not None:
+            _pos("reg.noise_anneal", r.noise_anneal)
+        if not 0.0 <= self.model.d_dropout < 1.0:
+            raise ConfigError(f"model.d_dropout must be in [0, 1), got {self.model.d_dropout}")
+        _pos("model.embed_dim", self.model.embed_dim)
+        if self.data.crop is not None:
+            _pos("data.crop", self.data.crop)
+        if self.data.channels not in (None, 1, 3):
+            raise ConfigError(f"data.channels must be 1 or 3, got {self.data.channels}")
         if t.threads < 0:
             raise ConfigError(f"train.threads must be >= 0, got {t.threads}")
         if self.data.holdout < 0:

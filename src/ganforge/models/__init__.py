@@ -9,43 +9,54 @@ import torch.nn as nn
 from ..config import ModelConfig
 from ..errors import ConfigError
 from ..registry import Registry
+from .conditional import ConditionalGenerator, ProjectionDiscriminator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
+from .layers import ACTIVATIONS, D_NORMS, G_NORMS, INITS, init_weights, resolve_act, spectral_all
 from .mlp import MLPDiscriminator, MLPGenerator
-from .norms import D_NORMS, G_NORMS
 
-Builder = Callable[[ModelConfig, tuple[int, ...]], tuple[nn.Module, nn.Module]]
+Builder = Callable[[ModelConfig, tuple[int, ...], int], tuple[nn.Module, nn.Module]]
 MODELS: Registry[Builder] = Registry("model")
+LATENTS = ("normal", "uniform")
 
 
 @MODELS.register("mlp")
-def build_mlp(cfg: ModelConfig, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
-    g = MLPGenerator(cfg.z_dim, shape, cfg.g_hidden, cfg.slope, cfg.g_norm == "batch")
-    d = MLPDiscriminator(shape, cfg.d_hidden, cfg.slope, cfg.d_norm)
+def build_mlp(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.Module, nn.Module]:
+    g = MLPGenerator(z_in, shape, cfg.g_hidden, resolve_act(cfg.g_act, "leakyrelu"), cfg.slope, cfg.g_norm == "batch")
+    d = MLPDiscriminator(shape, cfg.d_hidden, resolve_act(cfg.d_act, "leakyrelu"), cfg.slope, cfg.d_norm,
+                         cfg.d_dropout)
     return g, d
 
 
 @MODELS.register("dcgan")
-def build_dcgan(cfg: ModelConfig, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+def build_dcgan(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.Module, nn.Module]:
     if len(shape) != 3 or shape[1] != shape[2]:
         raise ConfigError(f"model dcgan needs square images, but the data has shape {shape}; use model.name=mlp")
     c, s = shape[0], shape[1]
-    g = DCGANGenerator(cfg.z_dim, c, s, cfg.width, cfg.g_norm == "batch")
-    d = DCGANDiscriminator(c, s, cfg.width, cfg.slope, cfg.d_norm)
+    g = DCGANGenerator(z_in, c, s, cfg.width, cfg.g_norm == "batch", resolve_act(cfg.g_act, "relu"), cfg.slope)
+    d = DCGANDiscriminator(c, s, cfg.width, cfg.slope, cfg.d_norm, resolve_act(cfg.d_act, "leakyrelu"),
+                           cfg.d_dropout)
     return g, d
 
 
-def build_models(cfg: ModelConfig, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
-    """Build (G, D) for examples of ``shape``."""
-    if cfg.g_norm not in G_NORMS:
-        raise ConfigError(f"model.g_norm must be one of {', '.join(G_NORMS)}, got {cfg.g_norm!r}")
-    if cfg.d_norm not in D_NORMS:
-        raise ConfigError(f"model.d_norm must be one of {', '.join(D_NORMS)}, got {cfg.d_norm!r}")
-    if cfg.latent not in LATENTS:
-        raise ConfigError(f"model.latent must be one of {', '.join(LATENTS)}, got {cfg.latent!r}")
-    return MODELS.get(cfg.name)(cfg, shape)
-
-
-LATENTS = ("normal", "uniform")
+def build_models(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+    """Build (G, D) for examples of ``shape``; class-conditional when ``cfg.conditional``."""
+    for key, value, choices in [("model.g_norm", cfg.g_norm, G_NORMS), ("model.d_norm", cfg.d_norm, D_NORMS),
+                                ("model.latent", cfg.latent, LATENTS), ("model.g_act", cfg.g_act, ACTIVATIONS),
+                                ("model.d_act", cfg.d_act, ACTIVATIONS), ("model.init", cfg.init, INITS)]:
+        if value not in choices:
+            raise ConfigError(f"{key} must be one of {', '.join(choices)}, got {value!r}")
+    if cfg.conditional and num_classes < 2:
+        raise ConfigError("model.conditional needs labelled data (digits, mnist)")
+    z_in = cfg.z_dim + (cfg.embed_dim if cfg.conditional else 0)
+    g, d = MODELS.get(cfg.name)(cfg, shape, z_in)
+    if cfg.g_spectral:
+        spectral_all(g)
+    init_weights(g, cfg.init)
+    init_weights(d, cfg.init)
+    if cfg.conditional:
+        g = ConditionalGenerator(g, num_classes, cfg.embed_dim)
+        d = ProjectionDiscriminator(d, num_classes, cfg.d_norm == "spectral")
+    return g, d
 
 
 def sample_latent(n: int, z_dim: int, kind: str, device: torch.device | str = "cpu",
@@ -56,4 +67,4 @@ def sample_latent(n: int, z_dim: int, kind: str, device: torch.device | str = "c
     return torch.rand(n, z_dim, device=device, generator=generator) * 2 - 1
 
 
-__all__ = ["MODELS", "build_models", "sample_latent"]
+__all__ = ["MODELS", "build_models", "sample_latent", "LATENTS"]

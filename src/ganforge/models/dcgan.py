@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import ConfigError
-from .norms import d_norm_wrap
+from .layers import activation, d_norm_wrap
 
 SIZES = {8: (4, 1), 16: (4, 2), 28: (7, 2), 32: (4, 3), 64: (4, 4)}  # size -> (start side, n_up)
 
@@ -24,14 +24,15 @@ def _plan(size: int) -> tuple[int, int]:
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, z_dim: int, channels: int, size: int, width: int, batch_norm: bool) -> None:
+    def __init__(self, z_in: int, channels: int, size: int, width: int, batch_norm: bool, act: str = "relu",
+                 slope: float = 0.2) -> None:
         super().__init__()
         s0, n_up = _plan(size)
         ch = [width * 2 ** (n_up - 1 - i) for i in range(n_up)]  # e.g. [128, 64]
-        self.fc = nn.Linear(z_dim, ch[0] * s0 * s0)
+        self.fc = nn.Linear(z_in, ch[0] * s0 * s0)
         self.bn0 = nn.BatchNorm1d(ch[0] * s0 * s0) if batch_norm else nn.Identity()
         self.start = (ch[0], s0, s0)
-        layers: list[nn.Module] = [nn.ReLU()]
+        layers: list[nn.Module] = [activation(act, slope)]
         for i in range(n_up):
             last = i == n_up - 1
             cout = channels if last else ch[i + 1]
@@ -39,30 +40,33 @@ class DCGANGenerator(nn.Module):
             if not last:
                 if batch_norm:
                     layers.append(nn.BatchNorm2d(cout))
-                layers.append(nn.ReLU())
+                layers.append(activation(act, slope))
         layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.bn0(self.fc(z))
-        # ReLU (first of self.net) after the view: same math as the reference's order
+        # activation (first of self.net) after the view: same math as the reference's order
         return self.net(h.view(z.shape[0], *self.start))
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, channels: int, size: int, width: int, slope: float, norm: str) -> None:
+    """``net[-1]`` is the output Linear; ``net[:-1]`` gives the features (for projection)."""
+
+    def __init__(self, channels: int, size: int, width: int, slope: float, norm: str, act: str = "leakyrelu",
+                 dropout: float = 0.0) -> None:
         super().__init__()
         s0, n_down = _plan(size)
         layers: list[nn.Module] = []
         cin = channels
-        side = size
         for i in range(n_down):
             cout = width * 2 ** i
             layers.append(d_norm_wrap(nn.Conv2d(cin, cout, 4, 2, 1), norm))
-            side //= 2
             if norm == "layer" and i > 0:
                 layers.append(nn.GroupNorm(1, cout))  # layer norm over (C, H, W)
-            layers.append(nn.LeakyReLU(slope))
+            layers.append(activation(act, slope))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
             cin = cout
         layers.append(nn.Flatten())
         layers.append(d_norm_wrap(nn.Linear(cin * s0 * s0, 1), norm))

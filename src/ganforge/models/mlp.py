@@ -6,23 +6,23 @@ import math
 import torch
 import torch.nn as nn
 
-from .norms import d_norm_wrap
+from .layers import activation, d_norm_wrap
 
 
 class MLPGenerator(nn.Module):
-    """z (N, z_dim) -> sample of ``out_shape``; tanh output in [-1, 1]."""
+    """z (N, z_in) -> sample of ``out_shape``; tanh output in [-1, 1]."""
 
-    def __init__(self, z_dim: int, out_shape: tuple[int, ...], hidden: list[int], slope: float,
+    def __init__(self, z_in: int, out_shape: tuple[int, ...], hidden: list[int], act: str, slope: float,
                  batch_norm: bool) -> None:
         super().__init__()
         self.out_shape = tuple(out_shape)
         layers: list[nn.Module] = []
-        d = z_dim
+        d = z_in
         for h in hidden:
             layers.append(nn.Linear(d, h))
             if batch_norm:
                 layers.append(nn.BatchNorm1d(h))
-            layers.append(nn.LeakyReLU(slope))
+            layers.append(activation(act, slope))
             d = h
         layers += [nn.Linear(d, math.prod(out_shape)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -32,9 +32,10 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """sample -> one logit per example, shape (N,)."""
+    """sample -> one logit per example, shape (N,). ``net[-1]`` is the output layer."""
 
-    def __init__(self, in_shape: tuple[int, ...], hidden: list[int], slope: float, norm: str) -> None:
+    def __init__(self, in_shape: tuple[int, ...], hidden: list[int], act: str, slope: float, norm: str,
+                 dropout: float = 0.0) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]
         d = math.prod(in_shape)
@@ -42,7 +43,9 @@ class MLPDiscriminator(nn.Module):
             layers.append(d_norm_wrap(nn.Linear(d, h), norm))
             if norm == "layer" and i > 0:
                 layers.append(nn.LayerNorm(h))
-            layers.append(nn.LeakyReLU(slope))
+            layers.append(activation(act, slope))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
             d = h
         layers.append(d_norm_wrap(nn.Linear(d, 1), norm))
         self.net = nn.Sequential(*layers)

@@ -94,10 +94,10 @@ class SampleWriter(Callback):
             self.write(t)
 
     def write(self, t: Trainer) -> None:
-        fake = t.generate(t.fixed_z)
+        fake = t.generate(t.fixed_z, t.fixed_y)
         real = t.data.x[:2000] if not t.data.is_image else None
         self.last_path = save_samples(fake, self.run.samples / f"step_{t.step:06d}.png", real=real,
-                                      title=f"step {t.step}")
+                                      title=f"step {t.step}", nrow=t.grid_cols)
         ratio, warns = t.health.check_samples(fake, t.step)
         if ratio is not None:
             with open(self.run.metrics_file, "a") as f:

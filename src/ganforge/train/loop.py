@@ -78,7 +78,9 @@ class Trainer:
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         torch.manual_seed(cfg.train.seed)
-        self.G, self.D = build_models(cfg.model, data.shape)
+        self.conditional = cfg.model.conditional
+        self.num_classes = data.num_classes
+        self.G, self.D = build_models(cfg.model, data.shape, data.num_classes)
         self.G.to(self.device)
         self.D.to(self.device)
         self.loss = LOSSES.get(cfg.loss.name)
@@ -89,6 +91,7 @@ class Trainer:
         self.ema = EMA(self.G, cfg.train.ema_decay) if cfg.train.ema_decay else None
         self.health = HealthMonitor()
         self.x = data.x.to(self.device)
+        self.y = data.y.to(self.device) if data.y is not None else None
         self.step = 0  # completed generator steps
         self.critic_steps = 0
         self.elapsed = 0.0  # seconds of training (evaluation excluded), across resumes
@@ -102,6 +105,13 @@ class Trainer:
         self._stop_requested = False
         g = torch.Generator().manual_seed(cfg.train.seed + 7919)
         self.fixed_z = sample_latent(cfg.train.n_sample, cfg.model.z_dim, cfg.model.latent, generator=g).to(self.device)
+        self.fixed_y: Optional[torch.Tensor] = None
+        self.grid_cols: Optional[int] = None
+        if self.conditional:  # one row per class, one latent per column shared by the rows
+            cols = max(1, cfg.train.n_sample // self.num_classes)
+            self.fixed_z = self.fixed_z[:cols].repeat(self.num_classes, 1)
+            self.fixed_y = torch.arange(self.num_classes, device=self.device).repeat_interleave(cols)
+            self.grid_cols = cols
 
     # ------------------------------------------------------------------ pieces
     @property
@@ -112,34 +122,81 @@ class Trainer:
     def latent(self, n: int) -> torch.Tensor:
         return sample_latent(n, self.cfg.model.z_dim, self.cfg.model.latent, self.device)
 
-    def real_batch(self, n: int) -> torch.Tensor:
-        idx = torch.randint(0, self.x.shape[0], (n,))
-        return self.x[idx.to(self.device)]
+    def real_batch(self, n: int) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        idx = torch.randint(0, self.x.shape[0], (n,)).to(self.device)
+        return self.x[idx], (self.y[idx] if self.conditional else None)
+
+    def labels(self, n: int) -> Optional[torch.Tensor]:
+        """Labels for generated samples: drawn from the data's label distribution."""
+        if not self.conditional:
+            return None
+        return self.y[torch.randint(0, self.y.shape[0], (n,)).to(self.device)]
+
+    def g_forward(self, g: nn.Module, z: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
+        return g(z, y) if self.conditional else g(z)
+
+    def critic(self, y: Optional[torch.Tensor]):
+        """D as a function of x alone (labels bound), as the penalties expect."""
+        if not self.conditional:
+            return self.D
+        return lambda x: self.D(x, y)
+
+    def noise_std(self, step: int) -> float:
+        r = self.cfg.reg
+        if r.instance_noise <= 0:
+            return 0.0
+        span = r.noise_anneal or self.cfg.train.iters
+        return r.instance_noise * max(0.0, 1.0 - step / max(span, 1))
+
+    def weight_penalty(self, net: nn.Module, l1: float, l2: float) -> Optional[torch.Tensor]:
+        if l1 <= 0 and l2 <= 0:
+            return None
+        ws = [p for n, p in net.named_parameters() if p.dim() > 1]  # weights, not biases or norms
+        out = 0.0
+        if l1 > 0:
+            out = out + l1 * sum(w.abs().sum() for w in ws)
+        if l2 > 0:
+            out = out + l2 * sum(w.pow(2).sum() for w in ws)
+        return out
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
+    def generate(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         g = self.sampler
         was = g.training
         g.eval()
         try:
-            return g(z)
+            if self.conditional and y is None:
+                y = torch.arange(z.shape[0], device=z.device) % self.num_classes
+            return self.g_forward(g, z, y)
         finally:
             g.train(was)
 
     # ------------------------------------------------------------------ one step
     def critic_step(self, step: int, iters: int) -> dict[str, torch.Tensor]:
-        cfg, B = self.cfg, self.cfg.train.batch_size
-        real = self.real_batch(B)
+        cfg = self.cfg
+        B = cfg.train.d_batch_size or cfg.train.batch_size
+        real, y = self.real_batch(B)
         with torch.no_grad():
-            fake = self.G(self.latent(B))
+            fake = self.g_forward(self.G, self.latent(B), y)  # fakes share the real batch's labels
+        sigma = self.noise_std(step)
+        if sigma > 0:  # instance noise on every D input
+            real = real + sigma * torch.randn_like(real)
+            fake = fake + sigma * torch.randn_like(fake)
         # one forward for both batches: D has no batch norm, so this equals two forwards
-        out = self.D(torch.cat([real, fake]))
+        both = torch.cat([real, fake])
+        out = self.D(both, torch.cat([y, y])) if self.conditional else self.D(both)
         d_real, d_fake = out[:B], out[B:]
         loss_d = self.loss.d(d_real, d_fake, cfg.loss.real_label)
         w = d_real.mean().detach() - d_fake.mean().detach()
         stats: dict[str, torch.Tensor] = {"loss_d": loss_d.detach(), "wasserstein": w,
                                           "d_real": d_real.mean().detach(), "d_fake": d_fake.mean().detach()}
         total = loss_d
+        wp = self.weight_penalty(self.D, cfg.reg.d_l1, cfg.reg.d_l2)
+        if wp is not None:
+            total = total + wp
+            stats["weight_penalty_d"] = wp.detach()
+        if sigma > 0:
+            stats["instance_noise"] = torch.tensor(sigma)
         if self.penalty.needs_gradient:
             wf = float(w) if self.schedule.uses_distance else math.nan
             dec = self.schedule.decide(Observation(step, iters, wf))
@@ -148,7 +205,7 @@ class Trainer:
                 stats[k] = torch.tensor(float(v))
             every = cfg.penalty.every
             if self.critic_steps % every == 0:
-                res = self.penalty(self.D, real, fake, dec.eps_low if self.penalty.uses_interpolation else 0.0)
+                res = self.penalty(self.critic(y), real, fake, dec.eps_low if self.penalty.uses_interpolation else 0.0)
                 # lazy regularization: a penalty taken every k steps counts k times
                 total = total + (dec.weight * every) * res.value
                 stats["penalty"] = res.value.detach()
@@ -165,11 +222,20 @@ class Trainer:
 
     def generator_step(self) -> dict[str, torch.Tensor]:
         cfg = self.cfg
+        B = cfg.train.g_batch_size or cfg.train.batch_size
+        y = self.labels(B)
         # D's weights need no gradient here: skip that work entirely
         self.D.requires_grad_(False)
         try:
-            d_fake = self.D(self.G(self.latent(cfg.train.batch_size)))
+            fake = self.g_forward(self.G, self.latent(B), y)
+            sigma = self.noise_std(self.step)
+            if sigma > 0:
+                fake = fake + sigma * torch.randn_like(fake)
+            d_fake = self.D(fake, y) if self.conditional else self.D(fake)
             loss_g = self.loss.g(d_fake)
+            wp = self.weight_penalty(self.G, cfg.reg.g_l1, cfg.reg.g_l2)
+            if wp is not None:
+                loss_g = loss_g + wp
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
         finally:

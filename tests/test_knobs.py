@@ -1,0 +1,170 @@
+"""Every knob of the tuning guides: each has a test that shows its effect."""
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+import ganforge
+from ganforge.config import Config, ModelConfig, OptimizerConfig
+from ganforge.data import load_dataset
+from ganforge.models import build_models
+from ganforge.objectives import LOSSES
+from ganforge.optim import EMA, OPTIMIZERS, grad_norm, lr_factor
+from ganforge.train.loop import Trainer
+from ganforge.train.rundir import iter_metrics
+
+from conftest import tiny_config
+
+
+@pytest.mark.parametrize("opt", OPTIMIZERS.names())
+@pytest.mark.parametrize("loss", LOSSES.names())
+def test_every_optimizer_with_every_loss_trains_20_steps(tmp_path, opt, loss):
+    res = ganforge.train(tiny_config(tmp_path, loss={"name": loss}, train={"n_critic": 1, "log_every": 20},
+                                     optim={"g": {"name": opt, "lr": 1e-3}, "d": {"name": opt, "lr": 1e-3}},
+                                     penalty={"name": "gp" if loss == "wasserstein" else "none"}))
+    assert res.status == "finished" and res.step == 20
+    assert all(math.isfinite(res.metrics[k]) for k in ("loss_d", "loss_g"))
+
+
+def test_optimizer_options_reach_torch():
+    p = [nn.Parameter(torch.zeros(2))]
+    sgd = OPTIMIZERS.get("sgd")(p, OptimizerConfig(name="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3))
+    g = sgd.param_groups[0]
+    assert (g["momentum"], g["nesterov"], g["weight_decay"]) == (0.9, True, 1e-3)
+    adam = OPTIMIZERS.get("adamw")(p, OptimizerConfig(name="adamw", lr=0.1, betas=[0.3, 0.7]))
+    assert adam.param_groups[0]["betas"] == (0.3, 0.7)
+
+
+@pytest.mark.parametrize("sched,step,expected", [
+    ("constant", 50, 1.0), ("linear", 50, 0.5), ("linear", 100, 0.0), ("cosine", 50, 0.5),
+    ("exponential", 200, 0.9 ** 2), ("step", 25, 0.9 ** 2)])
+def test_lr_schedules(sched, step, expected):
+    c = OptimizerConfig(schedule=sched, gamma=0.9, step_size=10)
+    assert lr_factor(c, step, 100) == pytest.approx(expected)
+
+
+def test_lr_warmup_then_schedule():
+    c = OptimizerConfig(schedule="linear", warmup=10)
+    assert lr_factor(c, 0, 110) == pytest.approx(0.1)
+    assert lr_factor(c, 9, 110) == pytest.approx(1.0)
+    assert lr_factor(c, 60, 110) == pytest.approx(0.5)
+
+
+def test_lr_logged_every_step(tmp_path):
+    res = ganforge.train(tiny_config(tmp_path, optim={"g": {"schedule": "linear"}, "d": {"lr": 2e-4}}))
+    recs = [r for r in iter_metrics(res.run_dir / "metrics.jsonl") if "lr_g" in r]
+    assert recs[-1]["lr_d"] == 2e-4 and recs[0]["lr_g"] > recs[-1]["lr_g"]
+
+
+def test_grad_clip_logs_preclip_norm_and_clips():
+    p = nn.Parameter(torch.zeros(4))
+    p.grad = torch.full((4,), 3.0)  # norm 6
+    pre = grad_norm([p], 1.0)
+    assert pre.item() == pytest.approx(6.0) and p.grad.norm().item() == pytest.approx(1.0, rel=1e-4)
+
+
+def test_ema_update_is_exact():
+    net = nn.Linear(3, 2)
+    ema = EMA(net, 0.9)
+    before = ema.module.weight.clone()
+    with torch.no_grad():
+        net.weight.add_(1.0)
+    ema.update(net)
+    assert torch.allclose(ema.module.weight, 0.9 * before + 0.1 * net.weight)
+    assert not torch.equal(ema.module.weight, net.weight)
+
+
+def test_ema_used_for_samples_and_saved(tmp_path):
+    res = ganforge.train(tiny_config(tmp_path, train={"ema_decay": 0.5}))
+    from ganforge.train.checkpoint import load_latest
+
+    st, _ = load_latest(res.run_dir / "checkpoints")
+    assert st["ema"] is not None
+    assert any(not torch.equal(st["ema"][k], st["G"][k]) for k in st["G"] if st["G"][k].is_floating_point())
+
+
+def test_instance_noise_is_annealed(tmp_path):
+    res = ganforge.train(tiny_config(tmp_path, reg={"instance_noise": 0.5}, train={"log_every": 1, "iters": 10}))
+    noise = [r["instance_noise"] for r in iter_metrics(res.run_dir / "metrics.jsonl") if "instance_noise" in r]
+    assert noise[0] == pytest.approx(0.5) and noise == sorted(noise, reverse=True) and noise[-1] < 0.1
+
+
+def test_weight_penalties_value():
+    cfg = Config.from_dict(tiny_config(__import__("pathlib").Path("/tmp"), reg={"d_l1": 0.1, "d_l2": 0.01}))
+    t = Trainer(cfg, load_dataset(cfg.data))
+    ws = [p for p in t.D.parameters() if p.dim() > 1]
+    expected = 0.1 * sum(w.abs().sum() for w in ws) + 0.01 * sum((w ** 2).sum() for w in ws)
+    assert t.weight_penalty(t.D, 0.1, 0.01).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert t.weight_penalty(t.D, 0.0, 0.0) is None
+
+
+def test_l2_penalty_shrinks_critic_weights(tmp_path):
+    sgd = {"d": {"name": "sgd", "lr": 0.05}}  # plain SGD: the decay is not normalised away as in Adam
+    plain = ganforge.train(tiny_config(tmp_path / "a", penalty={"name": "none"}, optim=sgd, train={"iters": 30}))
+    l2 = ganforge.train(tiny_config(tmp_path / "b", penalty={"name": "none"}, optim=sgd, reg={"d_l2": 1.0},
+                                    train={"iters": 30}))
+    from ganforge.train.checkpoint import load_latest
+
+    norm = lambda d: sum(v.pow(2).sum() for k, v in load_latest(d / "checkpoints")[0]["D"].items() if v.dim() > 1)  # noqa
+    assert norm(l2.run_dir) < 0.9 * norm(plain.run_dir)
+
+
+@pytest.mark.parametrize("init,std", [("normal", 0.02), ("orthogonal", None)])
+def test_weight_init(init, std):
+    g, d = build_models(ModelConfig(name="dcgan", z_dim=16, width=8, init=init), (1, 16, 16))
+    w = d.net[0].weight
+    if std:
+        assert w.std().item() == pytest.approx(std, rel=0.2) and d.net[0].bias.abs().max() == 0
+    else:
+        m = g.fc.weight  # (out, in) with out >= in: columns orthonormal
+        assert torch.allclose(m.T @ m, torch.eye(m.shape[1]), atol=1e-4)
+
+
+def test_activation_dropout_spectral_choices():
+    g, d = build_models(ModelConfig(name="mlp", z_dim=4, g_act="silu", d_act="tanh", d_dropout=0.3,
+                                    g_spectral=True), (2,))
+    assert any(isinstance(m, nn.SiLU) for m in g.modules()) and any(isinstance(m, nn.Tanh) for m in d.net)
+    assert any(isinstance(m, nn.Dropout) and m.p == 0.3 for m in d.modules())
+    assert all(hasattr(m, "parametrizations") for m in g.modules() if isinstance(m, nn.Linear))
+
+
+def test_separate_batch_sizes(tmp_path):
+    cfg = Config.from_dict(tiny_config(tmp_path, train={"d_batch_size": 16, "g_batch_size": 48}))
+    t = Trainer(cfg, load_dataset(cfg.data))
+    seen = []
+    t.D.register_forward_hook(lambda m, i, o: seen.append(i[0].shape[0]))
+    t.train_step()
+    assert seen[0] == 32 and seen[-1] == 48  # critic: real+fake in one forward of 2x16; G step: 48
+
+
+def test_epochs_set_iters(tmp_path):
+    res = ganforge.train(tiny_config(tmp_path, train={"epochs": 1.0, "iters": 999}))
+    assert res.step == math.ceil(512 / (32 * 2))
+
+
+def test_uniform_latent_run(tmp_path):
+    assert ganforge.train(tiny_config(tmp_path, model={"latent": "uniform"})).status == "finished"
+
+
+def test_conditional_rows_read_as_their_classes(tmp_path):
+    """A short conditional run on digits: a classifier trained on the real digits reads
+    each row of the class grid as the intended class."""
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    cfg = {"data": {"name": "digits"}, "model": {"conditional": True, "g_hidden": [128, 256], "d_hidden": [256, 128]},
+           "optim": {"g": {"lr": 5e-4}, "d": {"lr": 5e-4}},
+           "train": {"iters": 250, "log_every": 50, "sample_every": 250, "ckpt_every": 250, "tensorboard": False,
+                     "device": "cpu"}, "out": str(tmp_path / "c")}
+    ganforge.train(cfg)
+    d = load_digits()
+    clf = LogisticRegression(max_iter=2000).fit(d.data / 8 - 1, d.target)
+    x = ganforge.sample(tmp_path / "c", n=100, out=tmp_path / "grid.png")  # one row of 10 per class
+    pred = clf.predict(x.flatten(1).numpy())
+    intended = torch.arange(100) // 10
+    assert (pred == intended.numpy()).mean() >= 0.7
+    x3 = ganforge.sample(tmp_path / "c", n=40, class_=3)
+    assert (clf.predict(x3.flatten(1).numpy()) == 3).mean() >= 0.7
+    with pytest.raises(ganforge.ConfigError, match="--class must be in 0..9"):
+        ganforge.sample(tmp_path / "c", n=4, class_=12)
