@@ -24,7 +24,7 @@ from .registry import suggest
 class DataConfig:
     """Where the training data comes from."""
 
-    name: str = "digits"  #: toy | digits | mnist (see ``ganforge.data.DATASETS``)
+    name: str = "digits"  #: toy | digits | mnist | imagefolder | lfw (see ``ganforge.data.DATASETS``)
     dir: Optional[str] = None  #: folder with the files, for file-based datasets
     size: Optional[int] = None  #: image side in pixels after resizing; None keeps the native size
     toy: str = "ring8"  #: for name=toy: ring8 | grid25 | swissroll
@@ -41,6 +41,7 @@ class DataConfig:
         "https://storage.googleapis.com/cvdf-datasets/mnist/",
         "http://yann.lecun.com/exdb/mnist/",
     ])  #: mnist download mirrors, tried in order
+    download_splits: list[str] = field(default_factory=lambda: ["train", "t10k"])  #: mnist splits to download
 
 
 @dataclass

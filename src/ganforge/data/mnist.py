@@ -55,6 +55,10 @@ def load_mnist_arrays(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
 def load_mnist(cfg) -> Dataset:
     if not cfg.dir:
         raise ConfigError("data.name=mnist needs data.dir (--data-dir FOLDER with the IDX files)")
+    if cfg.download:
+        from .download import download_mnist
+
+        download_mnist(cfg.dir, cfg.mirrors, cfg.download_splits, log=print)
     x, y = load_mnist_arrays(cfg.dir)
     xt = torch.from_numpy(x.astype(np.float32)).unsqueeze(1) / 127.5 - 1.0
     return Dataset(name="mnist", x=resize(xt, cfg.size), y=torch.from_numpy(y.astype(np.int64)), num_classes=10)

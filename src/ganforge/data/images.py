@@ -1,0 +1,91 @@
+"""Image data: any folder of JPEG/PNG (recursive) with centre crop and resize, and the
+200-face Labeled Faces subset that scikit-image ships (``lfw``)."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, DataError
+from .base import DATASETS, Dataset, resize
+
+EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+MAX_BYTES = 8 << 30  #: in-memory limit for the scaled float data
+
+
+def _load_one(path: Path, crop: int | None, size: int, channels: int | None):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            if mode in ("RGBA", "P", "CMYK", "YCbCr", "HSV", "LAB"):
+                im = im.convert("RGB")
+            elif mode in ("LA", "I;16", "I", "F", "1"):
+                im = im.convert("L")
+            c = 3 if im.mode == "RGB" else 1
+            if channels is not None and channels != c:
+                im = im.convert("RGB" if channels == 3 else "L")
+                c = channels
+            w, h = im.size
+            side = crop or min(w, h)
+            if min(w, h) < side:
+                raise DataError(f"{path}: {w}x{h} px is smaller than the crop of {side} px")
+            left, top = (w - side) // 2, (h - side) // 2
+            im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.BILINEAR,
+                                                                        reducing_gap=None)
+            arr = np.asarray(im, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+        raise DataError(f"{path}: unreadable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    return (arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), c
+
+
+@DATASETS.register("imagefolder")
+def load_imagefolder(cfg) -> Dataset:
+    if not cfg.dir:
+        raise ConfigError("data.name=imagefolder needs data.dir (--data-dir FOLDER of images)")
+    folder = Path(cfg.dir)
+    if not folder.is_dir():
+        raise DataError(f"image folder {str(folder)!r} does not exist")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS and p.is_file())
+    if not files:
+        raise DataError(f"{folder}: no images found (looked for {', '.join(sorted(EXTS))}, recursively)")
+    if cfg.limit is not None and cfg.holdout == 0:
+        files = files[:cfg.limit]
+    size = cfg.size or 64
+    need = len(files) * 3 * size * size * 4
+    if need > MAX_BYTES:
+        raise DataError(f"{folder}: {len(files)} images at {size} px need {need / 2**30:.1f} GiB in memory "
+                        f"(limit {MAX_BYTES / 2**30:.0f} GiB); set data.limit or a smaller data.size")
+    arrays, first_c, first_file = [], cfg.channels, None
+    for p in files:
+        try:
+            arr, c = _load_one(p, cfg.crop, size, cfg.channels)
+        except DataError as e:
+            if cfg.skip_bad:
+                warnings.warn(f"skipping {e}")
+                continue
+            raise
+        if first_c is None:
+            first_c, first_file = c, p
+        elif c != first_c:  # only when data.channels is unset
+            raise DataError(f"{p}: {c} channel(s) but {first_file} has {first_c}; set data.channels to 1 or 3")
+        arrays.append(arr)
+    if not arrays:
+        raise DataError(f"{folder}: every image was unreadable")
+    x = torch.from_numpy(np.stack(arrays)).float() / 127.5 - 1.0
+    return Dataset(name="imagefolder", x=x, info={"files": len(arrays)})
+
+
+@DATASETS.register("lfw")
+def load_lfw(cfg) -> Dataset:
+    """The 200 grey 25x25 faces of Labeled Faces in the Wild that scikit-image ships."""
+    try:
+        from skimage.data import lfw_subset
+    except ImportError:
+        raise ConfigError("data.name=lfw needs scikit-image: pip install 'ganforge[faces]'") from None
+    x = torch.from_numpy(lfw_subset().astype(np.float32)).unsqueeze(1) * 2 - 1
+    return Dataset(name="lfw", x=resize(x, cfg.size))

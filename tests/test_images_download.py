@@ -1,0 +1,153 @@
+"""Image folders written by the test itself, the shipped LFW faces, and the MNIST download
+against HTTP servers on 127.0.0.1."""
+import functools
+import http.server
+import shutil
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganforge.config import DataConfig
+from ganforge.data import load_dataset
+from ganforge.data.download import download_mnist
+from ganforge.errors import ConfigError, DataError
+
+
+def write_images(folder, grey=True, colour=True):
+    rng = np.random.default_rng(0)
+    (folder / "sub" / "deeper").mkdir(parents=True)
+    if colour:
+        Image.fromarray(rng.integers(0, 255, (50, 70, 3), dtype=np.uint8)).save(folder / "a.jpg", quality=90)
+        Image.fromarray(rng.integers(0, 255, (33, 41, 3), dtype=np.uint8)).save(folder / "sub" / "b.PNG")
+        Image.fromarray(rng.integers(0, 255, (64, 64, 4), dtype=np.uint8)).save(folder / "sub" / "deeper" / "rgba.png")
+    if grey:
+        Image.fromarray(rng.integers(0, 255, (40, 30), dtype=np.uint8)).save(folder / "g.png")
+
+
+def test_imagefolder_colour_odd_sizes_recursive(tmp_path):
+    write_images(tmp_path, grey=False)
+    ds = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=16))
+    assert ds.x.shape == (3, 3, 16, 16) and ds.x.min() >= -1 and ds.x.max() <= 1
+
+
+def test_imagefolder_centre_crop_exact(tmp_path):
+    arr = np.zeros((20, 40), np.uint8)
+    arr[:, 10:30] = 255  # the centre 20x20 square is white, the sides black
+    Image.fromarray(arr).save(tmp_path / "c.png")
+    ds = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=8))
+    assert ds.x.shape == (1, 1, 8, 8) and torch.all(ds.x == 1.0)
+
+
+def test_mixed_channels_error_or_convert(tmp_path):
+    write_images(tmp_path)
+    with pytest.raises(DataError, match="channel"):
+        load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=16))
+    ds = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=16, channels=1))
+    assert ds.x.shape == (4, 1, 16, 16)
+
+
+def test_broken_file_named_or_skipped(tmp_path):
+    write_images(tmp_path, grey=False)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    with pytest.raises(DataError, match="broken.jpg"):
+        load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=16))
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        ds = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=16, skip_bad=True))
+    assert len(ds) == 3 and any("broken.jpg" in str(x.message) for x in w)
+
+
+def test_folder_errors(tmp_path):
+    with pytest.raises(DataError, match="no images found"):
+        load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path)))
+    with pytest.raises(DataError, match="does not exist"):
+        load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path / "nope")))
+    with pytest.raises(ConfigError, match="needs data.dir"):
+        load_dataset(DataConfig(name="imagefolder"))
+    Image.fromarray(np.zeros((30, 30), np.uint8)).save(tmp_path / "small.png")
+    with pytest.raises(DataError, match="small.png: 30x30 px is smaller than the crop of 140"):
+        load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), crop=140))
+
+
+def test_lfw_faces():
+    ds = load_dataset(DataConfig(name="lfw", size=32))
+    assert ds.x.shape == (200, 1, 32, 32) and ds.x.min() >= -1 and ds.x.max() <= 1
+
+
+def test_celeba_preset_on_a_fake_folder(tmp_path):
+    from ganforge.config import Config, load_preset
+
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (218, 178, 3), dtype=np.uint8)).save(tmp_path / f"{i:06d}.jpg")
+    cfg = Config.from_dict(load_preset("celeba"))
+    cfg.data.dir = str(tmp_path)
+    ds = load_dataset(cfg.data)
+    assert ds.x.shape == (3, 3, 64, 64)
+
+
+# ----------------------------------------------------------------------------- download
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(folder):
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}/"
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+def test_download_from_local_mirror(tmp_path, mnist_dir, serve):
+    url = serve(mnist_dir)
+    out = tmp_path / "mnist"
+    written = download_mnist(out, [url], splits=["t10k"])
+    assert sorted(p.name for p in written) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert not list(out.glob(".*part*"))
+    ds = load_dataset(DataConfig(name="mnist", dir=str(out)))
+    assert len(ds) == 10000
+    assert download_mnist(out, [url], splits=["t10k"]) == []  # already there and verified
+
+
+def test_download_skips_corrupted_mirror(tmp_path, mnist_dir, serve):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in mnist_dir.glob("*.gz"):
+        data = bytearray(f.read_bytes())
+        data[100] ^= 0xFF
+        (bad / f.name).write_bytes(bytes(data))
+    bad_url, good_url = serve(bad), serve(mnist_dir)
+    with pytest.raises(DataError, match="checksum mismatch"):
+        download_mnist(tmp_path / "o1", [bad_url], splits=["t10k"])
+    assert not any((tmp_path / "o1").glob("*.gz"))  # no damaged file left behind
+    written = download_mnist(tmp_path / "o2", [bad_url, good_url], splits=["t10k"])
+    assert len(written) == 2
+
+
+def test_download_no_mirror_answers(tmp_path, serve):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    url = serve(empty)
+    with pytest.raises(DataError, match="tried: .*127.0.0.1.*not found.*127.0.0.1:9/.*refused"):
+        download_mnist(tmp_path / "o", [url, "http://127.0.0.1:9/"], splits=["t10k"], timeout=5)
+
+
+def test_download_through_config(tmp_path, mnist_dir, serve):
+    url = serve(mnist_dir)
+    ds = load_dataset(DataConfig(name="mnist", dir=str(tmp_path / "m"), download=True, mirrors=[url],
+                                 download_splits=["t10k"]))
+    assert len(ds) == 10000
