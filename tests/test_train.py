@@ -107,8 +107,30 @@ def test_resume_errors(tmp_path):
 def test_nan_stops_run_and_keeps_last_good_checkpoint(tmp_path):
     # plain SGD at lr 100 with no penalty drives the critic to nan within a few steps
     cfg = tiny_config(tmp_path, penalty={"name": "none"}, optim={"d": {"name": "sgd", "lr": 100.0}},
-                      train={"iters": 40, "log_every": 1, "ckpt_every": 1})
+                      train={"iters": 40, "log_every": 1, "ckpt_every": 1, "max_rollbacks": 0})
     res = ganforge.train(cfg)
     assert res.status == "failed" and res.step < 40
     state, _ = load_latest(res.run_dir / "checkpoints")
     assert all(torch.isfinite(v).all() for v in state["D"].values() if v.is_floating_point())
+
+
+def test_divergence_guard_rolls_back_with_lower_lr(tmp_path):
+    cfg = tiny_config(tmp_path, penalty={"name": "none"}, optim={"d": {"name": "sgd", "lr": 100.0}},
+                      train={"iters": 20, "log_every": 1, "ckpt_every": 1, "max_rollbacks": 3,
+                             "rollback_lr_factor": 0.001, "keep_ckpts": 4})
+    res = ganforge.train(cfg, log=lambda m: None)
+    assert res.status == "finished" and res.step == 20
+    assert any("rollback 1/3" in w for w in res.warnings)
+    recs = [r for r in iter_metrics(res.run_dir / "metrics.jsonl") if "loss_d" in r]
+    assert [r["step"] for r in recs] == list(range(1, 21))  # diverged steps were replaced
+    assert recs[-1]["lr_d"] < 1.0 and all(r["loss_d"] == r["loss_d"] for r in recs[-5:])
+    state, _ = load_latest(res.run_dir / "checkpoints")
+    assert state["rollbacks"] >= 1 and state["lr_scale"] < 1
+
+
+def test_divergence_guard_gives_up_after_n(tmp_path):
+    cfg = tiny_config(tmp_path, penalty={"name": "none"}, optim={"d": {"name": "sgd", "lr": 1e6}},
+                      train={"iters": 40, "log_every": 1, "ckpt_every": 1, "max_rollbacks": 2,
+                             "rollback_lr_factor": 0.9, "keep_ckpts": 4})
+    res = ganforge.train(cfg, log=lambda m: None)
+    assert res.status == "failed" and sum("rollback" in w for w in res.warnings) == 2

@@ -163,6 +163,8 @@ class TrainConfig:
     threads: int = 0  #: torch intra-op threads; 0 keeps torch's default
     tensorboard: bool = True  #: write TensorBoard event files into the run folder
     stop_on_failure: bool = False  #: stop when the health monitor declares the run diverged
+    max_rollbacks: int = 3  #: on NaN/inf: roll back to the last good checkpoint this many times (0 = stop at once)
+    rollback_lr_factor: float = 0.5  #: learning rates are multiplied by this on each rollback
     n_sample: int = 64  #: images in each sample grid
 
 
@@ -279,6 +281,10 @@ class Config:
         for k in ("d_batch_size", "g_batch_size"):
             if getattr(t, k) is not None:
                 _pos(f"train.{k}", getattr(t, k))
+        if t.max_rollbacks < 0:
+            raise ConfigError(f"train.max_rollbacks must be >= 0, got {t.max_rollbacks}")
+        if not 0.0 < t.rollback_lr_factor <= 1.0:
+            raise ConfigError(f"train.rollback_lr_factor must be in (0, 1], got {t.rollback_lr_factor}")
         if t.epochs is not None and not t.epochs > 0:
             raise ConfigError(f"train.epochs must be > 0, got {t.epochs}")
         r = self.reg

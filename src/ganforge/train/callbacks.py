@@ -58,13 +58,49 @@ class HealthCallback(Callback):
 
     def on_step(self, t: Trainer, stats: dict[str, torch.Tensor]) -> None:
         rec = t.last_record
-        if not rec or rec["step"] == self.seen_step or rec["step"] != t.step:
+        if rec and rec["step"] == t.step and rec["step"] != self.seen_step:
+            self.seen_step = rec["step"]
+            for w in t.health.check_record({k: (float(v) if isinstance(v, str) else v) for k, v in rec.items()}):
+                self.warn(t, w)
+        # fatal may also come from the checkpointer finding non-finite weights
+        if t.health.fatal and self.rollback(t):
             return
-        self.seen_step = rec["step"]
-        for w in t.health.check_record({k: (float(v) if isinstance(v, str) else v) for k, v in rec.items()}):
-            self.warn(t, w)
         if t.health.fatal or (t.health.failed and t.cfg.train.stop_on_failure):
             t.request_stop(f"failed: {t.health.failed}")
+
+    def rollback(self, t: Trainer) -> bool:
+        """Divergence guard: restore the last good checkpoint with lower learning rates."""
+        import warnings as _w
+
+        from ..errors import RunError
+        from .checkpoint import load_latest
+
+        if t.rollbacks >= t.cfg.train.max_rollbacks:
+            return False
+        # a log record at step s judges the weights from step s - log_every on: prefer a
+        # checkpoint older than that, else the one at its start
+        state = path = None
+        for max_step in (t.step - t.cfg.train.log_every - 1, t.step - t.cfg.train.log_every):
+            try:
+                with _w.catch_warnings():
+                    _w.simplefilter("ignore")
+                    state, path = load_latest(self.run.checkpoints, max_step=max_step)
+                break
+            except RunError:
+                continue
+        if state is None:
+            return False  # nothing to go back to
+        bad_step, reason = t.step, t.health.failed
+        lr_scale, rollbacks = t.lr_scale * t.cfg.train.rollback_lr_factor, t.rollbacks + 1
+        t.load_state_dict(state)
+        t.lr_scale, t.rollbacks = lr_scale, rollbacks
+        t.health.fatal, t.health.failed = False, None
+        self.run.truncate_metrics(t.step)
+        self.seen_step = t.step
+        t.last_record = {}
+        self.warn(t, f"rollback {rollbacks}/{t.cfg.train.max_rollbacks}: {reason}; restarted from step {t.step} "
+                     f"({path.name}) with learning rates x{lr_scale:g}")
+        return True
 
     def warn(self, t: Trainer, msg: str) -> None:
         t.warnings.append(f"step {t.step}: {msg}")
@@ -115,6 +151,10 @@ class Checkpointer(Callback):
         self.last_step = -1
         self.last_path = None
 
+    def on_start(self, t: Trainer) -> None:
+        if t.step == 0:  # the initial weights: a rollback target that is always there
+            self.save(t)
+
     def on_step(self, t: Trainer, stats) -> None:
         if t.step % t.cfg.train.ckpt_every == 0:
             self.save(t)
@@ -127,10 +167,9 @@ class Checkpointer(Callback):
     def save(self, t: Trainer) -> None:
         if t.health.fatal:
             return
-        if not t.weights_finite():
+        if not t.weights_finite():  # the health callback rolls back or stops on the next step
             t.health.failed = t.health.failed or f"non-finite weights at step {t.step}"
             t.health.fatal = True
-            t.request_stop(f"failed: {t.health.failed}")
             return
         self.last_path = save_checkpoint(self.run.checkpoints, t.step, t.state_dict(), t.cfg.train.keep_ckpts)
         self.last_step = t.step

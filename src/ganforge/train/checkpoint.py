@@ -94,9 +94,12 @@ def load_file(path: Path, sha256: str | None = None) -> dict[str, Any]:
     return state
 
 
-def load_latest(folder: Path) -> tuple[dict[str, Any], Path]:
-    """The newest intact checkpoint in ``folder`` (falls back to older ones, warning)."""
+def load_latest(folder: Path, max_step: int | None = None) -> tuple[dict[str, Any], Path]:
+    """The newest intact checkpoint in ``folder`` (falls back to older ones, warning);
+    with ``max_step``, the newest at or before that step."""
     entries = read_manifest(folder) if folder.is_dir() else []
+    if max_step is not None:
+        entries = [e for e in entries if e["step"] <= max_step]
     if not entries:
         raise RunError(f"{folder}: no checkpoint found")
     problems = []

@@ -23,7 +23,7 @@ class HealthMonitor:
     """Looks at each logged record and returns warnings; ``failed`` says the run is lost.
 
     * non-finite losses: failed at once;
-    * critic output exploding: mean |D| above ``max_logit``;
+    * critic output exploding: mean |D| above ``max_logit`` (treated like non-finite values);
     * Wasserstein estimate running away: above ``runaway_factor`` times the median of the
       last ``window`` logged estimates (and above 1);
     * mode collapse: the fixed-latent samples' mean pairwise distance below
@@ -54,6 +54,7 @@ class HealthMonitor:
         if big > self.max_logit:
             out.append(f"critic output exploding (|D| = {big:.3g} > {self.max_logit:g})")
             self.failed = self.failed or out[-1]
+            self.fatal = True  # weights this far gone do not come back: roll back or stop
         w = rec.get("wasserstein")
         if w is not None and math.isfinite(w):
             if len(self.history) >= 5:

@@ -99,6 +99,8 @@ class Trainer:
         self.callbacks = callbacks or []
         self.last_record: dict[str, Any] = {}
         self.last_eval: dict[str, Any] = {}
+        self.lr_scale = 1.0  # lowered by the divergence guard on each rollback
+        self.rollbacks = 0
         self.best: dict[str, float] = {}  # best evaluation so far: {"fid": ..., "step": ...}
         self.warnings: list[str] = []
         self.stop_reason: Optional[str] = None
@@ -248,8 +250,8 @@ class Trainer:
 
     def train_step(self) -> dict[str, torch.Tensor]:
         cfg, step, iters = self.cfg, self.step, self.cfg.train.iters
-        lr_g = set_lr(self.opt_g, cfg.optim.g.lr, lr_factor(cfg.optim.g, step, iters))
-        lr_d = set_lr(self.opt_d, cfg.optim.d.lr, lr_factor(cfg.optim.d, step, iters))
+        lr_g = set_lr(self.opt_g, cfg.optim.g.lr * self.lr_scale, lr_factor(cfg.optim.g, step, iters))
+        lr_d = set_lr(self.opt_d, cfg.optim.d.lr * self.lr_scale, lr_factor(cfg.optim.d, step, iters))
         acc = StepStats()
         for _ in range(cfg.train.n_critic):
             acc.add(self.critic_step(step, iters))
@@ -311,7 +313,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "ema": self.ema.module.state_dict() if self.ema is not None else None,
             "schedule": self.schedule.state_dict(), "health": self.health.state_dict(), "rng": rng,
-            "best": dict(self.best),
+            "best": dict(self.best), "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
         }
 
     def load_state_dict(self, s: dict[str, Any]) -> None:
@@ -331,6 +333,8 @@ class Trainer:
         self.schedule.load_state_dict(s["schedule"]) if s.get("schedule") else None
         self.health.load_state_dict(s.get("health") or {})
         self.best = dict(s.get("best") or {})
+        self.lr_scale = float(s.get("lr_scale", 1.0))
+        self.rollbacks = int(s.get("rollbacks", 0))
         self.step, self.critic_steps, self.elapsed = int(s["step"]), int(s["critic_steps"]), float(s["elapsed"])
         torch.set_rng_state(s["rng"]["torch"])
         if "cuda" in s["rng"] and self.device.type == "cuda":
