@@ -134,3 +134,11 @@ def test_divergence_guard_gives_up_after_n(tmp_path):
                              "rollback_lr_factor": 0.9, "keep_ckpts": 4})
     res = ganforge.train(cfg, log=lambda m: None)
     assert res.status == "failed" and sum("rollback" in w for w in res.warnings) == 2
+
+
+def test_checkpoint_from_incompatible_config(tmp_path):
+    res = ganforge.train(tiny_config(tmp_path, train={"iters": 2}))
+    cfg = (res.run_dir / "config.yaml").read_text().replace("z_dim: 8", "z_dim: 9")
+    (res.run_dir / "config.yaml").write_text(cfg)
+    with pytest.raises(ganforge.RunError, match="does not fit this config"):
+        ganforge.train(resume=res.run_dir, overrides=["train.iters=4"])

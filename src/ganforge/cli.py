@@ -27,7 +27,8 @@ class Parser(argparse.ArgumentParser):
             hints = []
             for bad in message.split(":", 1)[1].split():
                 if bad.startswith("-"):
-                    m = difflib.get_close_matches(bad.split("=")[0], opts, n=1, cutoff=0.6)
+                    flag = bad.split("=")[0]
+                    m = difflib.get_close_matches(flag, [o for o in opts if o != flag], n=1, cutoff=0.6)
                     if m:
                         hints.append(f"{bad} -> did you mean {m[0]}?")
             if hints:
