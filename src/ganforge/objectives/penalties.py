@@ -68,7 +68,8 @@ class Penalty:
     needs_gradient = False
 
     def __call__(self, critic: Critic, real: Tensor, fake: Tensor, eps_low: float = 0.0,
-                 generator: Optional[torch.Generator] = None) -> Optional[PenaltyResult]:
+                 generator: Optional[torch.Generator] = None, detail: bool = True) -> Optional[PenaltyResult]:
+        """``detail=False`` skips the diagnostics except the mean gradient norm."""
         return None
 
     def post_step(self, critic: nn.Module) -> None:
@@ -97,11 +98,12 @@ class GradientPenalty(Penalty):
     def shape(self, norms: Tensor) -> Tensor:
         return (norms - 1.0) ** 2
 
-    def __call__(self, critic, real, fake, eps_low=0.0, generator=None):
+    def __call__(self, critic, real, fake, eps_low=0.0, generator=None, detail=True):
         x_hat, eps = interpolate(real, fake, eps_low, generator)
         grad = input_gradient(critic, x_hat)
         norms = grad.flatten(1).norm(2, dim=1)
-        return PenaltyResult(self.shape(norms).mean(), _gradient_stats(grad, norms, real, fake, eps))
+        stats = _gradient_stats(grad, norms, real, fake, eps) if detail else {"gp_grad_norm": norms.mean().detach()}
+        return PenaltyResult(self.shape(norms).mean(), stats)
 
 
 @PENALTIES.register("lp")
@@ -122,7 +124,7 @@ class DRAGANPenalty(Penalty):
     def __init__(self, **_: object) -> None:
         pass
 
-    def __call__(self, critic, real, fake, eps_low=0.0, generator=None):
+    def __call__(self, critic, real, fake, eps_low=0.0, generator=None, detail=True):
         noise = torch.rand(real.shape, device=real.device, dtype=real.dtype, generator=generator)
         x = real + 0.5 * real.std() * noise
         grad = input_gradient(critic, x)
@@ -140,7 +142,7 @@ class _ZeroCentred(Penalty):
     def __init__(self, **_: object) -> None:
         pass
 
-    def __call__(self, critic, real, fake, eps_low=0.0, generator=None):
+    def __call__(self, critic, real, fake, eps_low=0.0, generator=None, detail=True):
         grad = input_gradient(critic, real if self.on_real else fake)
         sq = grad.flatten(1).pow(2).sum(1)
         return PenaltyResult(0.5 * sq.mean(), {"gp_grad_norm": sq.sqrt().mean().detach(),

@@ -43,25 +43,28 @@ class Callback:
 
 @dataclass
 class StepStats:
-    """Running sums of per-step scalars between two log lines (tensors: no sync per step)."""
+    """Running sums of per-step scalars between two log lines (tensors: no sync per step).
+    Keys may appear in only some steps (detailed diagnostics): each is averaged over its own count."""
 
     sums: dict[str, torch.Tensor] = field(default_factory=dict)
-    maxes: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)
     count: int = 0
 
     def add(self, stats: dict[str, torch.Tensor]) -> None:
         for k, v in stats.items():
             v = v.detach().float() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
-            if k.endswith("_max"):
-                self.maxes.add(k)
-                self.sums[k] = torch.maximum(self.sums[k], v) if k in self.sums else v
+            if k not in self.sums:
+                self.sums[k], self.counts[k] = v, 1
+            elif k.endswith("_max"):
+                self.sums[k] = torch.maximum(self.sums[k], v)
             else:
-                self.sums[k] = self.sums[k] + v if k in self.sums else v
+                self.sums[k] = self.sums[k] + v
+                self.counts[k] += 1
         self.count += 1
 
     def mean_tensors(self) -> dict[str, torch.Tensor]:
-        out = {k: v if k in self.maxes else v / self.count for k, v in self.sums.items()}
-        self.sums, self.maxes, self.count = {}, set(), 0
+        out = {k: v if k.endswith("_max") else v / self.counts[k] for k, v in self.sums.items()}
+        self.sums, self.counts, self.count = {}, {}, 0
         return out
 
     def means(self) -> dict[str, float]:
@@ -83,6 +86,10 @@ class Trainer:
         self.G, self.D = build_models(cfg.model, data.shape, data.num_classes)
         self.G.to(self.device)
         self.D.to(self.device)
+        self.memory_format = torch.channels_last if cfg.train.channels_last and data.is_image else None
+        if self.memory_format is not None:
+            self.G.to(memory_format=self.memory_format)
+            self.D.to(memory_format=self.memory_format)
         self.loss = LOSSES.get(cfg.loss.name)
         self.penalty = build_penalty(cfg.penalty.name, cfg.penalty.clip)
         self.schedule = build_schedule(cfg.penalty)
@@ -91,6 +98,8 @@ class Trainer:
         self.ema = EMA(self.G, cfg.train.ema_decay) if cfg.train.ema_decay else None
         self.health = HealthMonitor()
         self.x = data.x.to(self.device)
+        if self.memory_format is not None:
+            self.x = self.x.contiguous(memory_format=self.memory_format)
         self.y = data.y.to(self.device) if data.y is not None else None
         self.step = 0  # completed generator steps
         self.critic_steps = 0
@@ -101,6 +110,7 @@ class Trainer:
         self.last_eval: dict[str, Any] = {}
         self.lr_scale = 1.0  # lowered by the divergence guard on each rollback
         self.rollbacks = 0
+        self.detail = True
         self.best: dict[str, float] = {}  # best evaluation so far: {"fid": ..., "step": ...}
         self.warnings: list[str] = []
         self.stop_reason: Optional[str] = None
@@ -207,7 +217,8 @@ class Trainer:
                 stats[k] = torch.tensor(float(v))
             every = cfg.penalty.every
             if self.critic_steps % every == 0:
-                res = self.penalty(self.critic(y), real, fake, dec.eps_low if self.penalty.uses_interpolation else 0.0)
+                res = self.penalty(self.critic(y), real, fake, dec.eps_low if self.penalty.uses_interpolation else 0.0,
+                                   detail=self.detail or self.schedule.uses_feedback)
                 # lazy regularization: a penalty taken every k steps counts k times
                 total = total + (dec.weight * every) * res.value
                 stats["penalty"] = res.value.detach()
@@ -216,7 +227,8 @@ class Trainer:
                     self.schedule.feedback(float(res.stats["gp_grad_norm"]))
         self.opt_d.zero_grad(set_to_none=True)
         total.backward()
-        stats["grad_norm_d"] = grad_norm(self.D.parameters(), cfg.optim.d.grad_clip)
+        if self.detail or cfg.optim.d.grad_clip is not None:
+            stats["grad_norm_d"] = grad_norm(self.D.parameters(), cfg.optim.d.grad_clip)
         self.opt_d.step()
         self.penalty.post_step(self.D)
         self.critic_steps += 1
@@ -242,21 +254,27 @@ class Trainer:
             loss_g.backward()
         finally:
             self.D.requires_grad_(True)
-        gn = grad_norm(self.G.parameters(), cfg.optim.g.grad_clip)
+        out = {"loss_g": loss_g.detach()}
+        if self.detail or cfg.optim.g.grad_clip is not None:
+            out["grad_norm_g"] = grad_norm(self.G.parameters(), cfg.optim.g.grad_clip)
         self.opt_g.step()
         if self.ema is not None:
             self.ema.update(self.G)
-        return {"loss_g": loss_g.detach(), "grad_norm_g": gn}
+        return out
 
     def train_step(self) -> dict[str, torch.Tensor]:
         cfg, step, iters = self.cfg, self.step, self.cfg.train.iters
+        # full diagnostics (gradient norms, penalty-point statistics) only on steps that
+        # end in a log line: they cost real time on small models and nobody reads the rest
+        self.detail = (step + 1) % cfg.train.log_every == 0 or step + 1 == iters
         lr_g = set_lr(self.opt_g, cfg.optim.g.lr * self.lr_scale, lr_factor(cfg.optim.g, step, iters))
         lr_d = set_lr(self.opt_d, cfg.optim.d.lr * self.lr_scale, lr_factor(cfg.optim.d, step, iters))
         acc = StepStats()
-        for _ in range(cfg.train.n_critic):
-            acc.add(self.critic_step(step, iters))
-        stats = acc.mean_tensors()
-        stats.update(self.generator_step())
+        with self.autocast():
+            for _ in range(cfg.train.n_critic):
+                acc.add(self.critic_step(step, iters))
+            stats = acc.mean_tensors()
+            stats.update(self.generator_step())
         stats["lr_g"] = torch.tensor(lr_g)
         stats["lr_d"] = torch.tensor(lr_d)
         self.step += 1
@@ -264,6 +282,11 @@ class Trainer:
 
     def weights_finite(self) -> bool:
         return all(bool(torch.isfinite(p).all()) for m in (self.G, self.D) for p in m.parameters())
+
+    def autocast(self):
+        """bf16 autocast of the forward passes when train.precision=bf16 (weights stay fp32)."""
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16,
+                              enabled=self.cfg.train.precision == "bf16")
 
     # ------------------------------------------------------------------ loop
     def request_stop(self, reason: str) -> None:
