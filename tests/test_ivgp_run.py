@@ -8,7 +8,7 @@ def test_ivgp_lambda_follows_distance_down(tmp_path):
            "model": {"name": "mlp", "z_dim": 8, "g_hidden": [64, 64], "d_hidden": [64, 64]},
            "penalty": {"schedule": "ivgp", "weight": 10.0, "weight_min": 0.0},
            "optim": {"g": {"lr": 5e-4}, "d": {"lr": 5e-4}},
-           "train": {"iters": 300, "batch_size": 128, "log_every": 10, "sample_every": 300, "ckpt_every": 300,
+           "train": {"iters": 300, "batch_size": 128, "log_every": 1, "sample_every": 300, "ckpt_every": 300,
                      "tensorboard": False, "device": "cpu"},
            "out": str(tmp_path / "run")}
     res = ganforge.train(cfg)

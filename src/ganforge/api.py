@@ -88,7 +88,8 @@ def as_config(cfg: ConfigLike) -> Config:
 
 def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
           overrides: Optional[list[str]] = None, progress: bool = False,
-          log: Callable[[str], None] = print, handle_signals: bool = False) -> TrainResult:
+          log: Callable[[str], None] = print, handle_signals: bool = False,
+          extra_callbacks: Optional[list] = None) -> TrainResult:
     """Train a GAN; returns a :class:`TrainResult`. Safe to call many times in one process.
 
     ``resume`` continues the run in that folder from its newest intact checkpoint
@@ -132,7 +133,7 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
     callbacks = [MetricsLogger(run), health]
     if cfg.train.tensorboard:
         callbacks.append(TensorBoardLogger(run))
-    callbacks += [samples, Evaluator(run, say), ckpt, bar]
+    callbacks += [samples, Evaluator(run, say)] + list(extra_callbacks or []) + [ckpt, bar]
     trainer = Trainer(cfg, data, callbacks)  # builds everything: bad names fail before any file is written
 
     if resume is not None:

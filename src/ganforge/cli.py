@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -237,6 +238,48 @@ def cmd_build_extractor(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .tune import tune
+
+    folder = args.out or Path("studies") / Path(args.space).stem
+    st = tune(args.space, args.trials, folder, storage=args.storage, study=args.study, workers=args.workers,
+              seed=args.seed, log=_log)
+    if os.environ.get("GANFORGE_TUNE_WORKER"):
+        return 0
+    done = [t for t in st.get_trials(deepcopy=False) if t.value is not None]
+    states = {}
+    for t in st.get_trials(deepcopy=False):
+        states[t.state.name.lower()] = states.get(t.state.name.lower(), 0) + 1
+    print(f"study {st.study_name}: " + ", ".join(f"{n} {k}" for k, n in sorted(states.items())))
+    if done:
+        b = st.best_trial
+        print(f"best trial {b.number}: value {b.value:.4g} params {b.params}")
+        print(f"run folder: {b.user_attrs.get('run_dir')}")
+    print(f"study folder: {folder}  (ganforge report {folder} --out report/)")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .report import list_runs
+
+    rows = list_runs(args.dirs or [Path("runs")])
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else ("-" if v is None else str(v))  # noqa: E731
+    widths = {c: max(len(c), *(len(fmt(r.get(c))) for r in rows)) for c in cols}
+    print("  ".join(c.ljust(widths[c]) for c in cols))
+    for r in rows:
+        print("  ".join(fmt(r.get(c)).ljust(widths[c]) for c in cols))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    index = write_report(args.paths, args.out)
+    print(f"wrote {index}")
+    return 0
+
+
 def build_parser() -> Parser:
     p = Parser(prog="ganforge", description="Train, evaluate and tune GANs with adaptive gradient penalties.")
     from . import __version__
@@ -275,6 +318,25 @@ def build_parser() -> Parser:
     b.add_argument("--epochs", type=int, default=8)
     b.add_argument("--out", help="folder for the weights (default: inside the installed package)")
     b.set_defaults(func=cmd_build_extractor)
+    tu = sub.add_parser("tune", help="hyperparameter search with Optuna over a YAML space",
+                        description="Search a YAML space of config keys with Optuna (TPE, random or grid; "
+                                    "median or Hyperband pruning on the periodic FID). Every trial is a run folder. "
+                                    "Re-running the same command continues the study.")
+    tu.add_argument("--space", required=True, help="YAML file, or a shipped space: optimizers, gp, batch-lr")
+    tu.add_argument("--trials", type=int, required=True, help="total trials in the study")
+    tu.add_argument("--out", type=Path, help="study folder (default studies/<space>)")
+    tu.add_argument("--storage", help="SQLAlchemy URL (default: sqlite file in the study folder)")
+    tu.add_argument("--study", help="study name (default: the folder name)")
+    tu.add_argument("--workers", type=int, default=1, help="worker processes on this machine")
+    tu.add_argument("--seed", type=int, help="sampler seed")
+    tu.set_defaults(func=cmd_tune)
+    ru = sub.add_parser("runs", help="list runs with status, step, best FID and config highlights")
+    ru.add_argument("dirs", type=Path, nargs="*", help="folders to search (default runs/)")
+    ru.set_defaults(func=cmd_runs)
+    rp = sub.add_parser("report", help="self-contained HTML report (with PNG figures) of runs and studies")
+    rp.add_argument("paths", type=Path, nargs="+", help="run folders, folders of runs, study folders")
+    rp.add_argument("--out", type=Path, default=Path("report"))
+    rp.set_defaults(func=cmd_report)
     pr = sub.add_parser("presets", help="list the shipped presets")
     pr.set_defaults(func=cmd_presets)
     pl = sub.add_parser("plot", help="plot losses, Wasserstein estimate, penalty schedule of a run as PNG")

@@ -294,6 +294,11 @@ class Evaluator(Callback):
         g = torch.Generator().manual_seed(c.seed)
         z = sample_latent(c.n, t.cfg.model.z_dim, t.cfg.model.latent, generator=g)
         fake = torch.cat([t.generate(z[i:i + 500].to(t.device)) for i in range(0, c.n, 500)]).cpu()
+        if not torch.isfinite(fake).all():  # a diverged generator: the health callback takes over
+            t.health.failed = t.health.failed or f"non-finite samples at step {t.step}"
+            t.health.fatal = True
+            t.excluded += time.perf_counter() - t0
+            return {}
         m = evaluate_samples(fake, self.reference(t).cpu(), toy_info=t.data.info, kid_subsets=c.kid_subsets,
                              kid_subset_size=min(1000, c.n), extractor_obj=self.ext, device=str(t.device))
         rec = {"step": t.step, "time": round(t.elapsed, 4)}

@@ -1,0 +1,165 @@
+"""``ganforge tune``: Optuna studies over ganforge configs.
+
+Every trial is a normal run folder (``STUDY/trials/trial_NNNN``), so any trial can be
+resumed, evaluated or plotted. The periodic evaluation of training feeds the pruner.
+Storage is a SQLite file in the study folder by default, or any SQLAlchemy URL, so that
+several ``ganforge tune`` processes on several machines share one study. The total
+number of trials is counted in the storage: re-running the same command after an
+interruption only runs the trials still missing.
+"""
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..errors import ConfigError, GanforgeError
+from ..train.loop import Callback, Trainer
+from .space import Space, load_space, suggest_config
+
+
+class TrialFailed(GanforgeError):
+    """A trial whose run diverged or whose sampled config was invalid."""
+
+
+class PruningCallback(Callback):
+    """Reports each evaluation to Optuna; asks the loop to stop when the pruner says so."""
+
+    def __init__(self, trial, metric: str) -> None:
+        self.trial, self.metric = trial, metric
+        self.seen = -1
+        self.pruned = False
+
+    def on_step(self, t: Trainer, stats) -> None:
+        rec = t.last_eval
+        if not rec or rec["step"] == self.seen or self.metric not in rec:
+            return
+        self.seen = rec["step"]
+        self.trial.report(float(rec[self.metric]), rec["step"])
+        if self.trial.should_prune():
+            self.pruned = True
+            t.request_stop(f"pruned at step {rec['step']} ({self.metric} {rec[self.metric]:.4g})")
+
+
+def _optuna():
+    try:
+        import optuna
+    except ImportError:
+        raise ConfigError("ganforge tune needs Optuna: pip install 'ganforge[tune]'") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def make_study(space: Space, storage: str, name: str, seed: Optional[int] = None):
+    optuna = _optuna()
+    if space.sampler == "grid":
+        sampler = optuna.samplers.GridSampler(space.grid(), seed=seed)
+    elif space.sampler == "random":
+        sampler = optuna.samplers.RandomSampler(seed=seed)
+    else:
+        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=3)
+    pruner = {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
+              "hyperband": lambda: optuna.pruners.HyperbandPruner(),
+              "none": lambda: optuna.pruners.NopPruner()}[space.pruner]()
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*heartbeat_interval.*")
+    if storage.startswith("sqlite"):
+        st: Any = optuna.storages.RDBStorage(storage, engine_kwargs={"connect_args": {"timeout": 60}},
+                                             heartbeat_interval=30, grace_period=90)
+    else:
+        st = optuna.storages.RDBStorage(storage, heartbeat_interval=30, grace_period=90)
+    return optuna.create_study(study_name=name, storage=st, sampler=sampler, pruner=pruner,
+                               direction=space.direction, load_if_exists=True)
+
+
+def objective_value(space: Space, result) -> float:
+    if space.mode == "best" and result.best and result.best.get("metric") == space.metric:
+        return float(result.best["value"])
+    for src in (result.last_eval, result.metrics):
+        if space.metric in src and isinstance(src[space.metric], (int, float)):
+            return float(src[space.metric])
+    raise TrialFailed(f"metric {space.metric!r} was not measured (set eval.every in the space's base config)")
+
+
+def run_trials(space_path: str | Path, trials: int, folder: Path, storage: Optional[str] = None,
+               study: Optional[str] = None, seed: Optional[int] = None,
+               log: Callable[[str], None] = print) -> Any:
+    """Run trials in this process until the study holds ``trials`` finished trials."""
+    from .. import api
+
+    optuna = _optuna()
+    space = load_space(space_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    storage = storage or f"sqlite:///{(folder / 'study.db').resolve()}"
+    name = study or folder.name
+    st = make_study(space, storage, name, seed)
+    st.set_user_attr("space", str(Path(space_path)))
+    st.set_user_attr("folder", str(folder.resolve()))
+
+    def objective(trial) -> float:
+        try:
+            cfg = suggest_config(space, trial)
+        except GanforgeError as e:
+            trial.set_user_attr("reason", str(e))
+            raise TrialFailed(f"invalid sampled config: {e}") from None
+        run_dir = folder / "trials" / f"trial_{trial.number:04d}"
+        if run_dir.exists():  # an earlier attempt of this number died: start clean
+            import shutil
+
+            shutil.rmtree(run_dir)
+        cfg.out = str(run_dir)
+        trial.set_user_attr("run_dir", str(run_dir))
+        pruning = PruningCallback(trial, space.metric)
+        res = api.train(cfg, log=lambda m: None, extra_callbacks=[pruning])
+        trial.set_user_attr("status", res.status)
+        if pruning.pruned:
+            trial.set_user_attr("reason", res.reason)
+            raise optuna.TrialPruned(res.reason)
+        if res.status == "failed":
+            trial.set_user_attr("reason", res.reason)
+            raise TrialFailed(f"run diverged: {res.reason}")
+        value = objective_value(space, res)
+        if not math.isfinite(value):
+            raise TrialFailed(f"{space.metric} is {value}")
+        return value
+
+    def progress(study_, trial) -> None:
+        v = f"{trial.value:.4g}" if trial.value is not None else "-"
+        reason = trial.user_attrs.get("reason", "")
+        log(f"trial {trial.number}: {trial.state.name.lower()} {space.metric}={v} {trial.params} {reason}".rstrip())
+
+    done_states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+    remaining = trials - len(st.get_trials(deepcopy=False, states=done_states))
+    if remaining > 0:
+        st.optimize(objective, n_trials=remaining, catch=(GanforgeError,),
+                    callbacks=[optuna.study.MaxTrialsCallback(trials, states=done_states), progress])
+    return st
+
+
+def tune(space_path: str | Path, trials: int, folder: Path, storage: Optional[str] = None,
+         study: Optional[str] = None, workers: int = 1, seed: Optional[int] = None,
+         log: Callable[[str], None] = print):
+    """Run a study with ``workers`` processes on this machine (all sharing the storage)."""
+    if trials <= 0 or workers <= 0:
+        raise ConfigError("--trials and --workers must be > 0")
+    load_space(space_path)  # fail fast on a bad space before starting workers
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    storage = storage or f"sqlite:///{(folder / 'study.db').resolve()}"
+    study = study or folder.name
+    make_study(load_space(space_path), storage, study, seed)  # create once, before the workers race
+    procs = []
+    for _ in range(workers - 1):
+        cmd = [sys.executable, "-m", "ganforge", "tune", "--space", str(space_path), "--trials", str(trials),
+               "--out", str(folder), "--storage", storage, "--study", study, "--workers", "1"]
+        procs.append(subprocess.Popen(cmd, env=dict(os.environ, GANFORGE_TUNE_WORKER="1")))
+    try:
+        st = run_trials(space_path, trials, folder, storage, study, seed, log)
+    finally:
+        for p in procs:
+            p.wait()
+    return st

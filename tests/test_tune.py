@@ -1,0 +1,145 @@
+"""Hyperparameter search: a 4-trial study on toy data in SQLite, continuation, pruning,
+failures recorded with their reason, two workers sharing one study, and the report."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from ganforge.cli import main  # noqa: E402
+from ganforge.tune.runner import PruningCallback, run_trials  # noqa: E402
+from ganforge.tune.space import load_space  # noqa: E402
+
+SPACE = """
+base:
+  config:
+    data: {name: toy, toy: ring8, n_samples: 512}
+    model: {name: mlp, z_dim: 8, g_hidden: [32, 32], d_hidden: [32, 32]}
+    train: {iters: 30, batch_size: 32, n_critic: 2, log_every: 10, sample_every: 30, ckpt_every: 30,
+            tensorboard: false, device: cpu}
+    eval: {every: 10, n: 200}
+objective: {metric: w1, mode: best, direction: minimize}
+sampler: tpe
+pruner: median
+params:
+  optim.g.lr: {type: float, low: 1.0e-4, high: 1.0e-2, log: true, also: [optim.d.lr]}
+  optim.g.name: {type: categorical, choices: [adam, rmsprop], also: [optim.d.name]}
+  penalty.weight: {type: float, low: 1.0, high: 20.0, when: {loss.name: wasserstein}}
+"""
+
+
+def write_space(tmp_path, text=SPACE):
+    p = tmp_path / "space.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_study_runs_and_continues(tmp_path):
+    space = write_space(tmp_path)
+    folder = tmp_path / "study"
+    st = run_trials(space, 4, folder, seed=0, log=lambda m: None)
+    trials = st.get_trials(deepcopy=False)
+    assert len(trials) == 4
+    assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}
+    done = [t for t in trials if t.state.name == "COMPLETE"]
+    assert len(done) >= 2
+    best = st.best_trial
+    assert 1e-4 <= best.params["optim.g.lr"] <= 1e-2 and best.params["optim.g.name"] in ("adam", "rmsprop")
+    assert best.value == min(t.value for t in done)
+    for t in trials:  # every trial is a normal run folder
+        assert (Path(t.user_attrs["run_dir"]) / "config.yaml").is_file()
+    # the same command again with a larger total continues the same study
+    st2 = run_trials(space, 6, folder, seed=0, log=lambda m: None)
+    assert len(st2.get_trials(deepcopy=False)) == 6
+    assert run_trials(space, 6, folder, seed=0, log=lambda m: None).get_trials(deepcopy=False)[5].number == 5
+
+
+def test_pruning_callback_stops_the_run(tmp_path):
+    import ganforge
+
+    class Trial:
+        reports = []
+
+        def report(self, v, step):
+            self.reports.append((step, v))
+
+        def should_prune(self):
+            return len(self.reports) >= 2
+
+    space = load_space(write_space(tmp_path))
+    from ganforge.config import Config
+
+    cfg = Config.from_dict(space.base)
+    cfg.out = str(tmp_path / "run")
+    cb = PruningCallback(Trial(), "w1")
+    res = ganforge.train(cfg, extra_callbacks=[cb], log=lambda m: None)
+    assert cb.pruned and res.step == 20 and "pruned at step 20" in res.reason
+    assert [s for s, _ in Trial.reports] == [10, 20]
+
+
+def test_failed_trials_recorded_with_reason(tmp_path):
+    bad = SPACE.replace("penalty.weight: {type: float, low: 1.0, high: 20.0, when: {loss.name: wasserstein}}",
+                        "optim.d.lr: {type: float, low: 1.0e+5, high: 1.0e+6}\n  penalty.name: {type: categorical, choices: [none]}")
+    st = run_trials(write_space(tmp_path, bad), 2, tmp_path / "s", seed=0, log=lambda m: None)
+    trials = st.get_trials(deepcopy=False)
+    assert len(trials) == 2 and all(t.state.name in ("FAIL", "COMPLETE") for t in trials)
+    failed = [t for t in trials if t.state.name == "FAIL"]
+    assert failed and all(t.user_attrs.get("reason") for t in failed)
+
+
+def test_bad_space_is_a_clear_error(tmp_path, capsys):
+    p = write_space(tmp_path, "params:\n  train.itrs: {type: int, low: 1, high: 2}\n")
+    assert main(["tune", "--space", str(p), "--trials", "1", "--out", str(tmp_path / "x")]) == 2
+    assert "did you mean 'train.iters'" in capsys.readouterr().err
+    assert main(["tune", "--space", "nope", "--trials", "1"]) == 2
+
+
+def test_shipped_spaces_load():
+    for name in ("optimizers", "gp", "batch-lr"):
+        s = load_space(name)
+        assert s.params and s.metric == "fid"
+
+
+def test_two_workers_share_one_study(tmp_path):
+    """Two worker processes, one SQLite study: both workers' trials land in it."""
+    space = write_space(tmp_path)
+    folder = tmp_path / "shared"
+    code = main(["tune", "--space", str(space), "--trials", "4", "--out", str(folder), "--workers", "2"])
+    assert code == 0
+    st = optuna.load_study(study_name="shared", storage=f"sqlite:///{folder / 'study.db'}")
+    trials = st.get_trials(deepcopy=False)
+    assert len(trials) >= 4 and all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
+
+
+@pytest.mark.skipif(not os.environ.get("GANFORGE_TEST_POSTGRES"), reason="set GANFORGE_TEST_POSTGRES=URL (CI starts a server)")
+def test_two_workers_on_postgres(tmp_path):
+    url = os.environ["GANFORGE_TEST_POSTGRES"]
+    space = write_space(tmp_path)
+    name = f"pg-{os.getpid()}"
+    procs = [subprocess.Popen([sys.executable, "-m", "ganforge", "tune", "--space", str(space), "--trials", "4",
+                               "--out", str(tmp_path / f"w{i}"), "--storage", url, "--study", name])
+             for i in range(2)]
+    assert all(p.wait(timeout=600) == 0 for p in procs)
+    st = optuna.load_study(study_name=name, storage=url)
+    trials = st.get_trials(deepcopy=False)
+    dirs = {Path(t.user_attrs["run_dir"]).parent.parent.name for t in trials}
+    assert len(trials) >= 4 and dirs == {"w0", "w1"}  # both workers' trials are in the one study
+
+
+def test_report_and_runs_listing(tmp_path, capsys):
+    space = write_space(tmp_path)
+    folder = tmp_path / "study"
+    run_trials(space, 2, folder, seed=0, log=lambda m: None)
+    assert main(["report", str(folder), "--out", str(tmp_path / "rep")]) == 0
+    html = (tmp_path / "rep" / "index.html").read_text()
+    import re
+
+    imgs = re.findall(r'<img src="([^"]+)"', html)
+    assert imgs and all((tmp_path / "rep" / i).is_file() for i in imgs)
+    assert "Optimization history" in html and 'class="diff"' in html
+    assert main(["runs", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "trial_0000" in out and "best_w1" in out
