@@ -143,3 +143,48 @@ def test_report_and_runs_listing(tmp_path, capsys):
     assert main(["runs", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "trial_0000" in out and "best_w1" in out
+
+
+CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_report_renders_in_headless_chromium(tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    space = write_space(tmp_path)
+    folder = tmp_path / "study"
+    run_trials(space, 2, folder, seed=0, log=lambda m: None)
+    rep = tmp_path / "rep"
+    assert main(["report", str(folder), "--out", str(rep)]) == 0
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(rep)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}/index.html"
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'chrome'}", "--enable-logging=stderr", "--v=0",
+             "--virtual-time-budget=5000"]
+    try:
+        dom = subprocess.run(flags + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
+        shot = tmp_path / "report.png"
+        subprocess.run(flags + ["--window-size=1200,1500", f"--screenshot={shot}", url], capture_output=True,
+                       timeout=120)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert 'data-images="ok"' in dom.stdout, dom.stdout[-500:]
+    import re
+
+    assert not re.search(r"CONSOLE.*(Uncaught|Error|Failed)", dom.stderr), dom.stderr[-800:]
+    assert shot.is_file() and shot.stat().st_size > 10000
+    if os.environ.get("GANFORGE_SAVE_SCREENSHOT"):
+        import shutil
+
+        shutil.copyfile(shot, os.environ["GANFORGE_SAVE_SCREENSHOT"])

@@ -78,7 +78,9 @@ def _figures(runs: list[RunDir], out: Path) -> list[tuple[str, str]]:
               ("wasserstein.png", "Wasserstein estimate", ["wasserstein"], "step"),
               ("lambda.png", "Penalty weight lambda", ["penalty_weight"], "step"),
               ("fid_steps.png", "FID over generator steps", ["fid"], "step"),
-              ("fid_time.png", "FID over training seconds", ["fid"], "time")]
+              ("fid_time.png", "FID over training seconds", ["fid"], "time"),
+              ("w1_steps.png", "Exact W1 to the data (toy) over generator steps", ["w1"], "step"),
+              ("w1_time.png", "Exact W1 (toy) over training seconds", ["w1"], "time")]
     figs = []
     recs = {r.path: r.read_metrics() for r in runs}
     for fname, title, keys, x in panels:
@@ -165,6 +167,13 @@ def _study_section(study_db: Path, out: Path) -> str:
     return "".join(parts)
 
 
+#: marks the page (data-images="ok" or "broken:N") and warns the reader when a figure is missing
+CHECK_IMAGES = ("window.addEventListener('load',function(){var bad=[].filter.call(document.images,"
+                "function(i){return !(i.complete&&i.naturalWidth>0)});document.body.dataset.images="
+                "bad.length?'broken:'+bad.length:'ok';if(bad.length){var p=document.createElement('p');"
+                "p.textContent=bad.length+' figure(s) failed to load';p.style.color='red';"
+                "document.body.insertBefore(p,document.body.firstChild);}});")
+
 CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px}
 td.diff{background:#ffe9a8}figure{display:inline-block;margin:6px}img{max-width:520px}
@@ -207,7 +216,8 @@ def write_report(paths: list[Path], out: Path, max_runs: int = 24) -> Path:
         db = Path(p) / "study.db"
         if db.is_file():
             body.append(_study_section(db, out))
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>ganforge report</title><style>{CSS}</style></head><body>{''.join(body)}</body></html>"
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>ganforge report</title><style>{CSS}</style>"
+            f"</head><body>{''.join(body)}<script>{CHECK_IMAGES}</script></body></html>")
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
