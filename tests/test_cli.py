@@ -100,3 +100,14 @@ def test_help_groups_options(capsys):
     out = capsys.readouterr().out
     for group in ("data:", "model:", "objective and penalty:", "optimization:", "loop:"):
         assert group in out
+
+
+def test_preset_wgan_gp_mnist_runs(tmp_path, mnist_dir):
+    out = tmp_path / "p"
+    code = main(["train", "--preset", "wgan-gp-mnist", "--data-dir", str(mnist_dir), "--iters", "2", "--width", "8",
+                 "--out", str(out), "--quiet", "--set", "train.tensorboard=false"])
+    assert code == 0
+    import yaml
+
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    assert cfg["model"]["name"] == "dcgan" and cfg["penalty"]["weight"] == 10.0 and cfg["optim"]["d"]["betas"] == [0.5, 0.9]

@@ -113,3 +113,28 @@ def test_mnist_fid_orders_real_blur_noise(mnist_dir, tmp_path, monkeypatch):
     assert f_real < f_b1 < f_b2 < f_noise
     assert f_real < f_shift < f_noise
     assert any(tmp_path.rglob("*.npz"))  # reference features were cached
+
+
+def test_digits_extractor_accuracy_and_fid_ordering(tmp_path, monkeypatch):
+    import json
+
+    from ganforge.config import DataConfig
+    from ganforge.data import load_dataset
+    from ganforge.metrics import evaluate_samples
+    from ganforge.metrics.evaluate import pick_extractor
+    from ganforge.metrics.features import WEIGHTS_DIR
+
+    monkeypatch.setenv("GANFORGE_CACHE", str(tmp_path))
+    meta = json.loads((WEIGHTS_DIR / "digits.json").read_text())
+    ds = load_dataset(DataConfig(name="digits", holdout=297))
+    assert pick_extractor(ds.x, "digits") == "digits"
+    ext = EXTRACTORS.get("digits")()
+    _, logits = ext.run(ds.holdout_x)
+    assert (logits.argmax(1) == ds.holdout_y.numpy()).mean() == pytest.approx(meta["test_accuracy"], abs=1e-3)
+    fid = lambda x: evaluate_samples(x, ds.holdout_x, extractor="digits", kid_subsets=2)["fid"]  # noqa: E731
+    real, blur = fid(ds.x[:297]), fid(F.avg_pool2d(ds.x[:297], 3, 1, 1))
+    noise = fid(torch.rand(297, 1, 8, 8) * 2 - 1)
+    assert real < blur < noise
+    # a 16 px copy of the same digits is read at the extractor's 8 px
+    up = load_dataset(DataConfig(name="digits", holdout=297, size=16))
+    assert evaluate_samples(up.x[:297], up.holdout_x, extractor="digits", kid_subsets=2)["fid"] < blur

@@ -235,7 +235,8 @@ def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: s
     g = torch.Generator().manual_seed(seed)
     z = sample_latent(n, cfg.model.z_dim, cfg.model.latent, generator=g)
     fake = torch.cat([trainer.generate(z[i:i + 1000].to(trainer.device)).cpu() for i in range(0, n, 1000)])
-    m = evaluate_samples(fake, real.cpu(), extractor=extractor, toy_info=trainer.data.info, device=device)
+    m = evaluate_samples(fake, real.cpu(), extractor=extractor, toy_info=trainer.data.info, device=device,
+                         data_name=trainer.data.name)
     m.update(step=trainer.step, reference="holdout" if use_holdout else "train", seed=seed,
              weights="ema" if trainer.ema is not None else "generator", seconds=round(time.perf_counter() - t0, 2))
     if write:

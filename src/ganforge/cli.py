@@ -227,13 +227,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_build_extractor(args: argparse.Namespace) -> int:
-    from .metrics.build import build_mnist_extractor
+    from .metrics.build import build_digits_extractor, build_mnist_extractor
     from .metrics.features import WEIGHTS_DIR
 
-    if args.dataset != "mnist":
-        raise GanforgeError(f"only 'mnist' can be built, got {args.dataset!r}")
-    meta = build_mnist_extractor(args.data_dir, Path(args.out) if args.out else WEIGHTS_DIR, epochs=args.epochs,
-                                 log=_log)
+    out = Path(args.out) if args.out else WEIGHTS_DIR
+    if args.dataset == "mnist":
+        if not args.data_dir:
+            raise GanforgeError("build-extractor mnist needs --data-dir with the MNIST IDX files")
+        meta = build_mnist_extractor(args.data_dir, out, epochs=args.epochs or 8, log=_log)
+    elif args.dataset == "digits":
+        meta = build_digits_extractor(out, epochs=args.epochs or 60, log=_log)
+    else:
+        raise GanforgeError(f"build-extractor knows mnist and digits, got {args.dataset!r}")
     print(json.dumps(meta, indent=1))
     return 0
 
@@ -306,16 +311,16 @@ def build_parser() -> Parser:
     e.add_argument("run_dir", type=Path)
     e.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
     e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--extractor", default="auto", help="auto | mnist-lenet")
+    e.add_argument("--extractor", default="auto", help="auto | mnist-lenet | digits")
     e.add_argument("--reference", default="auto", choices=["auto", "holdout", "train"])
     e.add_argument("--device", default="cpu")
     e.set_defaults(func=cmd_eval)
     me = sub.add_parser("metrics", help="metric tools: build-extractor")
     msub = me.add_subparsers(dest="metrics_command", metavar="COMMAND", parser_class=Parser, required=True)
     b = msub.add_parser("build-extractor", help="train the digit classifier used for FID (fixed seed)")
-    b.add_argument("dataset", help="mnist")
-    b.add_argument("--data-dir", required=True, help="folder with the MNIST IDX files")
-    b.add_argument("--epochs", type=int, default=8)
+    b.add_argument("dataset", help="mnist | digits")
+    b.add_argument("--data-dir", help="folder with the MNIST IDX files (mnist)")
+    b.add_argument("--epochs", type=int, help="default 8 (mnist), 60 (digits)")
     b.add_argument("--out", help="folder for the weights (default: inside the installed package)")
     b.set_defaults(func=cmd_build_extractor)
     tu = sub.add_parser("tune", help="hyperparameter search with Optuna over a YAML space",

@@ -46,6 +46,27 @@ class LeNet(nn.Module):
         return self.fc2(self.features(x))
 
 
+class DigitsNet(nn.Module):
+    """8x8 grey digits in [-1, 1] -> (64-d features, 10 logits)."""
+
+    feature_dim = 64
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.fc1 = nn.Linear(32 * 4 * 4, 64)
+        self.fc2 = nn.Linear(64, 10)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv1(x))
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # 8 -> 4
+        return F.relu(self.fc1(x.flatten(1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.features(x))
+
+
 class Extractor:
     """Wraps a network: ``features(x)`` and ``logits(x)`` in batches, eval mode, no grad."""
 
@@ -83,6 +104,17 @@ class DigitExtractor(Extractor):
         return x
 
 
+class SmallDigitExtractor(DigitExtractor):
+    name = "digits"
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != 1:
+            raise ConfigError(f"digits extractor needs grey images (N, 1, H, W), got {tuple(x.shape)}")
+        if x.shape[-1] != 8 or x.shape[-2] != 8:
+            x = F.interpolate(x, size=(8, 8), mode="bilinear", align_corners=False, antialias=True)
+        return x
+
+
 EXTRACTORS: Registry[Callable[..., Extractor]] = Registry("feature extractor")
 
 
@@ -110,6 +142,13 @@ def mnist_lenet(device: str | torch.device = "cpu", weights: Optional[Path] = No
     net = LeNet()
     net.load_state_dict(load_weights("mnist-lenet", weights))
     return DigitExtractor(net, device)
+
+
+@EXTRACTORS.register("digits")
+def digits_net(device: str | torch.device = "cpu", weights: Optional[Path] = None) -> Extractor:
+    net = DigitsNet()
+    net.load_state_dict(load_weights("digits", weights))
+    return SmallDigitExtractor(net, device)
 
 
 def extractor_info(name: str) -> dict:

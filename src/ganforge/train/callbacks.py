@@ -272,7 +272,7 @@ class Evaluator(Callback):
             from ..metrics.evaluate import pick_extractor
             from ..metrics.features import EXTRACTORS
 
-            name = pick_extractor(t.data.x) if t.cfg.eval.extractor == "auto" else t.cfg.eval.extractor
+            name = pick_extractor(t.data.x, t.data.name) if t.cfg.eval.extractor == "auto" else t.cfg.eval.extractor
             if name is None:
                 from ..errors import ConfigError
 
