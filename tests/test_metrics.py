@@ -138,3 +138,40 @@ def test_digits_extractor_accuracy_and_fid_ordering(tmp_path, monkeypatch):
     # a 16 px copy of the same digits is read at the extractor's 8 px
     up = load_dataset(DataConfig(name="digits", holdout=297, size=16))
     assert evaluate_samples(up.x[:297], up.holdout_x, extractor="digits", kid_subsets=2)["fid"] < blur
+
+
+def test_inception_extractor_messages(monkeypatch, tmp_path):
+    """Without torch-fidelity: one line saying what to install. With it but no weights
+    file: one line saying where to get the weights. With a (stub) network: 2048-d features
+    of uint8 RGB images, grey repeated to 3 channels."""
+    import sys
+    import types
+
+    from ganforge.errors import ConfigError, RunError
+
+    monkeypatch.setitem(sys.modules, "torch_fidelity", None)
+    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", None)
+    with pytest.raises(ConfigError, match=r"pip install 'ganforge\[inception\]'"):
+        EXTRACTORS.get("inception")()
+
+    seen = {}
+
+    class Stub(torch.nn.Module):
+        def __init__(self, name, features, feature_extractor_weights_path=None):
+            super().__init__()
+            seen["path"] = feature_extractor_weights_path
+
+        def forward(self, x):
+            seen["dtype"], seen["shape"] = x.dtype, tuple(x.shape)
+            return x.float().mean((2, 3)).repeat(1, 683)[:, :2048], torch.zeros(len(x), 1008)
+
+    mod = types.ModuleType("torch_fidelity.feature_extractor_inceptionv3")
+    mod.FeatureExtractorInceptionV3 = Stub
+    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", mod)
+    with pytest.raises(RunError, match="download https://.*--weights"):
+        EXTRACTORS.get("inception")(weights=tmp_path / "missing.pth")
+    w = tmp_path / "w.pth"
+    w.write_bytes(b"x")
+    ext = EXTRACTORS.get("inception")(weights=w)
+    f, _ = ext.run(torch.zeros(3, 1, 8, 8))
+    assert seen == {"path": str(w), "dtype": torch.uint8, "shape": (3, 3, 8, 8)} and f.shape == (3, 2048)

@@ -214,7 +214,8 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
 
 
 def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: str = "cpu",
-             extractor: str = "auto", reference: str = "auto", write: bool = True) -> dict[str, Any]:
+             extractor: str = "auto", reference: str = "auto", write: bool = True,
+             weights: Optional[str] = None) -> dict[str, Any]:
     """Metrics of ``n`` samples of a trained run (EMA weights when present) against its
     reference set (the run's holdout when it has one, else its training data).
     Writes ``eval.json`` into the run folder."""
@@ -236,7 +237,7 @@ def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: s
     z = sample_latent(n, cfg.model.z_dim, cfg.model.latent, generator=g)
     fake = torch.cat([trainer.generate(z[i:i + 1000].to(trainer.device)).cpu() for i in range(0, n, 1000)])
     m = evaluate_samples(fake, real.cpu(), extractor=extractor, toy_info=trainer.data.info, device=device,
-                         data_name=trainer.data.name)
+                         data_name=trainer.data.name, weights=weights)
     m.update(step=trainer.step, reference="holdout" if use_holdout else "train", seed=seed,
              weights="ema" if trainer.ema is not None else "generator", seconds=round(time.perf_counter() - t0, 2))
     if write:

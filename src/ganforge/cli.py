@@ -218,7 +218,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from . import api
 
     m = api.evaluate(args.run_dir, n=args.n, seed=args.seed, device=args.device, extractor=args.extractor,
-                     reference=args.reference)
+                     reference=args.reference, weights=args.weights)
     width = max(len(k) for k in m)
     for k, v in m.items():
         print(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}")
@@ -311,7 +311,8 @@ def build_parser() -> Parser:
     e.add_argument("run_dir", type=Path)
     e.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
     e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--extractor", default="auto", help="auto | mnist-lenet | digits")
+    e.add_argument("--extractor", default="auto", help="auto | mnist-lenet | digits | inception")
+    e.add_argument("--weights", help="extractor weights file (inception on a machine without internet)")
     e.add_argument("--reference", default="auto", choices=["auto", "holdout", "train"])
     e.add_argument("--device", default="cpu")
     e.set_defaults(func=cmd_eval)

@@ -67,7 +67,8 @@ def classifier_metrics(logits: np.ndarray, num_classes: int) -> dict[str, float]
 def evaluate_samples(fake: torch.Tensor, real: torch.Tensor, extractor: Optional[str] = "auto",
                      toy_info: Optional[dict] = None, kid_subsets: int = 20, kid_subset_size: int = 1000,
                      prdc_k: int = 5, device: str = "cpu", use_cache: bool = True,
-                     extractor_obj: Optional[Extractor] = None, data_name: Optional[str] = None) -> dict[str, Any]:
+                     extractor_obj: Optional[Extractor] = None, data_name: Optional[str] = None,
+                     weights: Optional[str] = None) -> dict[str, Any]:
     """All metrics that apply to ``fake`` against ``real``."""
     out: dict[str, Any] = {"n_fake": int(len(fake)), "n_real": int(len(real))}
     if fake.dim() == 2:  # toy points
@@ -79,7 +80,7 @@ def evaluate_samples(fake: torch.Tensor, real: torch.Tensor, extractor: Optional
     name = pick_extractor(fake, data_name) if extractor == "auto" else extractor
     if name is None:
         raise ConfigError("no feature extractor fits these images; pass one of: " + ", ".join(EXTRACTORS.names()))
-    ext = extractor_obj or EXTRACTORS.get(name)(device=device)
+    ext = extractor_obj or EXTRACTORS.get(name)(device=device, weights=Path(weights) if weights else None)
     fr, lr = reference_features(ext, real, use_cache)
     ff, lf = ext.run(fake)
     out["extractor"] = ext.name

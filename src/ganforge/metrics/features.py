@@ -151,6 +151,55 @@ def digits_net(device: str | torch.device = "cpu", weights: Optional[Path] = Non
     return SmallDigitExtractor(net, device)
 
 
+#: torch-fidelity's InceptionV3 weights (the TF-FID-compatible port), for machines without internet
+INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+
+
+class InceptionExtractor(Extractor):
+    """Standard InceptionV3 pool features (2048-d) through torch-fidelity, for natural images."""
+
+    name = "inception"
+    num_classes = 0  # the class metrics are for digit classifiers
+
+    @torch.no_grad()
+    def run(self, x: torch.Tensor, batch_size: int = 100) -> tuple[np.ndarray, np.ndarray]:
+        self.net.eval()
+        feats, logits = [], []
+        for i in range(0, len(x), batch_size):
+            xb = x[i:i + batch_size].float()
+            if xb.shape[1] == 1:
+                xb = xb.repeat(1, 3, 1, 1)
+            u8 = ((xb.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).to(self.device)
+            f, lg = self.net(u8)
+            feats.append(f.double().cpu())
+            logits.append(lg.double().cpu())
+        return torch.cat(feats).numpy(), torch.cat(logits).numpy()
+
+
+@EXTRACTORS.register("inception")
+def inception(device: str | torch.device = "cpu", weights: Optional[Path] = None) -> Extractor:
+    """torch-fidelity's InceptionV3. ``weights`` (or $GANFORGE_INCEPTION_WEIGHTS) points at the
+    weights file for machines without internet; without it torch-fidelity downloads them."""
+    import os
+
+    try:
+        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    except Exception as e:  # ImportError, or torchvision failing to load beside this torch
+        raise ConfigError("the inception extractor needs torch-fidelity (and a torchvision that imports): "
+                          f"pip install 'ganforge[inception]' ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+    weights = weights or os.environ.get("GANFORGE_INCEPTION_WEIGHTS")
+    if weights is not None and not Path(weights).is_file():
+        raise RunError(f"Inception weights not found at {weights}; download {INCEPTION_URL} on a machine with "
+                       "internet and pass its path with --weights (or GANFORGE_INCEPTION_WEIGHTS)")
+    try:
+        net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                          feature_extractor_weights_path=str(weights) if weights else None)
+    except OSError as e:
+        raise RunError(f"cannot get the Inception weights ({str(e).splitlines()[0][:120]}); download "
+                       f"{INCEPTION_URL} and pass its path with --weights") from None
+    return InceptionExtractor(net, device)
+
+
 def extractor_info(name: str) -> dict:
     p = WEIGHTS_DIR / f"{name}.json"
     return json.loads(p.read_text()) if p.is_file() else {}
