@@ -151,3 +151,25 @@ def test_download_through_config(tmp_path, mnist_dir, serve):
     ds = load_dataset(DataConfig(name="mnist", dir=str(tmp_path / "m"), download=True, mirrors=[url],
                                  download_splits=["t10k"]))
     assert len(ds) == 10000
+
+
+def test_large_folder_is_streamed_with_workers(tmp_path):
+    import ganforge
+
+    rng = np.random.default_rng(2)
+    for i in range(40):
+        Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8)).save(tmp_path / f"{i:03d}.png")
+    # 40 images at 64 px, budgeted as 3 x 64 x 64 float32 = 48 KiB each: 1.9 MiB > 1 MiB -> streamed,
+    # with the 21 images that fit in 1 MiB kept in memory as a sample
+    cfg = DataConfig(name="imagefolder", dir=str(tmp_path), size=64, max_memory_mb=1, workers=2)
+    ds = load_dataset(cfg)
+    assert ds.stream is not None and len(ds.stream) == 40
+    assert ds.x.shape == (21, 1, 64, 64)
+    b = ds.stream.batch(8)
+    assert b.shape == (8, 1, 64, 64) and b.min() >= -1 and b.max() <= 1
+    res = ganforge.train({"data": {"name": "imagefolder", "dir": str(tmp_path), "size": 16, "max_memory_mb": 1,
+                                   "workers": 1},
+                          "model": {"name": "dcgan", "width": 8},
+                          "train": {"iters": 3, "batch_size": 8, "n_critic": 1, "tensorboard": False, "device": "cpu"},
+                          "out": str(tmp_path / "run")}, log=lambda m: None)
+    assert res.status == "finished"

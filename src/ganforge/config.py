@@ -35,6 +35,8 @@ class DataConfig:
     crop: Optional[int] = None  #: imagefolder: centre crop side before resizing (None: the shorter side)
     channels: Optional[int] = None  #: imagefolder: 1 or 3 (None: as the files are; mixed is an error)
     skip_bad: bool = False  #: imagefolder: skip unreadable files (with a warning) instead of failing
+    max_memory_mb: int = 8192  #: imagefolder: above this, stream from disk instead of holding the data
+    workers: int = 2  #: imagefolder streaming: decoding worker processes
     download: bool = False  #: mnist: download into data.dir when the files are missing
     mirrors: list[str] = field(default_factory=lambda: [
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -300,6 +302,9 @@ class Config:
         if not 0.0 <= self.model.d_dropout < 1.0:
             raise ConfigError(f"model.d_dropout must be in [0, 1), got {self.model.d_dropout}")
         _pos("model.embed_dim", self.model.embed_dim)
+        _pos("data.max_memory_mb", self.data.max_memory_mb)
+        if self.data.workers < 0:
+            raise ConfigError(f"data.workers must be >= 0, got {self.data.workers}")
         if self.data.crop is not None:
             _pos("data.crop", self.data.crop)
         if self.data.channels not in (None, 1, 3):

@@ -29,6 +29,7 @@ class Dataset:
     info: dict = field(default_factory=dict)
     holdout_x: Optional[torch.Tensor] = None
     holdout_y: Optional[torch.Tensor] = None
+    stream: Optional[object] = None  #: batches from disk (``stream.batch(n)``) when the data does not fit
 
     @property
     def shape(self) -> tuple[int, ...]:

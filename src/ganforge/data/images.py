@@ -56,10 +56,14 @@ def load_imagefolder(cfg) -> Dataset:
     if cfg.limit is not None and cfg.holdout == 0:
         files = files[:cfg.limit]
     size = cfg.size or 64
-    need = len(files) * 3 * size * size * 4
-    if need > MAX_BYTES:
-        raise DataError(f"{folder}: {len(files)} images at {size} px need {need / 2**30:.1f} GiB in memory "
-                        f"(limit {MAX_BYTES / 2**30:.0f} GiB); set data.limit or a smaller data.size")
+    need = len(files) * (cfg.channels or 3) * size * size * 4
+    stream = None
+    if need > cfg.max_memory_mb * 2**20:
+        # too big to hold: stream batches from disk with worker processes; keep a sample
+        # of the images in memory for what needs data at hand (reference set, diversity)
+        stream = ImageStream(files, cfg.crop, size, cfg.channels, cfg.workers, cfg.seed)
+        keep = max(1, min(len(files), (cfg.max_memory_mb * 2**20) // ((cfg.channels or 3) * size * size * 4)))
+        files = [files[i] for i in torch.randperm(len(files), generator=torch.Generator().manual_seed(cfg.seed))[:keep]]
     arrays, first_c, first_file = [], cfg.channels, None
     for p in files:
         try:
@@ -77,7 +81,46 @@ def load_imagefolder(cfg) -> Dataset:
     if not arrays:
         raise DataError(f"{folder}: every image was unreadable")
     x = torch.from_numpy(np.stack(arrays)).float() / 127.5 - 1.0
-    return Dataset(name="imagefolder", x=x, info={"files": len(arrays)})
+    if stream is not None:
+        stream.channels = stream.channels or first_c
+    return Dataset(name="imagefolder", x=x, info={"files": len(arrays)}, stream=stream)
+
+
+class _Files(torch.utils.data.Dataset):
+    def __init__(self, files, crop, size, channels):
+        self.files, self.crop, self.size, self.channels = files, crop, size, channels
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i):
+        arr, _ = _load_one(self.files[i], self.crop, self.size, self.channels)
+        return torch.from_numpy(arr)
+
+
+class ImageStream:
+    """Endless random batches decoded by ``workers`` processes (a torch DataLoader).
+    Streaming trades exact resume for memory: the batch order after a resume differs."""
+
+    def __init__(self, files, crop, size, channels, workers, seed) -> None:
+        self.files, self.crop, self.size, self.channels = files, crop, size, channels
+        self.workers, self.seed = workers, seed
+        self._it = None
+        self._batch = 0
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def batch(self, n: int) -> torch.Tensor:
+        if self._it is None or n != self._batch:
+            g = torch.Generator().manual_seed(self.seed)
+            sampler = torch.utils.data.RandomSampler(range(len(self.files)), replacement=True,
+                                                     num_samples=1 << 62, generator=g)
+            loader = torch.utils.data.DataLoader(_Files(self.files, self.crop, self.size, self.channels),
+                                                 batch_size=n, sampler=sampler, num_workers=self.workers,
+                                                 persistent_workers=self.workers > 0, drop_last=True)
+            self._it, self._batch = iter(loader), n
+        return next(self._it).float() / 127.5 - 1.0
 
 
 @DATASETS.register("lfw")

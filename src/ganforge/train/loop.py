@@ -135,6 +135,9 @@ class Trainer:
         return sample_latent(n, self.cfg.model.z_dim, self.cfg.model.latent, self.device)
 
     def real_batch(self, n: int) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        if self.data.stream is not None:  # streamed from disk (unlabelled image folders)
+            x = self.data.stream.batch(n).to(self.device, non_blocking=True)
+            return (x.contiguous(memory_format=self.memory_format) if self.memory_format else x), None
         idx = torch.randint(0, self.x.shape[0], (n,)).to(self.device)
         return self.x[idx], (self.y[idx] if self.conditional else None)
 
