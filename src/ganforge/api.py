@@ -33,7 +33,7 @@ class TrainResult:
 
     run_dir: Path
     step: int
-    status: str  #: finished | interrupted | failed
+    status: str  #: finished | interrupted | pruned | failed
     metrics: dict[str, Any] = field(default_factory=dict)  #: the last metrics record
     samples: Optional[Path] = None  #: the last sample grid
     checkpoint: Optional[Path] = None
@@ -159,6 +159,8 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
         status = "failed"
     elif trainer.stop_reason == "interrupted":
         status = "interrupted"
+    elif (trainer.stop_reason or "").startswith("pruned"):
+        status = "pruned"
     else:
         status = "finished"
     run.write_status(status=status, step=trainer.step, reason=trainer.stop_reason)

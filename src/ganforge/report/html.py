@@ -91,7 +91,7 @@ def _figures(runs: list[RunDir], out: Path) -> list[tuple[str, str]]:
                 xs, ys = _series(recs[r.path], k, x)
                 if xs:
                     lab = r.path.name + (f" {k}" if len(keys) > 1 else "")
-                    ax.plot(xs, ys, label=lab, lw=1.2)
+                    ax.plot(xs, ys, label=lab, lw=1.2, marker="o" if len(xs) < 30 else None, ms=3)
                     drawn = True
         if not drawn:
             plt.close(fig)
@@ -149,10 +149,14 @@ def _study_section(study_db: Path, out: Path) -> str:
         imp_html = ""
         if len(done) >= 2 and st.best_trial.params:
             try:
-                imp = optuna.importance.get_param_importances(st)
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    imp = optuna.importance.get_param_importances(st)
                 fig, ax = plt.subplots(figsize=(6.4, 0.5 + 0.4 * len(imp)), dpi=100)
                 ax.barh(list(imp)[::-1], list(imp.values())[::-1])
-                ax.set_title("Parameter importances (fANOVA)", fontsize=10)
+                ax.set_title("Parameter importances (Optuna default evaluator)", fontsize=10)
                 fig.tight_layout()
                 iname = f"importance_{summary.study_name}.png"
                 fig.savefig(out / iname)
@@ -187,6 +191,11 @@ def write_report(paths: list[Path], out: Path, max_runs: int = 24) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     figs = _figures(runs, out)
     body = [f"<h1>ganforge report</h1><p>{len(runs)} run(s).</p>"]
+    for p in paths:  # a study's summary first: history, importances, best trials
+        db = Path(p) / "study.db"
+        if db.is_file():
+            body.append(_study_section(db, out))
+    body.append("<h2>Runs</h2>")
     body.append("".join(f'<figure><img src="{f}" alt="{html.escape(t)}"><figcaption>{html.escape(t)}</figcaption></figure>'
                         for f, t in figs))
     # sample grids over time
@@ -212,10 +221,6 @@ def write_report(paths: list[Path], out: Path, max_runs: int = 24) -> Path:
         cls = ' class="diff"' if len({json.dumps(v) for v in vals}) > 1 else ""
         rows.append(f"<tr><td>{html.escape(k)}</td>" + "".join(f"<td{cls}>{html.escape(str(v))}</td>" for v in vals) + "</tr>")
     body.append(f"<h2>Configs</h2><table><tr><th>key</th>{head}</tr>{''.join(rows)}</table>")
-    for p in paths:
-        db = Path(p) / "study.db"
-        if db.is_file():
-            body.append(_study_section(db, out))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>ganforge report</title><style>{CSS}</style>"
             f"</head><body>{''.join(body)}<script>{CHECK_IMAGES}</script></body></html>")
     index = out / "index.html"
