@@ -114,6 +114,8 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
         cfg.apply_overrides(overrides or [])
         cfg.validate()
         check_names(cfg)
+        if cfg.data.dir:  # stored absolute: the run must resume and evaluate from any folder
+            cfg.data.dir = str(Path(cfg.data.dir).expanduser().resolve())
         run = RunDir(Path(cfg.out) if cfg.out else default_run_name(cfg))
         cfg.out = str(run.path)
 
