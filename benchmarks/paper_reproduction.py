@@ -89,7 +89,7 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--eval-n", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--thresholds", type=float, nargs="+", default=[300.0, 150.0, 75.0])
+    ap.add_argument("--thresholds", type=float, nargs="+", default=[400.0, 250.0, 150.0])
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     ap.add_argument("--work", type=Path, default=Path("/tmp/ganforge-repro"))
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "results")

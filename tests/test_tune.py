@@ -188,3 +188,10 @@ def test_report_renders_in_headless_chromium(tmp_path):
         import shutil
 
         shutil.copyfile(shot, os.environ["GANFORGE_SAVE_SCREENSHOT"])
+
+
+def test_set_overrides_the_space_base(tmp_path):
+    s = load_space(write_space(tmp_path), ["train.iters=7", "data.toy=grid25"])
+    assert s.base["train"]["iters"] == 7 and s.base["data"]["toy"] == "grid25"
+    with pytest.raises(Exception, match="did you mean"):
+        load_space(write_space(tmp_path), ["train.iter=7"])

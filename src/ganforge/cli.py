@@ -131,7 +131,7 @@ def _flag_overrides(args: argparse.Namespace) -> list[str]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import api
-    from .config import Config, load_preset, load_yaml
+    from .config import Config, deep_merge, load_preset, load_yaml
 
     overrides = _flag_overrides(args)
     if args.resume is not None:
@@ -153,7 +153,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             base = load_preset(args.preset)
         cfg = Config.from_dict(base, where=f"preset {args.preset}")
         if args.config:
-            cfg = Config.from_dict(_deep_merge(cfg.to_dict(), load_yaml(args.config)), where=str(args.config))
+            cfg = Config.from_dict(deep_merge(cfg.to_dict(), load_yaml(args.config)), where=str(args.config))
         cfg.apply_overrides(overrides)
         cfg.validate()
         api.check_names(cfg)
@@ -175,13 +175,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"the run failed: {result.reason}; the last good checkpoint is kept in {result.run_dir}/checkpoints")
         return 1
     return 0
-
-
-def _deep_merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 def _log(msg: str) -> None:
@@ -248,7 +241,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     folder = args.out or Path("studies") / Path(args.space).stem
     st = tune(args.space, args.trials, folder, storage=args.storage, study=args.study, workers=args.workers,
-              seed=args.seed, log=_log)
+              seed=args.seed, log=_log, overrides=args.set)
     if os.environ.get("GANFORGE_TUNE_WORKER"):
         return 0
     done = [t for t in st.get_trials(deepcopy=False) if t.value is not None]
@@ -335,6 +328,8 @@ def build_parser() -> Parser:
     tu.add_argument("--study", help="study name (default: the folder name)")
     tu.add_argument("--workers", type=int, default=1, help="worker processes on this machine")
     tu.add_argument("--seed", type=int, help="sampler seed")
+    tu.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="change the space's base config, e.g. --set data.name=mnist --set data.dir=DIR")
     tu.set_defaults(func=cmd_tune)
     ru = sub.add_parser("runs", help="list runs with status, step, best FID and config highlights")
     ru.add_argument("dirs", type=Path, nargs="*", help="folders to search (default runs/)")

@@ -455,6 +455,14 @@ def _merge(obj: Any, d: Any, prefix: str, where: str) -> None:
             setattr(obj, k, _coerce(v, hints[k], f"{where}: {key}" if where != "config" else key))
 
 
+def deep_merge(a: dict, b: dict) -> dict:
+    """``a`` updated by ``b``, recursively for nested mappings (neither is modified)."""
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, with clear errors for a missing or malformed file."""
     p = Path(path)

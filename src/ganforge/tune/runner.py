@@ -87,12 +87,12 @@ def objective_value(space: Space, result) -> float:
 
 def run_trials(space_path: str | Path, trials: int, folder: Path, storage: Optional[str] = None,
                study: Optional[str] = None, seed: Optional[int] = None,
-               log: Callable[[str], None] = print) -> Any:
+               log: Callable[[str], None] = print, overrides: Optional[list[str]] = None) -> Any:
     """Run trials in this process until the study holds ``trials`` finished trials."""
     from .. import api
 
     optuna = _optuna()
-    space = load_space(space_path)
+    space = load_space(space_path, overrides)
     folder.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{(folder / 'study.db').resolve()}"
     name = study or folder.name
@@ -142,23 +142,25 @@ def run_trials(space_path: str | Path, trials: int, folder: Path, storage: Optio
 
 def tune(space_path: str | Path, trials: int, folder: Path, storage: Optional[str] = None,
          study: Optional[str] = None, workers: int = 1, seed: Optional[int] = None,
-         log: Callable[[str], None] = print):
+         log: Callable[[str], None] = print, overrides: Optional[list[str]] = None):
     """Run a study with ``workers`` processes on this machine (all sharing the storage)."""
     if trials <= 0 or workers <= 0:
         raise ConfigError("--trials and --workers must be > 0")
-    load_space(space_path)  # fail fast on a bad space before starting workers
+    overrides = list(overrides or [])
+    load_space(space_path, overrides)  # fail fast on a bad space before starting workers
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{(folder / 'study.db').resolve()}"
     study = study or folder.name
-    make_study(load_space(space_path), storage, study, seed)  # create once, before the workers race
+    make_study(load_space(space_path, overrides), storage, study, seed)  # create once, before the workers race
     procs = []
     for _ in range(workers - 1):
         cmd = [sys.executable, "-m", "ganforge", "tune", "--space", str(space_path), "--trials", str(trials),
                "--out", str(folder), "--storage", storage, "--study", study, "--workers", "1"]
+        cmd += [a for o in overrides for a in ("--set", o)]
         procs.append(subprocess.Popen(cmd, env=dict(os.environ, GANFORGE_TUNE_WORKER="1")))
     try:
-        st = run_trials(space_path, trials, folder, storage, study, seed, log)
+        st = run_trials(space_path, trials, folder, storage, study, seed, log, overrides)
     finally:
         for p in procs:
             p.wait()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ..config import Config, load_preset, load_yaml
+from ..config import Config, deep_merge, load_preset, load_yaml
 from ..errors import ConfigError
 
 SPACE_DIR = Path(__file__).parent / "spaces"
@@ -75,7 +75,8 @@ def resolve_space_path(name: str | Path) -> Path:
                       f"{', '.join(sorted(x.name for x in SPACE_DIR.glob('*.yaml')))})")
 
 
-def load_space(path: str | Path) -> Space:
+def load_space(path: str | Path, overrides: Optional[list[str]] = None) -> Space:
+    """Load a space; ``overrides`` (``key=value``) change its base config, e.g. the dataset."""
     path = resolve_space_path(path)
     d = load_yaml(path)
     unknown = set(d) - {"base", "objective", "sampler", "pruner", "params", "description"}
@@ -87,9 +88,10 @@ def load_space(path: str | Path) -> Space:
         base = load_preset(base_spec["preset"])
     cfg = Config.from_dict(base, where=str(path))
     if base_spec.get("config"):
-        from ..cli import _deep_merge
-
-        cfg = Config.from_dict(_deep_merge(cfg.to_dict(), base_spec["config"]), where=str(path))
+        cfg = Config.from_dict(deep_merge(cfg.to_dict(), base_spec["config"]), where=str(path))
+    if overrides:
+        cfg.apply_overrides(overrides)
+        cfg.validate()
     obj = d.get("objective") or {}
     params = []
     raw = d.get("params") or {}
