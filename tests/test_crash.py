@@ -1,6 +1,5 @@
 """Real processes: SIGKILL at a random point then resume equals an uninterrupted run;
 SIGINT saves a checkpoint and says how to resume."""
-import os
 import random
 import signal
 import subprocess

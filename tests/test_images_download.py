@@ -2,7 +2,6 @@
 against HTTP servers on 127.0.0.1."""
 import functools
 import http.server
-import shutil
 import threading
 import warnings
 

@@ -6,7 +6,6 @@ import torch
 
 from ganforge.config import PenaltyConfig
 from ganforge.objectives import Observation, build_penalty, build_schedule
-from ganforge.objectives.schedules import IVGPSchedule
 
 
 def cfg(**kw) -> PenaltyConfig:

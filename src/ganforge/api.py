@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional, Union
 import torch
 
 from .config import Config
-from .data import Dataset, load_dataset
+from .data import load_dataset
 from .errors import ConfigError, RunError
 from .images import save_samples
 from .train.callbacks import Checkpointer, Evaluator, HealthCallback, MetricsLogger, Progress, SampleWriter, TensorBoardLogger
@@ -52,27 +52,20 @@ def check_names(cfg: Config) -> None:
     """Raise ConfigError for any component name no registry knows (before any work)."""
     from .data import DATASETS
     from .data.toy import TOYS
-    from .models import LATENTS, MODELS
-    from .models.layers import ACTIVATIONS, D_NORMS, G_NORMS, INITS
+    from .models import check_model_config
     from .objectives import LOSSES, PENALTIES, SCHEDULES
     from .optim import LR_SCHEDULES, OPTIMIZERS
-    from .registry import suggest
+    from .registry import check_choice
 
     DATASETS.get(cfg.data.name)
-    MODELS.get(cfg.model.name)
+    check_choice("data.toy", cfg.data.toy, TOYS)
+    check_model_config(cfg.model)
     LOSSES.get(cfg.loss.name)
     PENALTIES.get(cfg.penalty.name)
     SCHEDULES.get(cfg.penalty.schedule)
-    for key, value, choices in [("data.toy", cfg.data.toy, TOYS), ("model.latent", cfg.model.latent, LATENTS),
-                                ("model.g_norm", cfg.model.g_norm, G_NORMS), ("model.d_norm", cfg.model.d_norm, D_NORMS),
-                                ("model.g_act", cfg.model.g_act, ACTIVATIONS), ("model.d_act", cfg.model.d_act, ACTIVATIONS),
-                                ("model.init", cfg.model.init, INITS),
-                                ("optim.g.schedule", cfg.optim.g.schedule, LR_SCHEDULES),
-                                ("optim.d.schedule", cfg.optim.d.schedule, LR_SCHEDULES)]:
-        if value not in choices:
-            raise ConfigError(f"{key}: unknown value {value!r}{suggest(value, choices)}; choose one of: {', '.join(choices)}")
     for net in ("g", "d"):
         OPTIMIZERS.get(getattr(cfg.optim, net).name)
+        check_choice(f"optim.{net}.schedule", getattr(cfg.optim, net).schedule, LR_SCHEDULES)
 
 
 def as_config(cfg: ConfigLike) -> Config:
@@ -99,14 +92,15 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
         run = RunDir(Path(resume)).require_run()
         stored = run.read_config()
         try:
-            cfg = Config.from_dict(stored, where=str(run.config_file))
+            original = Config.from_dict(stored, where=str(run.config_file))
         except ConfigError as e:
             raise RunError(f"cannot resume: {e}") from None
+        cfg = original.copy()
         cfg.apply_overrides(overrides or [])
         cfg.validate()
         check_names(cfg)
         for sec in STRUCTURAL:
-            if getattr(cfg, sec) != getattr(Config.from_dict(stored), sec):
+            if getattr(cfg, sec) != getattr(original, sec):
                 raise ConfigError(f"cannot change the {sec} section when resuming; start a new run instead")
         cfg.out = str(run.path)
     else:
@@ -226,8 +220,7 @@ def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: s
     import json
     import time
 
-    from .metrics.evaluate import evaluate_samples
-    from .models import sample_latent
+    from .metrics.evaluate import evaluate_samples, reference_set
 
     if n < 10:
         raise ConfigError(f"--n must be at least 10, got {n}")
@@ -235,14 +228,11 @@ def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: s
     trainer, cfg = load_run(run_dir, device)
     if reference == "holdout" and trainer.data.holdout_x is None:
         raise ConfigError("this run has no holdout (data.holdout=0); use --reference train")
-    use_holdout = reference == "holdout" or (reference == "auto" and trainer.data.holdout_x is not None)
-    real = trainer.data.holdout_x if use_holdout else trainer.data.x
-    g = torch.Generator().manual_seed(seed)
-    z = sample_latent(n, cfg.model.z_dim, cfg.model.latent, generator=g)
-    fake = torch.cat([trainer.generate(z[i:i + 1000].to(trainer.device)).cpu() for i in range(0, n, 1000)])
+    real, which = reference_set(trainer.data, reference)
+    fake = trainer.generate_n(n, seed)
     m = evaluate_samples(fake, real.cpu(), extractor=extractor, toy_info=trainer.data.info, device=device,
                          data_name=trainer.data.name, weights=weights)
-    m.update(step=trainer.step, reference="holdout" if use_holdout else "train", seed=seed,
+    m.update(step=trainer.step, reference=which, seed=seed,
              weights="ema" if trainer.ema is not None else "generator", seconds=round(time.perf_counter() - t0, 2))
     if write:
         from .train.checkpoint import atomic_write_bytes

@@ -20,6 +20,12 @@ def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def check_choice(key: str, value: str, choices: list[str] | tuple[str, ...]) -> None:
+    """ConfigError naming the key, the closest choice and all choices, unless ``value`` is one."""
+    if value not in choices:
+        raise ConfigError(f"{key}: unknown value {value!r}{suggest(value, choices)}; choose one of: {', '.join(choices)}")
+
+
 class Registry(Generic[T]):
     """Maps names to objects; ``get`` raises a ConfigError naming the valid choices."""
 

@@ -5,7 +5,6 @@ is checked against the bytes actually present before anything is reshaped.
 """
 from __future__ import annotations
 
-import gzip
 import struct
 import zlib
 from pathlib import Path

@@ -50,6 +50,13 @@ def reference_features(ext: Extractor, real: torch.Tensor, use_cache: bool = Tru
     return f.astype(np.float32).astype(np.float64), lg.astype(np.float32).astype(np.float64)
 
 
+def reference_set(data, mode: str = "auto") -> tuple[torch.Tensor, str]:
+    """The real examples generated ones are compared with, and which they are: the holdout
+    (``mode`` holdout, or auto when the dataset has one) or the training data."""
+    use_holdout = mode == "holdout" or (mode == "auto" and data.holdout_x is not None)
+    return (data.holdout_x, "holdout") if use_holdout else (data.x, "train")
+
+
 def classifier_metrics(logits: np.ndarray, num_classes: int) -> dict[str, float]:
     """Mode coverage from predicted classes, and the Inception-Score formula on the classifier."""
     p = torch.softmax(torch.from_numpy(logits), 1).numpy()

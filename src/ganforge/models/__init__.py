@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from ..config import ModelConfig
 from ..errors import ConfigError
-from ..registry import Registry
+from ..registry import Registry, check_choice
 from .conditional import ConditionalGenerator, ProjectionDiscriminator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .layers import ACTIVATIONS, D_NORMS, G_NORMS, INITS, init_weights, resolve_act, spectral_all
@@ -38,13 +38,18 @@ def build_dcgan(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn
     return g, d
 
 
-def build_models(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
-    """Build (G, D) for examples of ``shape``; class-conditional when ``cfg.conditional``."""
+def check_model_config(cfg: ModelConfig) -> None:
+    """ConfigError for any model name or choice nothing knows."""
+    MODELS.get(cfg.name)
     for key, value, choices in [("model.g_norm", cfg.g_norm, G_NORMS), ("model.d_norm", cfg.d_norm, D_NORMS),
                                 ("model.latent", cfg.latent, LATENTS), ("model.g_act", cfg.g_act, ACTIVATIONS),
                                 ("model.d_act", cfg.d_act, ACTIVATIONS), ("model.init", cfg.init, INITS)]:
-        if value not in choices:
-            raise ConfigError(f"{key} must be one of {', '.join(choices)}, got {value!r}")
+        check_choice(key, value, choices)
+
+
+def build_models(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+    """Build (G, D) for examples of ``shape``; class-conditional when ``cfg.conditional``."""
+    check_model_config(cfg)
     if cfg.conditional and num_classes < 2:
         raise ConfigError("model.conditional needs labelled data (digits, mnist)")
     z_in = cfg.z_dim + (cfg.embed_dim if cfg.conditional else 0)
@@ -67,4 +72,4 @@ def sample_latent(n: int, z_dim: int, kind: str, device: torch.device | str = "c
     return torch.rand(n, z_dim, device=device, generator=generator) * 2 - 1
 
 
-__all__ = ["MODELS", "build_models", "sample_latent", "LATENTS"]
+__all__ = ["MODELS", "build_models", "check_model_config", "sample_latent", "LATENTS"]

@@ -11,7 +11,7 @@ import html
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..errors import RunError
 from ..train.rundir import RunDir

@@ -2,7 +2,6 @@
 grids, checkpoints, progress bar. Each does one job; the loop calls them in order."""
 from __future__ import annotations
 
-import json
 import math
 import sys
 from typing import Any, Optional
@@ -29,11 +28,7 @@ class MetricsLogger(Callback):
             rec: dict[str, Any] = {"step": t.step, "time": round(t.elapsed, 4)}
             rec.update({k: _clean(v) for k, v in self.acc.means().items()})
             t.last_record = rec
-            self.write(rec)
-
-    def write(self, rec: dict[str, Any]) -> None:
-        with open(self.run.metrics_file, "a") as f:
-            f.write(json.dumps(rec) + "\n")
+            self.run.append_metrics(rec)
 
 
 def _clean(v: float) -> float | str:
@@ -90,7 +85,7 @@ class HealthCallback(Callback):
                 continue
         if state is None:
             return False  # nothing to go back to
-        bad_step, reason = t.step, t.health.failed
+        reason = t.health.failed
         lr_scale, rollbacks = t.lr_scale * t.cfg.train.rollback_lr_factor, t.rollbacks + 1
         t.load_state_dict(state)
         t.lr_scale, t.rollbacks = lr_scale, rollbacks
@@ -105,8 +100,7 @@ class HealthCallback(Callback):
     def warn(self, t: Trainer, msg: str) -> None:
         t.warnings.append(f"step {t.step}: {msg}")
         self.log(f"warning: step {t.step}: {msg}")
-        with open(self.run.metrics_file, "a") as f:
-            f.write(json.dumps({"step": t.step, "time": round(t.elapsed, 4), "warning": msg}) + "\n")
+        self.run.append_metrics({"step": t.step, "time": round(t.elapsed, 4), "warning": msg})
 
 
 class SampleWriter(Callback):
@@ -136,8 +130,7 @@ class SampleWriter(Callback):
                                       title=f"step {t.step}", nrow=t.grid_cols)
         ratio, warns = t.health.check_samples(fake, t.step)
         if ratio is not None:
-            with open(self.run.metrics_file, "a") as f:
-                f.write(json.dumps({"step": t.step, "time": round(t.elapsed, 4), "diversity_ratio": round(ratio, 4)}) + "\n")
+            self.run.append_metrics({"step": t.step, "time": round(t.elapsed, 4), "diversity_ratio": round(ratio, 4)})
         for w in warns:
             if self.health:
                 self.health.warn(t, w)
@@ -262,11 +255,6 @@ class Evaluator(Callback):
         self.run, self.log = run, log
         self.ext = None
 
-    def reference(self, t: Trainer) -> torch.Tensor:
-        c = t.cfg.eval
-        use_holdout = c.reference == "holdout" or (c.reference == "auto" and t.data.holdout_x is not None)
-        return t.data.holdout_x if use_holdout else t.data.x
-
     def on_start(self, t: Trainer) -> None:
         if t.cfg.eval.every and t.data.is_image:
             from ..metrics.evaluate import pick_extractor
@@ -286,20 +274,17 @@ class Evaluator(Callback):
     def evaluate(self, t: Trainer) -> dict:
         import time
 
-        from ..metrics.evaluate import evaluate_samples
-        from ..models import sample_latent
+        from ..metrics.evaluate import evaluate_samples, reference_set
 
         t0 = time.perf_counter()
         c = t.cfg.eval
-        g = torch.Generator().manual_seed(c.seed)
-        z = sample_latent(c.n, t.cfg.model.z_dim, t.cfg.model.latent, generator=g)
-        fake = torch.cat([t.generate(z[i:i + 500].to(t.device)) for i in range(0, c.n, 500)]).cpu()
+        fake = t.generate_n(c.n, c.seed)
         if not torch.isfinite(fake).all():  # a diverged generator: the health callback takes over
             t.health.failed = t.health.failed or f"non-finite samples at step {t.step}"
             t.health.fatal = True
             t.excluded += time.perf_counter() - t0
             return {}
-        m = evaluate_samples(fake, self.reference(t).cpu(), toy_info=t.data.info, kid_subsets=c.kid_subsets,
+        m = evaluate_samples(fake, reference_set(t.data, c.reference)[0].cpu(), toy_info=t.data.info, kid_subsets=c.kid_subsets,
                              kid_subset_size=min(1000, c.n), extractor_obj=self.ext, device=str(t.device))
         rec = {"step": t.step, "time": round(t.elapsed, 4)}
         rec.update({k: (round(v, 6) if isinstance(v, float) else v) for k, v in m.items()})
@@ -308,8 +293,7 @@ class Evaluator(Callback):
             t.best = {"metric": key, "value": float(m[key]), "step": t.step}
             save_checkpoint(self.run.checkpoints / "best", t.step, t.state_dict(), keep=1)
         rec["best_" + key] = t.best["value"]
-        with open(self.run.metrics_file, "a") as f:
-            f.write(json.dumps(rec) + "\n")
+        self.run.append_metrics(rec)
         t.last_eval = rec
         t.excluded += time.perf_counter() - t0
         return rec

@@ -186,6 +186,13 @@ class Trainer:
         finally:
             g.train(was)
 
+    def generate_n(self, n: int, seed: int, chunk: int = 1000) -> torch.Tensor:
+        """``n`` samples (on the CPU) from latents of their own seeded generator: the
+        training RNG is untouched, so evaluating never changes a run."""
+        g = torch.Generator().manual_seed(seed)
+        z = sample_latent(n, self.cfg.model.z_dim, self.cfg.model.latent, generator=g)
+        return torch.cat([self.generate(z[i:i + chunk].to(self.device)).cpu() for i in range(0, n, chunk)])
+
     # ------------------------------------------------------------------ one step
     def critic_step(self, step: int, iters: int) -> dict[str, torch.Tensor]:
         cfg = self.cfg

@@ -82,6 +82,11 @@ class RunDir:
         except (OSError, ValueError):
             return {}
 
+    def append_metrics(self, rec: dict[str, Any]) -> None:
+        """One JSON line at the end of metrics.jsonl."""
+        with open(self.metrics_file, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+
     def read_metrics(self) -> list[dict[str, Any]]:
         return list(iter_metrics(self.metrics_file))
 
