@@ -87,9 +87,51 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
 
     ``resume`` continues the run in that folder from its newest intact checkpoint
     (``config`` is then ignored; ``overrides`` such as ``train.iters=300`` still apply).
+
+    Launched by ``torchrun`` (environment WORLD_SIZE > 1), each process calls this with
+    the same arguments and they train one model data-parallel: ``train.batch_size`` is
+    the global batch, split over the processes; rank 0 writes the run folder.
     """
+    from .train.distributed import DistContext, env_world_size
+
+    if env_world_size() > 1 or _dist_initialized():
+        ctx = DistContext.setup(_device_of(config, resume, overrides))
+        try:
+            return _train(config, resume, overrides, progress and ctx.is_main,
+                          log if ctx.is_main else _quiet, handle_signals, extra_callbacks, ctx)
+        finally:
+            ctx.close()
+    return _train(config, resume, overrides, progress, log, handle_signals, extra_callbacks, DistContext())
+
+
+def _dist_initialized() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
+def _quiet(msg: str) -> None:
+    """Log sink of ranks other than 0 (rank 0 speaks for the job)."""
+
+
+def _device_of(config: ConfigLike, resume, overrides) -> str:
+    """train.device before the config is fully resolved (to pick the backend)."""
+    for o in reversed(overrides or []):
+        if o.startswith("train.device="):
+            return o.split("=", 1)[1]
     if resume is not None:
-        run = RunDir(Path(resume)).require_run()
+        try:
+            return str(RunDir(Path(resume)).read_config().get("train", {}).get("device", "auto"))
+        except (RunError, AttributeError):
+            return "auto"
+    if isinstance(config, Config):
+        return config.train.device
+    if isinstance(config, dict):
+        return str((config.get("train") or {}).get("device", "auto"))
+    return "auto"
+
+
+def _train(config, resume, overrides, progress, log, handle_signals, extra_callbacks, ctx) -> TrainResult:
+    if resume is not None:
+        run = RunDir(Path(resume), writable=ctx.is_main).require_run()
         stored = run.read_config()
         try:
             original = Config.from_dict(stored, where=str(run.config_file))
@@ -110,7 +152,9 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
         check_names(cfg)
         if cfg.data.dir:  # stored absolute: the run must resume and evaluate from any folder
             cfg.data.dir = str(Path(cfg.data.dir).expanduser().resolve())
-        run = RunDir(Path(cfg.out) if cfg.out else default_run_name(cfg))
+        # rank 0 names the folder (a default name has a time stamp)
+        path = ctx.broadcast(str(Path(cfg.out) if cfg.out else default_run_name(cfg)))
+        run = RunDir(Path(path), writable=ctx.is_main)
         cfg.out = str(run.path)
 
     data = load_dataset(cfg.data)
@@ -127,10 +171,13 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
     ckpt = Checkpointer(run)
     samples = SampleWriter(run, health)
     callbacks = [MetricsLogger(run), health]
-    if cfg.train.tensorboard:
-        callbacks.append(TensorBoardLogger(run))
-    callbacks += [samples, Evaluator(run, say)] + list(extra_callbacks or []) + [ckpt, bar]
-    trainer = Trainer(cfg, data, callbacks)  # builds everything: bad names fail before any file is written
+    if ctx.is_main:  # pictures, TensorBoard and evaluation: rank 0 only
+        if cfg.train.tensorboard:
+            callbacks.append(TensorBoardLogger(run))
+        callbacks += [samples, Evaluator(run, say)]
+    callbacks += list(extra_callbacks or []) + [ckpt, bar]
+    # builds everything: bad names fail before any file is written
+    trainer = Trainer(cfg, data, callbacks, dist=ctx)
 
     if resume is not None:
         with warnings.catch_warnings(record=True) as caught:
@@ -144,7 +191,14 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
         ckpt.last_step = trainer.step
         samples.last_path = run.samples / f"step_{trainer.step:06d}.png"
     else:
-        run.create(cfg)
+        err = None
+        try:
+            run.create(cfg)  # rank 0 only (the others' RunDir does not write)
+        except RunError as e:
+            err = str(e)
+        err = ctx.broadcast(err)  # so that every rank stops, not just the one that writes
+        if err:
+            raise RunError(err)
     run.write_status(status="running", step=trainer.step)
     try:
         trainer.fit(handle_signals=handle_signals)

@@ -78,6 +78,10 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     g.add_argument("--out", help="run folder (default: runs/<data>-<model>-<time>)")
     g.add_argument("--quiet", action="store_true", help="no progress output")
+    g.add_argument("--nproc", type=int, metavar="K",
+                   help="data-parallel processes on this machine (torch.distributed, gloo on CPU, nccl on "
+                        "GPU; the same as torchrun --nproc-per-node K -m ganforge train ...); "
+                        "train.batch_size is the global batch, split over the K processes")
     d = p.add_argument_group("data")
     d.add_argument("--data", help="toy | digits | mnist | imagefolder | lfw (default digits)")
     d.add_argument("--data-dir", help="folder with the dataset files (mnist, imagefolder)")
@@ -132,19 +136,23 @@ def _flag_overrides(args: argparse.Namespace) -> list[str]:
 def cmd_train(args: argparse.Namespace) -> int:
     from . import api
     from .config import Config, deep_merge, load_preset, load_yaml
+    from .train.rundir import RunDir
 
     overrides = _flag_overrides(args)
     if args.resume is not None:
         if args.preset or args.config:
             raise GanforgeError("--resume continues a run with its own config; drop --preset/--config")
         if args.dry_run:
-            from .train.rundir import RunDir
-
             cfg = Config.from_dict(RunDir(args.resume).read_config())
             cfg.apply_overrides(overrides)
             cfg.validate()
             print(cfg.to_yaml(), end="")
             return 0
+        if _launch_wanted(args):
+            cfg = Config.from_dict(RunDir(args.resume).require_run().read_config())
+            cfg.apply_overrides(overrides)
+            cfg.validate()
+            return _launch(args, cfg)
         result = api.train(resume=args.resume, overrides=overrides, progress=not args.quiet,
                            log=_log, handle_signals=True)
     else:
@@ -160,7 +168,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.dry_run:
             print(cfg.to_yaml(), end="")
             return 0
+        if _launch_wanted(args):
+            return _launch(args, cfg)
         result = api.train(cfg, progress=not args.quiet, log=_log, handle_signals=True)
+    if os.environ.get("RANK", "0") != "0":  # a torchrun worker other than rank 0: rank 0 reports
+        return 0 if result.status in ("finished", "interrupted") else 1
     m = result.metrics
     summary = " ".join(f"{k}={m[k]:.4g}" for k in ("loss_d", "loss_g", "wasserstein") if isinstance(m.get(k), float))
     print(f"{result.status}: {result.step} generator steps in {result.elapsed:.1f} s "
@@ -170,11 +182,36 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"last samples: {result.samples}")
     if result.status == "interrupted":
         print(f"stopped on request; continue with: ganforge train --resume {result.run_dir}")
-        return 130
+        # under torchrun a non-zero exit reads as a crashed worker
+        return 0 if os.environ.get("WORLD_SIZE", "1") != "1" else 130
     if result.status == "failed":
         print(f"the run failed: {result.reason}; the last good checkpoint is kept in {result.run_dir}/checkpoints")
         return 1
     return 0
+
+
+def _launch_wanted(args: argparse.Namespace) -> bool:
+    if args.nproc is None or args.nproc == 1:
+        return False
+    if args.nproc < 1:
+        raise GanforgeError(f"--nproc must be >= 1, got {args.nproc}")
+    if "WORLD_SIZE" in os.environ:
+        raise GanforgeError("--nproc inside torchrun: use one or the other")
+    return True
+
+
+def _launch(args: argparse.Namespace, cfg) -> int:
+    """Check what can be checked here (a user mistake fails once, not in K workers),
+    then run the command in K worker processes."""
+    from . import api
+    from .train.distributed import launch, strip_option
+
+    api.check_names(cfg)
+    for key in ("batch_size", "d_batch_size", "g_batch_size"):
+        n = getattr(cfg.train, key)
+        if n is not None and n % args.nproc:
+            raise GanforgeError(f"train.{key}={n} must be divisible by --nproc {args.nproc}")
+    return launch(strip_option(list(args.argv), "--nproc"), args.nproc)
 
 
 def _log(msg: str) -> None:
@@ -349,7 +386,9 @@ def build_parser() -> Parser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     if not getattr(args, "command", None):
         parser.print_help()
         return 0

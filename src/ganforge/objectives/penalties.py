@@ -10,7 +10,7 @@ points move onto the real samples as the distributions meet.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Protocol
 
 import torch
 import torch.nn as nn
@@ -27,14 +27,27 @@ class PenaltyResult:
     stats: dict[str, Tensor] = field(default_factory=dict)  #: detached diagnostics
 
 
+class RandomSource(Protocol):
+    """Where a penalty draws its noise (the trainer's per-rank batch source)."""
+
+    def uniform(self, shape: tuple[int, ...], like: Tensor) -> Tensor: ...
+
+
+def _uniform(shape: tuple[int, ...], like: Tensor, rng: "Optional[RandomSource | torch.Generator]") -> Tensor:
+    """U[0, 1) noise from ``rng``: a RandomSource, a torch.Generator, or None (global RNG)."""
+    if rng is None or isinstance(rng, torch.Generator):
+        return torch.rand(shape, device=like.device, dtype=like.dtype, generator=rng)
+    return rng.uniform(shape, like)
+
+
 def _per_sample_shape(x: Tensor) -> tuple[int, ...]:
     return (x.shape[0],) + (1,) * (x.dim() - 1)
 
 
 def interpolate(real: Tensor, fake: Tensor, eps_low: float = 0.0,
-                generator: Optional[torch.Generator] = None) -> tuple[Tensor, Tensor]:
+                rng: Optional[RandomSource] = None) -> tuple[Tensor, Tensor]:
     """Penalty points between real and fake, one eps ~ U[eps_low, 1] per sample."""
-    u = torch.rand(_per_sample_shape(real), device=real.device, dtype=real.dtype, generator=generator)
+    u = _uniform(_per_sample_shape(real), real, rng)
     eps = eps_low + (1.0 - eps_low) * u
     return eps * real + (1.0 - eps) * fake, eps.flatten()
 
@@ -68,7 +81,7 @@ class Penalty:
     needs_gradient = False
 
     def __call__(self, critic: Critic, real: Tensor, fake: Tensor, eps_low: float = 0.0,
-                 generator: Optional[torch.Generator] = None, detail: bool = True) -> Optional[PenaltyResult]:
+                 rng: Optional[RandomSource] = None, detail: bool = True) -> Optional[PenaltyResult]:
         """``detail=False`` skips the diagnostics except the mean gradient norm."""
         return None
 
@@ -98,8 +111,8 @@ class GradientPenalty(Penalty):
     def shape(self, norms: Tensor) -> Tensor:
         return (norms - 1.0) ** 2
 
-    def __call__(self, critic, real, fake, eps_low=0.0, generator=None, detail=True):
-        x_hat, eps = interpolate(real, fake, eps_low, generator)
+    def __call__(self, critic, real, fake, eps_low=0.0, rng=None, detail=True):
+        x_hat, eps = interpolate(real, fake, eps_low, rng)
         grad = input_gradient(critic, x_hat)
         norms = grad.flatten(1).norm(2, dim=1)
         stats = _gradient_stats(grad, norms, real, fake, eps) if detail else {"gp_grad_norm": norms.mean().detach()}
@@ -124,8 +137,8 @@ class DRAGANPenalty(Penalty):
     def __init__(self, **_: object) -> None:
         pass
 
-    def __call__(self, critic, real, fake, eps_low=0.0, generator=None, detail=True):
-        noise = torch.rand(real.shape, device=real.device, dtype=real.dtype, generator=generator)
+    def __call__(self, critic, real, fake, eps_low=0.0, rng=None, detail=True):
+        noise = _uniform(tuple(real.shape), real, rng)
         x = real + 0.5 * real.std() * noise
         grad = input_gradient(critic, x)
         norms = grad.flatten(1).norm(2, dim=1)
@@ -142,7 +155,7 @@ class _ZeroCentred(Penalty):
     def __init__(self, **_: object) -> None:
         pass
 
-    def __call__(self, critic, real, fake, eps_low=0.0, generator=None, detail=True):
+    def __call__(self, critic, real, fake, eps_low=0.0, rng=None, detail=True):
         grad = input_gradient(critic, real if self.on_real else fake)
         sq = grad.flatten(1).pow(2).sum(1)
         return PenaltyResult(0.5 * sq.mean(), {"gp_grad_norm": sq.sqrt().mean().detach(),

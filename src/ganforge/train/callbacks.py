@@ -26,7 +26,8 @@ class MetricsLogger(Callback):
         self.acc.add(stats)
         if t.step % t.cfg.train.log_every == 0 or t.step == t.cfg.train.iters:
             rec: dict[str, Any] = {"step": t.step, "time": round(t.elapsed, 4)}
-            rec.update({k: _clean(v) for k, v in self.acc.means().items()})
+            # means over all ranks in a distributed run (every rank calls this)
+            rec.update({k: _clean(v) for k, v in t.dist.reduce_means(self.acc.mean_tensors()).items()})
             t.last_record = rec
             self.run.append_metrics(rec)
 
@@ -164,8 +165,11 @@ class Checkpointer(Callback):
             t.health.failed = t.health.failed or f"non-finite weights at step {t.step}"
             t.health.fatal = True
             return
-        self.last_path = save_checkpoint(self.run.checkpoints, t.step, t.state_dict(), t.cfg.train.keep_ckpts)
+        state = t.checkpoint_state()  # a collective in a distributed run: every rank gets here
         self.last_step = t.step
+        if not self.run.writable:
+            return
+        self.last_path = save_checkpoint(self.run.checkpoints, t.step, state, t.cfg.train.keep_ckpts)
         self.run.write_status(status="running", step=t.step, checkpoint=self.last_path.name)
 
 

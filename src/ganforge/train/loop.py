@@ -8,6 +8,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -20,16 +21,21 @@ from ..errors import RunError
 from ..models import build_models, sample_latent
 from ..objectives import LOSSES, Observation, build_penalty, build_schedule
 from ..optim import EMA, build_optimizer, grad_norm, lr_factor, set_lr
+from .distributed import DistContext
 from .health import HealthMonitor
+from .sampling import BatchSource, rank_seed
 
 FORMAT = 1  # checkpoint format version
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """``auto`` picks CUDA when present; in a distributed run each rank takes its own GPU."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise RunError(f"train.device={name} but CUDA is not available on this machine; use --device cpu")
+    if name == "cuda" and local_rank:
+        name = f"cuda:{local_rank}"
     return torch.device(name)
 
 
@@ -74,13 +80,20 @@ class StepStats:
 class Trainer:
     """Holds everything a run needs; ``fit()`` trains up to ``cfg.train.iters``."""
 
-    def __init__(self, cfg: Config, data: Dataset, callbacks: list[Callback] | None = None) -> None:
+    def __init__(self, cfg: Config, data: Dataset, callbacks: list[Callback] | None = None,
+                 dist: Optional[DistContext] = None) -> None:
         self.cfg = cfg
         self.data = data
-        self.device = resolve_device(cfg.train.device)
+        self.dist = dist or DistContext()
+        self.device = resolve_device(cfg.train.device, self.dist.local_rank)
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
-        torch.manual_seed(cfg.train.seed)
+        # per-rank share of the (global) batch sizes; a ConfigError when they do not divide
+        self.d_batch = self.dist.local_batch(cfg.train.d_batch_size or cfg.train.batch_size,
+                                             "train.d_batch_size" if cfg.train.d_batch_size else "train.batch_size")
+        self.g_batch = self.dist.local_batch(cfg.train.g_batch_size or cfg.train.batch_size,
+                                             "train.g_batch_size" if cfg.train.g_batch_size else "train.batch_size")
+        torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
         self.conditional = cfg.model.conditional
         self.num_classes = data.num_classes
         self.G, self.D = build_models(cfg.model, data.shape, data.num_classes)
@@ -90,17 +103,27 @@ class Trainer:
         if self.memory_format is not None:
             self.G.to(memory_format=self.memory_format)
             self.D.to(memory_format=self.memory_format)
+        # the EMA copy keeps plain batch norm: it only ever runs in eval mode
+        self.ema = EMA(self.G, cfg.train.ema_decay) if cfg.train.ema_decay else None
+        self.G = self.dist.sync_batchnorm(self.G, self.device)
+        # G_train/D_train: the modules the differentiated forwards go through (DDP wrappers
+        # in a distributed run: they average the gradients over ranks); G and D themselves
+        # serve everything else (sampling, checkpoints, the penalty's input gradient)
+        self.G_train = self.dist.wrap(self.G, self.device)
+        self.D_train = self.dist.wrap(self.D, self.device)
+        if self.dist.rank:  # dropout and instance noise: an independent global stream per rank
+            torch.manual_seed(rank_seed(cfg.train.seed, self.dist.rank))
         self.loss = LOSSES.get(cfg.loss.name)
         self.penalty = build_penalty(cfg.penalty.name, cfg.penalty.clip)
         self.schedule = build_schedule(cfg.penalty)
         self.opt_g = build_optimizer(self.G.parameters(), cfg.optim.g)
         self.opt_d = build_optimizer(self.D.parameters(), cfg.optim.d)
-        self.ema = EMA(self.G, cfg.train.ema_decay) if cfg.train.ema_decay else None
         self.health = HealthMonitor()
         self.x = data.x.to(self.device)
         if self.memory_format is not None:
             self.x = self.x.contiguous(memory_format=self.memory_format)
         self.y = data.y.to(self.device) if data.y is not None else None
+        self.source = self.make_source(self.dist.rank, self.dist.world)
         self.step = 0  # completed generator steps
         self.critic_steps = 0
         self.elapsed = 0.0  # seconds of training (evaluation excluded), across resumes
@@ -131,21 +154,18 @@ class Trainer:
         """The generator used for pictures and evaluation (EMA weights when on)."""
         return self.ema.module if self.ema is not None else self.G
 
-    def latent(self, n: int) -> torch.Tensor:
-        return sample_latent(n, self.cfg.model.z_dim, self.cfg.model.latent, self.device)
-
-    def real_batch(self, n: int) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-        if self.data.stream is not None:  # streamed from disk (unlabelled image folders)
-            x = self.data.stream.batch(n).to(self.device, non_blocking=True)
-            return (x.contiguous(memory_format=self.memory_format) if self.memory_format else x), None
-        idx = torch.randint(0, self.x.shape[0], (n,)).to(self.device)
-        return self.x[idx], (self.y[idx] if self.conditional else None)
-
-    def labels(self, n: int) -> Optional[torch.Tensor]:
-        """Labels for generated samples: drawn from the data's label distribution."""
-        if not self.conditional:
-            return None
-        return self.y[torch.randint(0, self.y.shape[0], (n,)).to(self.device)]
+    def make_source(self, rank: int, world: int) -> BatchSource:
+        """The random draws of rank ``rank`` of ``world``: its shard of the data (every
+        world-th example) and its own seeded stream."""
+        y = self.y if self.conditional else None
+        x = self.x
+        stream = self.data.stream
+        if world > 1:
+            x, y = x[rank::world], (y[rank::world] if y is not None else None)
+            if stream is not None:
+                stream = stream.shard(rank, world)
+        return BatchSource(x, y, self.device, rank_seed(self.cfg.train.seed, rank), self.cfg.model.z_dim,
+                           self.cfg.model.latent, stream=stream, memory_format=self.memory_format)
 
     def g_forward(self, g: nn.Module, z: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
         return g(z, y) if self.conditional else g(z)
@@ -196,17 +216,17 @@ class Trainer:
     # ------------------------------------------------------------------ one step
     def critic_step(self, step: int, iters: int) -> dict[str, torch.Tensor]:
         cfg = self.cfg
-        B = cfg.train.d_batch_size or cfg.train.batch_size
-        real, y = self.real_batch(B)
+        B = self.d_batch
+        real, y = self.source.real(B)
         with torch.no_grad():
-            fake = self.g_forward(self.G, self.latent(B), y)  # fakes share the real batch's labels
+            fake = self.g_forward(self.G, self.source.latent(B), y)  # fakes share the real batch's labels
         sigma = self.noise_std(step)
         if sigma > 0:  # instance noise on every D input
             real = real + sigma * torch.randn_like(real)
             fake = fake + sigma * torch.randn_like(fake)
         # one forward for both batches: D has no batch norm, so this equals two forwards
         both = torch.cat([real, fake])
-        out = self.D(both, torch.cat([y, y])) if self.conditional else self.D(both)
+        out = self.D_train(both, torch.cat([y, y])) if self.conditional else self.D_train(both)
         d_real, d_fake = out[:B], out[B:]
         loss_d = self.loss.d(d_real, d_fake, cfg.loss.real_label)
         w = d_real.mean().detach() - d_fake.mean().detach()
@@ -220,7 +240,8 @@ class Trainer:
         if sigma > 0:
             stats["instance_noise"] = torch.tensor(sigma)
         if self.penalty.needs_gradient:
-            wf = float(w) if self.schedule.uses_distance else math.nan
+            # schedules see the distance over the whole (all-rank) batch
+            wf = self.dist.mean(float(w)) if self.schedule.uses_distance else math.nan
             dec = self.schedule.decide(Observation(step, iters, wf))
             stats["penalty_weight"] = torch.tensor(dec.weight)
             for k, v in dec.stats.items():
@@ -228,13 +249,13 @@ class Trainer:
             every = cfg.penalty.every
             if self.critic_steps % every == 0:
                 res = self.penalty(self.critic(y), real, fake, dec.eps_low if self.penalty.uses_interpolation else 0.0,
-                                   detail=self.detail or self.schedule.uses_feedback)
+                                   rng=self.source, detail=self.detail or self.schedule.uses_feedback)
                 # lazy regularization: a penalty taken every k steps counts k times
                 total = total + (dec.weight * every) * res.value
                 stats["penalty"] = res.value.detach()
                 stats.update(res.stats)
                 if "gp_grad_norm" in res.stats and self.schedule.uses_feedback:
-                    self.schedule.feedback(float(res.stats["gp_grad_norm"]))
+                    self.schedule.feedback(self.dist.mean(float(res.stats["gp_grad_norm"])))
         self.opt_d.zero_grad(set_to_none=True)
         total.backward()
         if self.detail or cfg.optim.d.grad_clip is not None:
@@ -246,12 +267,12 @@ class Trainer:
 
     def generator_step(self) -> dict[str, torch.Tensor]:
         cfg = self.cfg
-        B = cfg.train.g_batch_size or cfg.train.batch_size
-        y = self.labels(B)
+        B = self.g_batch
+        y = self.source.labels(B)
         # D's weights need no gradient here: skip that work entirely
         self.D.requires_grad_(False)
         try:
-            fake = self.g_forward(self.G, self.latent(B), y)
+            fake = self.g_forward(self.G_train, self.source.latent(B), y)
             sigma = self.noise_std(self.step)
             if sigma > 0:
                 fake = fake + sigma * torch.randn_like(fake)
@@ -317,11 +338,26 @@ class Trainer:
                 t_last = now
                 for cb in self.callbacks:
                     cb.on_step(self, stats)
+                if self.dist.enabled:
+                    self._sync_flags()
+            if self.dist.enabled:  # every rank reports what rank 0 saw
+                self.stop_reason = self.dist.broadcast(self.stop_reason)
             for cb in self.callbacks:
                 cb.on_end(self)
         finally:
             if restore:
                 restore()
+
+    def _sync_flags(self) -> None:
+        """A stop request (a signal reaches each rank at its own moment, evaluation and
+        sample checks run on rank 0 only) or a fatal health verdict on any rank holds
+        for all ranks from the same step on, so their collectives stay in step."""
+        stop, fatal = self.dist.any(self._stop_requested, self.health.fatal)
+        if stop and not self._stop_requested:
+            self.request_stop("interrupted")
+        if fatal and not self.health.fatal:
+            self.health.fatal = True
+            self.health.failed = self.health.failed or "non-finite values on another process"
 
     def _install_signals(self):
         if threading.current_thread() is not threading.main_thread():
@@ -346,8 +382,22 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "ema": self.ema.module.state_dict() if self.ema is not None else None,
             "schedule": self.schedule.state_dict(), "health": self.health.state_dict(), "rng": rng,
-            "best": dict(self.best), "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
+            "source": self.source.state_dict(), "best": dict(self.best), "lr_scale": self.lr_scale,
+            "rollbacks": self.rollbacks, "world": self.dist.world,
         }
+
+    def checkpoint_state(self) -> Optional[dict[str, Any]]:
+        """The state to checkpoint. In a distributed run every rank must call this (it
+        gathers each rank's random streams, so a resumed run continues each of them);
+        rank 0 gets the state, the others None."""
+        s = self.state_dict()
+        if not self.dist.enabled:
+            return s
+        ranks = self.dist.gather({"rng": s["rng"], "source": s["source"]})
+        if not self.dist.is_main:
+            return None
+        s["ranks"] = ranks
+        return s
 
     def load_state_dict(self, s: dict[str, Any]) -> None:
         if s.get("format") != FORMAT:
@@ -369,6 +419,16 @@ class Trainer:
         self.lr_scale = float(s.get("lr_scale", 1.0))
         self.rollbacks = int(s.get("rollbacks", 0))
         self.step, self.critic_steps, self.elapsed = int(s["step"]), int(s["critic_steps"]), float(s["elapsed"])
-        torch.set_rng_state(s["rng"]["torch"])
-        if "cuda" in s["rng"] and self.device.type == "cuda":
-            torch.cuda.set_rng_state(s["rng"]["cuda"], self.device)
+        mine = {"rng": s["rng"], "source": s.get("source")}
+        ranks = s.get("ranks") or [mine]
+        if len(ranks) == self.dist.world:
+            mine = ranks[self.dist.rank]
+        else:  # another number of processes: same weights, fresh per-rank streams
+            warnings.warn(f"the checkpoint was written by {len(ranks)} process(es), this run has "
+                          f"{self.dist.world}: the weights continue, the random streams restart")
+            return
+        torch.set_rng_state(mine["rng"]["torch"])
+        if "cuda" in mine["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(mine["rng"]["cuda"], self.device)
+        if mine.get("source") is not None:
+            self.source.load_state_dict(mine["source"])

@@ -16,7 +16,11 @@ from .checkpoint import atomic_write_bytes
 
 @dataclass
 class RunDir:
+    """A run folder. ``writable=False`` (ranks other than 0 of a distributed run) turns
+    every write into a no-op, so the same callbacks run on every rank and one writes."""
+
     path: Path
+    writable: bool = True
 
     @property
     def config_file(self) -> Path:
@@ -49,6 +53,8 @@ class RunDir:
         return self
 
     def create(self, cfg: Config) -> None:
+        if not self.writable:
+            return
         if self.is_run():
             raise RunError(f"{self.path} already holds a run; resume it with --resume {self.path} or choose another --out")
         try:
@@ -59,6 +65,8 @@ class RunDir:
         self.write_config(cfg)
 
     def write_config(self, cfg: Config) -> None:
+        if not self.writable:
+            return
         atomic_write_bytes(self.config_file, cfg.to_yaml().encode())
 
     def read_config(self) -> dict[str, Any]:
@@ -72,6 +80,8 @@ class RunDir:
         return d
 
     def write_status(self, **fields: Any) -> None:
+        if not self.writable:
+            return
         cur = self.read_status()
         cur.update(fields, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
         atomic_write_bytes(self.status_file, json.dumps(cur, indent=1).encode())
@@ -84,6 +94,8 @@ class RunDir:
 
     def append_metrics(self, rec: dict[str, Any]) -> None:
         """One JSON line at the end of metrics.jsonl."""
+        if not self.writable:
+            return
         with open(self.metrics_file, "a") as f:
             f.write(json.dumps(rec) + "\n")
 
@@ -92,6 +104,8 @@ class RunDir:
 
     def truncate_metrics(self, step: int) -> None:
         """Drop records after ``step`` (written after the checkpoint we resume from)."""
+        if not self.writable:
+            return
         if not self.metrics_file.exists():
             return
         keep = [r for r in iter_metrics(self.metrics_file) if r.get("step", 0) <= step]
