@@ -42,9 +42,11 @@ def test_same_seed_same_losses(tmp_path):
     assert losses(a.run_dir) != losses(c.run_dir)
 
 
-@pytest.mark.parametrize("schedule", ["constant", "ivgp", "pi"])
+@pytest.mark.parametrize("schedule", ["constant", "ivgp", "pi", "constant-fp16"])
 def test_resume_equals_straight_run(tmp_path, schedule):
-    extra = {"penalty": {"schedule": schedule}, "train": {"ema_decay": 0.9}}
+    extra = {"penalty": {"schedule": schedule.split("-")[0]}, "train": {"ema_decay": 0.9}}
+    if schedule.endswith("fp16"):  # the grad scalers' state must resume too
+        extra["train"]["precision"] = "fp16"
     straight = ganforge.train(tiny_config(tmp_path / "s", **extra))
     half_cfg = tiny_config(tmp_path / "h", **extra)
     half_cfg["train"]["iters"] = 10
@@ -57,7 +59,7 @@ def test_resume_equals_straight_run(tmp_path, schedule):
     for net in ("G", "D", "ema"):
         for k in a[net]:
             assert torch.equal(a[net][k], b[net][k]), (net, k)
-    assert a["schedule"] == b["schedule"]
+    assert a["schedule"] == b["schedule"] and a["scalers"] == b["scalers"]
     times = [r["time"] for r in iter_metrics(resumed.run_dir / "metrics.jsonl") if "loss_d" in r]
     assert times == sorted(times)  # time continues across the resume
 

@@ -163,7 +163,7 @@ class TrainConfig:
     device: str = "auto"  #: auto | cpu | cuda | cuda:N
     ema_decay: Optional[float] = None  #: EMA of generator weights (e.g. 0.999); None = off
     threads: int = 0  #: torch intra-op threads; 0 keeps torch's default
-    precision: str = "fp32"  #: fp32 | bf16 (autocast of forward passes; weights stay fp32)
+    precision: str = "fp32"  #: fp32 | bf16 | fp16 (autocast of forward passes; weights stay fp32; fp16 adds grad scalers)
     channels_last: bool = False  #: channels-last memory format for image models
     tensorboard: bool = True  #: write TensorBoard event files into the run folder
     stop_on_failure: bool = False  #: stop when the health monitor declares the run diverged
@@ -285,8 +285,8 @@ class Config:
         for k in ("d_batch_size", "g_batch_size"):
             if getattr(t, k) is not None:
                 _pos(f"train.{k}", getattr(t, k))
-        if t.precision not in ("fp32", "bf16"):
-            raise ConfigError(f"train.precision must be fp32 or bf16, got {t.precision!r}")
+        if t.precision not in ("fp32", "bf16", "fp16"):
+            raise ConfigError(f"train.precision must be fp32, bf16 or fp16, got {t.precision!r}")
         if t.max_rollbacks < 0:
             raise ConfigError(f"train.max_rollbacks must be >= 0, got {t.max_rollbacks}")
         if not 0.0 < t.rollback_lr_factor <= 1.0:

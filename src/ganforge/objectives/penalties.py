@@ -52,12 +52,18 @@ def interpolate(real: Tensor, fake: Tensor, eps_low: float = 0.0,
     return eps * real + (1.0 - eps) * fake, eps.flatten()
 
 
-def input_gradient(critic: Critic, x: Tensor) -> Tensor:
-    """d sum(D(x)) / dx with a graph, so the penalty can be backpropagated."""
+def input_gradient(critic: Critic, x: Tensor, grad_scale: float = 1.0) -> Tensor:
+    """d sum(D(x)) / dx with a graph, so the penalty can be backpropagated.
+
+    ``grad_scale`` (float16 training) multiplies the output before differentiating and
+    divides the gradient after, so small gradients do not underflow in half precision;
+    the result is the same gradient."""
     x = x.detach().requires_grad_(True)
-    out = critic(x)
-    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
-    return grad
+    out = critic(x).float().sum()
+    if grad_scale != 1.0:
+        out = out * grad_scale
+    (grad,) = torch.autograd.grad(out, x, create_graph=True)
+    return grad.float() / grad_scale if grad_scale != 1.0 else grad
 
 
 def _gradient_stats(grad: Tensor, norms: Tensor, real: Tensor, fake: Tensor, eps: Tensor) -> dict[str, Tensor]:
@@ -81,8 +87,10 @@ class Penalty:
     needs_gradient = False
 
     def __call__(self, critic: Critic, real: Tensor, fake: Tensor, eps_low: float = 0.0,
-                 rng: Optional[RandomSource] = None, detail: bool = True) -> Optional[PenaltyResult]:
-        """``detail=False`` skips the diagnostics except the mean gradient norm."""
+                 rng: Optional[RandomSource] = None, detail: bool = True,
+                 grad_scale: float = 1.0) -> Optional[PenaltyResult]:
+        """``detail=False`` skips the diagnostics except the mean gradient norm;
+        ``grad_scale``: see :func:`input_gradient`."""
         return None
 
     def post_step(self, critic: nn.Module) -> None:
@@ -111,9 +119,9 @@ class GradientPenalty(Penalty):
     def shape(self, norms: Tensor) -> Tensor:
         return (norms - 1.0) ** 2
 
-    def __call__(self, critic, real, fake, eps_low=0.0, rng=None, detail=True):
+    def __call__(self, critic, real, fake, eps_low=0.0, rng=None, detail=True, grad_scale=1.0):
         x_hat, eps = interpolate(real, fake, eps_low, rng)
-        grad = input_gradient(critic, x_hat)
+        grad = input_gradient(critic, x_hat, grad_scale)
         norms = grad.flatten(1).norm(2, dim=1)
         stats = _gradient_stats(grad, norms, real, fake, eps) if detail else {"gp_grad_norm": norms.mean().detach()}
         return PenaltyResult(self.shape(norms).mean(), stats)
@@ -137,10 +145,10 @@ class DRAGANPenalty(Penalty):
     def __init__(self, **_: object) -> None:
         pass
 
-    def __call__(self, critic, real, fake, eps_low=0.0, rng=None, detail=True):
+    def __call__(self, critic, real, fake, eps_low=0.0, rng=None, detail=True, grad_scale=1.0):
         noise = _uniform(tuple(real.shape), real, rng)
         x = real + 0.5 * real.std() * noise
-        grad = input_gradient(critic, x)
+        grad = input_gradient(critic, x, grad_scale)
         norms = grad.flatten(1).norm(2, dim=1)
         return PenaltyResult(((norms - 1.0) ** 2).mean(),
                              {"gp_grad_norm": norms.mean().detach(), "gp_grad_norm_max": norms.max().detach()})
@@ -155,8 +163,8 @@ class _ZeroCentred(Penalty):
     def __init__(self, **_: object) -> None:
         pass
 
-    def __call__(self, critic, real, fake, eps_low=0.0, rng=None, detail=True):
-        grad = input_gradient(critic, real if self.on_real else fake)
+    def __call__(self, critic, real, fake, eps_low=0.0, rng=None, detail=True, grad_scale=1.0):
+        grad = input_gradient(critic, real if self.on_real else fake, grad_scale)
         sq = grad.flatten(1).pow(2).sum(1)
         return PenaltyResult(0.5 * sq.mean(), {"gp_grad_norm": sq.sqrt().mean().detach(),
                                                "gp_grad_norm_max": sq.sqrt().max().detach()})

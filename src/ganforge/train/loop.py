@@ -118,6 +118,11 @@ class Trainer:
         self.schedule = build_schedule(cfg.penalty)
         self.opt_g = build_optimizer(self.G.parameters(), cfg.optim.g)
         self.opt_d = build_optimizer(self.D.parameters(), cfg.optim.d)
+        # float16 needs loss scaling (bf16 has float32's range and does not): one scaler
+        # per optimizer, since G's and D's gradients live on different scales
+        fp16 = cfg.train.precision == "fp16"
+        self.scaler_d = torch.amp.GradScaler(self.device.type) if fp16 else None
+        self.scaler_g = torch.amp.GradScaler(self.device.type) if fp16 else None
         self.health = HealthMonitor()
         self.x = data.x.to(self.device)
         if self.memory_format is not None:
@@ -249,7 +254,8 @@ class Trainer:
             every = cfg.penalty.every
             if self.critic_steps % every == 0:
                 res = self.penalty(self.critic(y), real, fake, dec.eps_low if self.penalty.uses_interpolation else 0.0,
-                                   rng=self.source, detail=self.detail or self.schedule.uses_feedback)
+                                   rng=self.source, detail=self.detail or self.schedule.uses_feedback,
+                                   grad_scale=self.scaler_d.get_scale() if self.scaler_d is not None else 1.0)
                 # lazy regularization: a penalty taken every k steps counts k times
                 total = total + (dec.weight * every) * res.value
                 stats["penalty"] = res.value.detach()
@@ -257,10 +263,7 @@ class Trainer:
                 if "gp_grad_norm" in res.stats and self.schedule.uses_feedback:
                     self.schedule.feedback(self.dist.mean(float(res.stats["gp_grad_norm"])))
         self.opt_d.zero_grad(set_to_none=True)
-        total.backward()
-        if self.detail or cfg.optim.d.grad_clip is not None:
-            stats["grad_norm_d"] = grad_norm(self.D.parameters(), cfg.optim.d.grad_clip)
-        self.opt_d.step()
+        self._backward_step(total, self.opt_d, self.scaler_d, self.D, cfg.optim.d.grad_clip, stats, "grad_norm_d")
         self.penalty.post_step(self.D)
         self.critic_steps += 1
         return stats
@@ -282,16 +285,33 @@ class Trainer:
             if wp is not None:
                 loss_g = loss_g + wp
             self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
+            out = {"loss_g": loss_g.detach()}
+            self._backward_step(loss_g, self.opt_g, self.scaler_g, self.G, cfg.optim.g.grad_clip, out, "grad_norm_g")
         finally:
             self.D.requires_grad_(True)
-        out = {"loss_g": loss_g.detach()}
-        if self.detail or cfg.optim.g.grad_clip is not None:
-            out["grad_norm_g"] = grad_norm(self.G.parameters(), cfg.optim.g.grad_clip)
-        self.opt_g.step()
         if self.ema is not None:
             self.ema.update(self.G)
         return out
+
+    def _backward_step(self, loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: Optional[torch.amp.GradScaler],
+                       net: nn.Module, clip: Optional[float], stats: dict[str, torch.Tensor], key: str) -> None:
+        """Backward, optional clipping (its pre-clip norm logged), optimizer step; with
+        float16, through the grad scaler (a step with inf/NaN gradients is skipped and the
+        scale lowered)."""
+        if scaler is None:
+            loss.backward()
+            if self.detail or clip is not None:
+                stats[key] = grad_norm(net.parameters(), clip)
+            opt.step()
+            return
+        scaler.scale(loss).backward()
+        if self.detail or clip is not None:
+            scaler.unscale_(opt)  # clip and log true gradients, not scaled ones
+            stats[key] = grad_norm(net.parameters(), clip)
+        scaler.step(opt)
+        scaler.update()
+        if self.detail:
+            stats[key.replace("grad_norm", "grad_scale")] = torch.tensor(scaler.get_scale())
 
     def train_step(self) -> dict[str, torch.Tensor]:
         cfg, step, iters = self.cfg, self.step, self.cfg.train.iters
@@ -315,9 +335,10 @@ class Trainer:
         return all(bool(torch.isfinite(p).all()) for m in (self.G, self.D) for p in m.parameters())
 
     def autocast(self):
-        """bf16 autocast of the forward passes when train.precision=bf16 (weights stay fp32)."""
-        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16,
-                              enabled=self.cfg.train.precision == "bf16")
+        """Autocast of the forward passes when train.precision is bf16 or fp16 (weights stay fp32)."""
+        p = self.cfg.train.precision
+        return torch.autocast(device_type=self.device.type, dtype=torch.float16 if p == "fp16" else torch.bfloat16,
+                              enabled=p != "fp32")
 
     # ------------------------------------------------------------------ loop
     def request_stop(self, reason: str) -> None:
@@ -384,6 +405,7 @@ class Trainer:
             "schedule": self.schedule.state_dict(), "health": self.health.state_dict(), "rng": rng,
             "source": self.source.state_dict(), "best": dict(self.best), "lr_scale": self.lr_scale,
             "rollbacks": self.rollbacks, "world": self.dist.world,
+            "scalers": [s.state_dict() if s is not None else None for s in (self.scaler_d, self.scaler_g)],
         }
 
     def checkpoint_state(self) -> Optional[dict[str, Any]]:
@@ -417,6 +439,9 @@ class Trainer:
         self.health.load_state_dict(s.get("health") or {})
         self.best = dict(s.get("best") or {})
         self.lr_scale = float(s.get("lr_scale", 1.0))
+        for sc, st in zip((self.scaler_d, self.scaler_g), s.get("scalers") or (None, None), strict=True):
+            if sc is not None and st:
+                sc.load_state_dict(st)
         self.rollbacks = int(s.get("rollbacks", 0))
         self.step, self.critic_steps, self.elapsed = int(s["step"]), int(s["critic_steps"]), float(s["elapsed"])
         mine = {"rng": s["rng"], "source": s.get("source")}

@@ -1,0 +1,95 @@
+"""The speed switches: each changes what it says and nothing else (lazy penalty, bf16 and
+fp16 autocast with grad scalers, channels_last)."""
+import math
+
+import pytest
+import torch
+
+import ganforge
+from ganforge.config import Config
+from ganforge.data import load_dataset
+from ganforge.objectives.penalties import input_gradient
+from ganforge.train.loop import Trainer
+from ganforge.train.rundir import iter_metrics
+
+from conftest import tiny_config
+
+
+def _trainer(tmp_path, **sections) -> Trainer:
+    cfg = Config.from_dict(tiny_config(tmp_path, **sections))
+    return Trainer(cfg, load_dataset(cfg.data))
+
+
+def _params(m):
+    return [p.detach().clone() for p in m.parameters()]
+
+
+def test_lazy_penalty_every_k_counts_k_times(tmp_path):
+    # every=4 with weight 10 takes its penalty at critic step 0 with weight 40: exactly
+    # the step of every=1 with weight 40 (same seed, same draws) ...
+    lazy = _trainer(tmp_path / "a", penalty={"name": "gp", "weight": 10.0, "every": 4})
+    full = _trainer(tmp_path / "b", penalty={"name": "gp", "weight": 40.0, "every": 1})
+    s_lazy, s_full = lazy.critic_step(0, 20), full.critic_step(0, 20)
+    assert "penalty" in s_lazy and float(s_lazy["penalty"]) == float(s_full["penalty"])
+    for a, b in zip(_params(lazy.D), _params(full.D), strict=True):
+        assert torch.equal(a, b)
+    # ... and skips it on the next three critic steps, then takes it again
+    took = ["penalty" in lazy.critic_step(0, 20) for _ in range(4)]
+    assert took == [False, False, False, True]
+
+
+def test_bf16_autocast_runs_the_models_in_bfloat16_and_keeps_fp32_weights(tmp_path):
+    t = _trainer(tmp_path, train={"precision": "bf16"})
+    seen = []
+    first = next(m for m in t.D.modules() if isinstance(m, torch.nn.Linear))
+    first.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    t.train_step()
+    assert seen and set(seen) == {torch.bfloat16}
+    assert all(p.dtype == torch.float32 for p in t.D.parameters())
+    res = ganforge.train(tiny_config(tmp_path / "run", train={"precision": "bf16"}))
+    recs = [r for r in iter_metrics(res.run_dir / "metrics.jsonl") if "loss_d" in r]
+    assert res.status == "finished" and all(math.isfinite(r["loss_d"]) for r in recs)
+
+
+def test_input_gradient_scaling_returns_the_same_gradient():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    x = torch.randn(8, 5)
+    a = input_gradient(lambda v: net(v).squeeze(1), x)
+    b = input_gradient(lambda v: net(v).squeeze(1), x, grad_scale=2.0 ** 16)
+    torch.testing.assert_close(a, b, rtol=1e-6, atol=0)
+
+
+def test_fp16_grad_scaler_skips_overflowing_steps_and_lowers_the_scale(tmp_path):
+    t = _trainer(tmp_path, train={"precision": "fp16"})
+    assert t.scaler_d is not None and t.scaler_g is not None
+    # a scale far past float16's range: the first steps overflow, are skipped, and the
+    # scaler halves its scale until the gradients fit
+    t.scaler_d = torch.amp.GradScaler("cpu", init_scale=2.0 ** 40)
+    before = _params(t.D)
+    with t.autocast():  # as train_step runs it
+        t.critic_step(0, 20)
+    assert t.scaler_d.get_scale() < 2.0 ** 40
+    assert all(torch.equal(a, b) for a, b in zip(before, _params(t.D), strict=True))  # skipped, not NaN
+    with t.autocast():
+        for _ in range(60):
+            t.critic_step(0, 20)
+    assert t.weights_finite() and any(not torch.equal(a, b) for a, b in zip(before, _params(t.D), strict=True))
+
+
+def test_fp16_run_finishes_and_logs_its_scales(tmp_path):
+    res = ganforge.train(tiny_config(tmp_path, train={"precision": "fp16"}))
+    recs = [r for r in iter_metrics(res.run_dir / "metrics.jsonl") if "loss_d" in r]
+    assert res.status == "finished" and all(math.isfinite(r["loss_d"]) for r in recs)
+    assert recs[-1]["grad_scale_d"] > 0 and recs[-1]["grad_scale_g"] > 0
+
+
+def test_channels_last_same_math_other_layout(tmp_path):
+    sec = {"data": {"name": "digits"}, "model": {"name": "dcgan", "width": 8, "z_dim": 8}}
+    a = _trainer(tmp_path / "a", **sec)
+    b = _trainer(tmp_path / "b", **sec, train={"channels_last": True})
+    assert b.D.net[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert b.x.is_contiguous(memory_format=torch.channels_last)
+    sa, sb = a.train_step(), b.train_step()
+    for k in ("loss_d", "loss_g", "penalty"):
+        assert float(sa[k]) == pytest.approx(float(sb[k]), rel=1e-4, abs=1e-6), k
