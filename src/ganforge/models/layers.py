@@ -1,7 +1,9 @@
 """Building blocks the architectures share: activations, D normalization, initialization."""
 from __future__ import annotations
 
+import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..errors import ConfigError
 
@@ -11,11 +13,53 @@ ACTIVATIONS = ("auto", "relu", "leakyrelu", "tanh", "silu")
 INITS = ("default", "normal", "xavier", "kaiming", "orthogonal")
 
 
+class _PiecewiseLinearFn(torch.autograd.Function):
+    """LeakyReLU (ReLU at slope 0) whose backward is built from the *detached* output.
+
+    The gradient penalty differentiates D twice. With torch's own ReLU/LeakyReLU the
+    second backward also sends a gradient of zeros (the derivative of a 0/1 mask) back
+    through D's whole forward graph: one more full backward of every layer below, on
+    zeros, that changes nothing. Building the first backward from the detached output
+    leaves that path out of the graph; every gradient is bit for bit the same."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, slope: float) -> torch.Tensor:  # type: ignore[override]
+        out = F.leaky_relu(x, slope) if slope else F.relu(x)
+        ctx.save_for_backward(out)
+        ctx.slope = slope
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        (out,) = ctx.saved_tensors
+        # differentiable in grad (double backward works), constant in the activation
+        return torch.ops.aten.leaky_relu_backward(grad, out.detach(), ctx.slope, True), None
+
+
+class PiecewiseLinear(nn.Module):
+    """ReLU (``slope=0``) or LeakyReLU with the same values and gradients as torch's, and a
+    cheaper double backward (see :class:`_PiecewiseLinearFn`). No parameters or buffers,
+    so checkpoints are interchangeable with ``nn.LeakyReLU`` models."""
+
+    def __init__(self, slope: float = 0.0) -> None:
+        super().__init__()
+        if slope < 0:
+            raise ConfigError(f"model.slope must be >= 0, got {slope}")
+        self.slope = float(slope)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _PiecewiseLinearFn.apply(x, self.slope)
+
+    def extra_repr(self) -> str:
+        return f"slope={self.slope}"
+
+
 def activation(name: str, slope: float = 0.2) -> nn.Module:
+    """An activation module by name. ReLU and LeakyReLU are :class:`PiecewiseLinear`."""
     if name == "relu":
-        return nn.ReLU()
+        return PiecewiseLinear(0.0)
     if name == "leakyrelu":
-        return nn.LeakyReLU(slope)
+        return PiecewiseLinear(slope)
     if name == "tanh":
         return nn.Tanh()
     if name == "silu":
