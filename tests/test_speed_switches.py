@@ -77,8 +77,9 @@ def test_fp16_grad_scaler_skips_overflowing_steps_and_lowers_the_scale(tmp_path)
     assert t.weights_finite() and any(not torch.equal(a, b) for a, b in zip(before, _params(t.D), strict=True))
 
 
-def test_fp16_run_finishes_and_logs_its_scales(tmp_path):
+def test_fp16_run_finishes_and_logs_its_scales(tmp_path, capsys):
     res = ganforge.train(tiny_config(tmp_path, train={"precision": "fp16"}))
+    assert "fp16 on a CPU is about 50x slower" in capsys.readouterr().out  # said once, at the start
     recs = [r for r in iter_metrics(res.run_dir / "metrics.jsonl") if "loss_d" in r]
     assert res.status == "finished" and all(math.isfinite(r["loss_d"]) for r in recs)
     assert recs[-1]["grad_scale_d"] > 0 and recs[-1]["grad_scale_g"] > 0

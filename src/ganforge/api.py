@@ -178,6 +178,11 @@ def _train(config, resume, overrides, progress, log, handle_signals, extra_callb
     callbacks += list(extra_callbacks or []) + [ckpt, bar]
     # builds everything: bad names fail before any file is written
     trainer = Trainer(cfg, data, callbacks, dist=ctx)
+    if cfg.train.precision == "fp16" and trainer.device.type == "cpu":
+        # measured (docs/scale.md): a CPU has no float16 matmul units, so autocast to fp16
+        # is emulated; a user who asked for speed should hear it at once
+        say("warning: train.precision=fp16 on a CPU is about 50x slower than fp32 (no float16 matmul "
+            "units); fp16 is for GPUs. Use fp32 here, or bf16 on a CPU with AMX")
 
     if resume is not None:
         with warnings.catch_warnings(record=True) as caught:
