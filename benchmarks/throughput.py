@@ -7,7 +7,7 @@ batch 64, z 64, on the MNIST 10k split; `mlp28` (the tutorial MLP) and `dcgan28`
 alternate reference and ganforge so drift in machine load hits both alike; the median
 ratio over rounds is reported. ganforge variants: fp32 (default), bf16 autocast,
 channels_last, lazy penalty (every 4 critic steps, weight x4), one thread. Model-FLOP utilization:
-FLOPs of one training step (torch's FlopCounterMode) x steps/s against the matmul
+FLOPs of one training step (torch's per-op FLOP formulas) x steps/s against the matmul
 ceiling of ../shared/bench/peak_flops.py.
 
     python benchmarks/throughput.py --mnist ../shared/data/mnist
@@ -17,10 +17,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Iterator
@@ -107,10 +110,6 @@ def reference_flops(arch: str, data) -> float:
 
 def cli_it_s(args: list[str], env_threads: int | None = None) -> float:
     """Generator steps/s that `ganforge train` reports (training time only, start-up excluded)."""
-    import os
-    import re
-    import tempfile
-
     env = dict(os.environ)
     if env_threads:
         env["OMP_NUM_THREADS"] = str(env_threads)
