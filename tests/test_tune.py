@@ -114,9 +114,29 @@ def test_two_workers_share_one_study(tmp_path):
     assert len(trials) >= 4 and all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
 
 
+@pytest.fixture
+def fresh_postgres():
+    """A new, empty PostgreSQL database for one test (dropped after), so that two workers
+    really race to create Optuna's schema, as two machines on a new database do."""
+    import sqlalchemy
+
+    base = sqlalchemy.engine.make_url(os.environ["GANFORGE_TEST_POSTGRES"])
+    name = f"ganforge_test_{os.getpid()}"
+    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
+        c.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
 @pytest.mark.skipif(not os.environ.get("GANFORGE_TEST_POSTGRES"), reason="set GANFORGE_TEST_POSTGRES=URL (CI starts a server)")
-def test_two_workers_on_postgres(tmp_path):
-    url = os.environ["GANFORGE_TEST_POSTGRES"]
+def test_two_workers_on_postgres(tmp_path, fresh_postgres):
+    url = fresh_postgres
     space = write_space(tmp_path)
     name = f"pg-{os.getpid()}"
     procs = [subprocess.Popen([sys.executable, "-m", "ganforge", "tune", "--space", str(space), "--trials", "4",
@@ -195,3 +215,37 @@ def test_set_overrides_the_space_base(tmp_path):
     assert s.base["train"]["iters"] == 7 and s.base["data"]["toy"] == "grid25"
     with pytest.raises(Exception, match="did you mean"):
         load_space(write_space(tmp_path), ["train.iter=7"])
+
+
+def test_storage_survives_another_process_creating_the_schema_at_the_same_moment(tmp_path, monkeypatch):
+    # two machines starting one study on a fresh database: the slower CREATE TYPE fails with
+    # a duplicate error (seen on PostgreSQL); the second try finds the schema and succeeds
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from ganforge.tune import runner
+
+    real, calls = optuna.storages.RDBStorage, []
+
+    def racing(url, **kw):
+        calls.append(url)
+        if len(calls) == 1:
+            raise IntegrityError("CREATE TYPE studydirection ...", {}, Exception("duplicate key value"))
+        return real(url, **kw)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
+    monkeypatch.setattr(runner.time, "sleep", lambda s: None)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    assert isinstance(runner.open_storage(url), real) and len(calls) == 2
+    # a persistent duplicate error is raised after the last attempt, not looped on forever;
+    # any other database error (no server, bad URL) is raised at once
+    for error, attempts, tries in ((IntegrityError, 3, 3), (OperationalError, 5, 1)):
+        calls.clear()
+
+        def failing(url, **kw):
+            calls.append(url)
+            raise error("statement", {}, Exception("from the driver"))
+
+        monkeypatch.setattr(optuna.storages, "RDBStorage", failing)
+        with pytest.raises(error):
+            runner.open_storage(url, attempts=attempts)
+        assert len(calls) == tries, error

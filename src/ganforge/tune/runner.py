@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -53,6 +55,24 @@ def _optuna():
     return optuna
 
 
+def open_storage(url: str, attempts: int = 5, **kwargs: Any):
+    """Optuna's RDBStorage for ``url``, tolerating another process that creates the same
+    schema at the same moment: two machines starting one study on a fresh database both
+    issue CREATE TYPE / CREATE TABLE, and the slower one fails with a duplicate error. The
+    schema is complete once the faster one is done, so a short wait and a second try
+    succeed. Other errors (a wrong URL, no server) are raised at once."""
+    optuna = _optuna()
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, **kwargs)
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1) + random.Random().random())  # jitter; own RNG, no global state
+
+
 def make_study(space: Space, storage: str, name: str, seed: Optional[int] = None):
     optuna = _optuna()
     if space.sampler == "grid":
@@ -67,11 +87,10 @@ def make_study(space: Space, storage: str, name: str, seed: Optional[int] = None
     import warnings
 
     warnings.filterwarnings("ignore", message=".*heartbeat_interval.*")
+    kwargs: dict[str, Any] = {"heartbeat_interval": 30, "grace_period": 90}
     if storage.startswith("sqlite"):
-        st: Any = optuna.storages.RDBStorage(storage, engine_kwargs={"connect_args": {"timeout": 60}},
-                                             heartbeat_interval=30, grace_period=90)
-    else:
-        st = optuna.storages.RDBStorage(storage, heartbeat_interval=30, grace_period=90)
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+    st = open_storage(storage, **kwargs)
     return optuna.create_study(study_name=name, storage=st, sampler=sampler, pruner=pruner,
                                direction=space.direction, load_if_exists=True)
 
