@@ -137,6 +137,24 @@ def ddp_rows(mnist: Path, iters: int, rounds: int) -> list[dict]:
             {"setup": "--nproc 2 (gloo), 1 thread each", "it_s": statistics.median(two)}]
 
 
+def quality_lines(ttq_json: Path) -> list[str]:
+    """The variants' effect on quality, from the time-to-quality run recorded next to this
+    report (same machine, model and data); nothing if there is none."""
+    if not ttq_json.is_file():
+        return []
+    r = json.loads(ttq_json.read_text())
+    out = ["", f"Effect on quality (dcgan28; from [time_to_quality.md](time_to_quality.md): {r['seeds']} seeds, "
+           f"{r['iters']} generator iterations, mnist-lenet FID of 1,000 samples against 2,000 held-out digits):", "",
+           f"| side | final FID, median [min-max] | FID at {r['equal_time_s']:.0f} s of training "
+           f"| time to FID {r['headline']:g} vs reference |", "|---|---|---|---|"]
+    for row in r["rows"]:
+        lo, hi = row["final_fid_range"]
+        speed = "not reached" if row["speedup"] is None else f"{row['speedup']:.2f}x"
+        out.append(f"| {row['side']} | {row['final_fid']:.1f} [{lo:.1f}-{hi:.1f}] | {row['fid_at_equal_time']:.1f} "
+                   f"| {speed} |")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mnist", type=Path, required=True)
@@ -191,6 +209,7 @@ def main() -> None:
                   "it/s from its own report, start-up excluded):", "",
                   "| setup | ganforge it/s | vs 1 process |", "|---|---|---|"]
         lines += [f"| {r['setup']} | {r['it_s']:.2f} | {r['it_s'] / dd[0]['it_s']:.2f}x |" for r in dd]
+    lines += quality_lines(a.out.parent / "time_to_quality.json")
     lines += ["", "GFLOP per G step counts every FLOP a loop executes in one generator iteration (5 critic "
               "steps with their penalty double-backward, then the generator step), with torch's per-op formulas. "
               "The two loops compute the same gradients; ganforge executes fewer FLOPs because it skips work whose "
