@@ -70,7 +70,10 @@ class DistContext:
                 raise RunError(f"WORLD_SIZE={world} but {', '.join(missing)} not set: launch with "
                                "torchrun or ganforge train --nproc K")
             use_cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
-            backend = "nccl" if use_cuda else "gloo"
+            # on GPUs the gradients go through nccl, while the small scalar collectives
+            # (logged means, stop flags) use CPU tensors, which nccl cannot carry: one
+            # process group with a backend per device type serves both
+            backend = "cpu:gloo,cuda:nccl" if use_cuda else "gloo"
             local = int(os.environ.get("LOCAL_RANK", "0"))
             if use_cuda:
                 torch.cuda.set_device(local)
