@@ -18,24 +18,28 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def peak_rss_mib(args: list[str]) -> tuple[float, float]:
-    """Run ``ganforge ARGS`` in a child; its peak RSS in MiB and its wall time in s.
-    Children are measured one at a time, so RUSAGE_CHILDREN's maximum is this child's."""
+def peak_rss_mib(args: list[str], env: Optional[dict[str, str]] = None,
+                 timeout: Optional[float] = None) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run ``ganforge ARGS`` in a child: (the finished process, its peak RSS in MiB, wall
+    seconds). The child runs under a small wrapper that prints RUSAGE_CHILDREN's ru_maxrss
+    as its last line; children are measured one at a time, so that maximum is this child's
+    (for --nproc K, the largest worker's). The wrapper's line is removed from stdout."""
     code = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "ganforge", *args],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        raise SystemExit(f"ganforge {' '.join(args)} failed:\n{out.stderr[-2000:]}")
-    kib = int(out.stdout.strip().splitlines()[-1])
-    return kib / 1024, time.perf_counter() - t0
+                         capture_output=True, text=True, env=env, timeout=timeout)
+    secs = time.perf_counter() - t0
+    body, _, last = out.stdout.rstrip("\n").rpartition("\n")
+    out.stdout = body + "\n" if body else ""
+    return out, int(last) / 1024, secs
 
 
 def main() -> None:
@@ -57,8 +61,10 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (name, args) in enumerate(runs.items()):
-            mib, secs = peak_rss_mib(["train", *args, "--iters", str(a.iters), "--quiet", "--out",
-                                      os.path.join(tmp, f"r{i}"), "--set", "train.device=cpu"])
+            out, mib, secs = peak_rss_mib(["train", *args, "--iters", str(a.iters), "--quiet", "--out",
+                                           os.path.join(tmp, f"r{i}"), "--set", "train.device=cpu"])
+            if out.returncode != 0:
+                raise SystemExit(f"ganforge train {' '.join(args)} failed:\n{out.stderr[-2000:]}")
             rows.append({"run": name, "peak_rss_mib": round(mib, 1), "seconds": round(secs, 1)})
             print(json.dumps(rows[-1]), flush=True)
     lines = ["# Peak memory of training runs", "",

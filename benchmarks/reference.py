@@ -13,9 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Callable
+from typing import Callable, Iterable, Optional
 
 import torch
+
+from ganforge.config import Config
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 
@@ -69,3 +71,46 @@ def reference_step(arch: str, data: torch.Tensor, seed: int, batch: int = 64,
     # --- end of the reference step ---
 
     return step, g
+
+
+def ganforge_config(arch: str, mnist: Path, extra: list[str], holdout: int = 0, seed: int = 0) -> Config:
+    """ganforge's config for the reference loop's model and math (WGAN-GP, lambda 10,
+    Adam(1e-4, 0.5, 0.9), n_critic 5, batch 64, z 64; ``mlp28`` or ``dcgan28``), plus
+    ``extra`` dotted overrides."""
+    model = ({"name": "mlp", "z_dim": 64, "g_hidden": [256, 512, 1024], "d_hidden": [512, 256], "g_norm": "none"}
+             if arch == "mlp28" else {"name": "dcgan", "z_dim": 64, "width": 64})
+    cfg = Config.from_dict({
+        "data": {"name": "mnist", "dir": str(mnist), "holdout": holdout},
+        "model": model,
+        "train": {"batch_size": 64, "n_critic": 5, "device": "cpu", "tensorboard": False, "seed": seed},
+    })
+    cfg.apply_overrides(extra)
+    cfg.validate()
+    return cfg
+
+
+def count_flops(step: Callable[[], object], n: int = 1, only: Optional[Iterable[str]] = None) -> float:
+    """FLOPs per call of ``step`` (mean of ``n`` calls), summed over every op torch knows a
+    formula for (torch.utils.flop_counter's), or over the ops named in ``only``. Counted
+    from dispatch rather than with FlopCounterMode, whose module tracking autograd.grad
+    (the penalty) rejects."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    names = set(only) if only is not None else None
+
+    class Count(TorchDispatchMode):
+        flops = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            formula = flop_registry.get(func._overloadpacket)
+            if formula is not None and (names is None or func._overloadpacket.__name__ in names):
+                self.flops += formula(*args, **kwargs, out_val=out)
+            return out
+
+    with Count() as c:
+        for _ in range(n):
+            step()
+    return float(c.flops) / n

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import platform
 import re
 import statistics
@@ -33,22 +32,10 @@ import torch
 from ganforge.config import Config
 from ganforge.data import load_dataset
 from ganforge.train.loop import Trainer
-from reference import BENCH, reference_step, script_it_s
+from reference import BENCH, count_flops, ganforge_config, reference_step, script_it_s
 
 VARIANTS = {"fp32": [], "bf16": ["train.precision=bf16"], "channels_last": ["train.channels_last=true"],
             "lazy-gp-4": ["penalty.every=4"], "1-thread": ["train.threads=1"]}
-
-
-def config(arch: str, mnist: Path, extra: list[str]) -> Config:
-    cfg = Config.from_dict({
-        "data": {"name": "mnist", "dir": str(mnist)},
-        "model": ({"name": "mlp", "z_dim": 64, "g_hidden": [256, 512, 1024], "d_hidden": [512, 256], "g_norm": "none"}
-                  if arch == "mlp28" else {"name": "dcgan", "z_dim": 64, "width": 64}),
-        "train": {"batch_size": 64, "n_critic": 5, "device": "cpu", "tensorboard": False},
-    })
-    cfg.apply_overrides(extra)
-    cfg.validate()
-    return cfg
 
 
 @contextlib.contextmanager
@@ -72,30 +59,6 @@ def ours(cfg: Config, data, iters: int, warmup: int = 3) -> float:
         return iters / (time.perf_counter() - t0)
 
 
-def count_flops(step, n: int) -> float:
-    """FLOPs per call of ``step`` (mean of ``n`` calls), summed over every op torch knows a
-    formula for (torch.utils.flop_counter's). Counted from dispatch rather than with
-    FlopCounterMode, whose module tracking autograd.grad (the penalty) rejects."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils.flop_counter import flop_registry
-
-    class Count(TorchDispatchMode):
-        flops = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            kwargs = kwargs or {}
-            out = func(*args, **kwargs)
-            formula = flop_registry.get(func._overloadpacket)
-            if formula is not None:
-                self.flops += formula(*args, **kwargs, out_val=out)
-            return out
-
-    with Count() as c:
-        for _ in range(n):
-            step()
-    return float(c.flops) / n
-
-
 def step_flops(cfg: Config, data) -> float:
     """FLOPs of one ganforge training step (lazy penalties vary: averaged over 4 steps)."""
     with keep_threads():
@@ -108,14 +71,11 @@ def reference_flops(arch: str, data) -> float:
     return count_flops(step, 2)
 
 
-def cli_it_s(args: list[str], env_threads: int | None = None) -> float:
+def cli_it_s(args: list[str]) -> float:
     """Generator steps/s that `ganforge train` reports (training time only, start-up excluded)."""
-    env = dict(os.environ)
-    if env_threads:
-        env["OMP_NUM_THREADS"] = str(env_threads)
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run([sys.executable, "-m", "ganforge", "train", *args, "--quiet", "--out", f"{tmp}/r"],
-                             capture_output=True, text=True, env=env)
+                             capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(out.stderr[-2000:])
     return float(re.search(r"\(([0-9.]+) it/s\)", out.stdout).group(1))
@@ -166,7 +126,7 @@ def main() -> None:
     a = ap.parse_args()
     peak = json.loads(subprocess.run([sys.executable, str(BENCH / "peak_flops.py")], capture_output=True, text=True,
                                      check=True).stdout)
-    data = load_dataset(config("mlp28", a.mnist, []).data)
+    data = load_dataset(ganforge_config("mlp28", a.mnist, []).data)
     rows = []
     for arch in a.archs:
         iters = 40 if arch == "mlp28" else 12
@@ -174,13 +134,13 @@ def main() -> None:
         for r in range(a.rounds):
             ref.append(script_it_s(arch, a.mnist, iters)["g_iters_per_s"])
             for v in a.variants:
-                mine[v].append(ours(config(arch, a.mnist, VARIANTS[v]), data, iters))
+                mine[v].append(ours(ganforge_config(arch, a.mnist, VARIANTS[v]), data, iters))
             print(json.dumps({"arch": arch, "round": r, "naive": ref[-1], **{v: round(mine[v][-1], 3) for v in mine}}),
                   flush=True)
         ref_flops = reference_flops(arch, data)
         ref_its = statistics.median(ref)
         for v in a.variants:
-            flops = step_flops(config(arch, a.mnist, VARIANTS[v]), data)
+            flops = step_flops(ganforge_config(arch, a.mnist, VARIANTS[v]), data)
             ratios = [m / n for m, n in zip(mine[v], ref)]
             its = statistics.median(mine[v])
             peak_v = peak["bf16_gflops"] if v == "bf16" else peak["fp32_gflops"]

@@ -38,7 +38,7 @@ from ganforge.data import load_dataset
 from ganforge.metrics.features import EXTRACTORS
 from ganforge.metrics.fid import fid_from_features
 from ganforge.train.loop import Trainer
-from reference import reference_step, script_it_s
+from reference import ganforge_config, reference_step, script_it_s
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {"fp32": [], "bf16": ["train.precision=bf16"], "lazy-gp-4": ["penalty.every=4"],
@@ -88,17 +88,6 @@ def _timed(step: Callable[[], object], g: torch.nn.Module, iters: int, every: in
             yield i, clock, g
 
 
-def config(mnist: Path, seed: int, extra: list[str]) -> Config:
-    cfg = Config.from_dict({
-        "data": {"name": "mnist", "dir": str(mnist), "holdout": 2000},
-        "model": {"name": "dcgan", "z_dim": 64, "width": 64},
-        "train": {"batch_size": 64, "n_critic": 5, "device": "cpu", "tensorboard": False, "seed": seed},
-    })
-    cfg.apply_overrides(extra)
-    cfg.validate()
-    return cfg
-
-
 def first_below(curve: list[dict], threshold: float, key: str) -> Optional[float]:
     for p in curve:
         if p["fid"] <= threshold:
@@ -137,7 +126,7 @@ def main() -> None:
     if a.mnist is None:
         ap.error("--mnist DIR is required (or --from-json FILE to redraw a finished run)")
 
-    data = load_dataset(config(a.mnist, 0, []).data)
+    data = load_dataset(ganforge_config("dcgan28", a.mnist, [], holdout=2000).data)
     judge = Judge(data.holdout_x, a.eval_n, 64)
     check = script_it_s("dcgan28", a.mnist, 10, warmup=2)
     sides = ["reference"] + a.variants
@@ -145,7 +134,7 @@ def main() -> None:
     for seed in range(a.seeds):
         for side in sides:
             runs = (reference_run(data.x, seed, a.iters, a.eval_every) if side == "reference"
-                    else ganforge_run(config(a.mnist, seed, VARIANTS[side]), data, a.iters, a.eval_every))
+                    else ganforge_run(ganforge_config("dcgan28", a.mnist, VARIANTS[side], holdout=2000, seed=seed), data, a.iters, a.eval_every))
             curve = [{"iter": i, "seconds": round(s, 2), "fid": round(judge.fid(g), 2)} for i, s, g in runs]
             curves[side].append(curve)
             print(json.dumps({"seed": seed, "side": side, "final_fid": curve[-1]["fid"],
@@ -231,7 +220,7 @@ def report(result: dict, png: Path) -> None:
                   f"time to FID {head:g} ({fmt(best[f's_to_{head:g}'], '{:.1f}')} s vs "
                   f"{fmt(ref[f's_to_{head:g}'], '{:.1f}')} s)."]
     else:
-        lines += ["", f"No ganforge configuration was sound by that rule in this run."]
+        lines += ["", "No ganforge configuration was sound by that rule in this run."]
     lines += ["", f"FID at {result['equal_time_s']:.0f} s: median over seeds of the last evaluation within the "
               "training time of the shortest side's whole run, i.e. quality at equal wall-clock time."]
     lines += ["", f"![median FID against training seconds]({png.name})", ""]

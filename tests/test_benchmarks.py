@@ -21,7 +21,7 @@ def bench_dir():
 def test_ganforge_step_executes_fewer_flops_than_the_reference_for_the_same_math(bench_dir, mnist_dir):
     from ganforge.data import load_dataset
 
-    cfg = throughput.config("dcgan28", mnist_dir, [])
+    cfg = reference.ganforge_config("dcgan28", mnist_dir, [])
     data = load_dataset(cfg.data)
     ref = throughput.reference_flops("dcgan28", data)
     ours = throughput.step_flops(cfg, data)
@@ -31,5 +31,5 @@ def test_ganforge_step_executes_fewer_flops_than_the_reference_for_the_same_math
     assert ref > ours > 0.8 * ref  # less work, yet every forward/backward/penalty pass is there
     assert ours > 5 * 64 * 4 * d_fwd  # at least 4 critic forwards' worth per critic step
     # lazy penalty: fewer FLOPs again (3 of 4 critic steps without the double backward)
-    lazy = throughput.step_flops(throughput.config("dcgan28", mnist_dir, ["penalty.every=4"]), data)
+    lazy = throughput.step_flops(reference.ganforge_config("dcgan28", mnist_dir, ["penalty.every=4"]), data)
     assert lazy < 0.85 * ours

@@ -1,6 +1,8 @@
 """The speed switches: each changes what it says and nothing else (lazy penalty, bf16 and
 fp16 autocast with grad scalers, channels_last)."""
 import math
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +15,9 @@ from ganforge.train.loop import Trainer
 from ganforge.train.rundir import iter_metrics
 
 from conftest import tiny_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from reference import count_flops  # noqa: E402  (the counter the throughput figures use)
 
 
 def _trainer(tmp_path, **sections) -> Trainer:
@@ -96,25 +101,6 @@ def test_channels_last_same_math_other_layout(tmp_path):
         assert float(sa[k]) == pytest.approx(float(sb[k]), rel=1e-4, abs=1e-6), k
 
 
-def _backward_flops(fn) -> float:
-    """FLOPs of every convolution_backward that runs inside ``fn`` (torch's own formulas)."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils.flop_counter import flop_registry
-
-    class Count(TorchDispatchMode):
-        flops = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            out = func(*args, **(kwargs or {}))
-            if func._overloadpacket is torch.ops.aten.convolution_backward:
-                self.flops += flop_registry[func._overloadpacket](*args, **(kwargs or {}), out_val=out)
-            return out
-
-    with Count() as c:
-        fn()
-    return c.flops
-
-
 def _reference_critic(slope: float) -> torch.nn.Sequential:
     return torch.nn.Sequential(torch.nn.Conv2d(1, 8, 4, 2, 1), torch.nn.LeakyReLU(slope), torch.nn.Conv2d(8, 16, 4, 2, 1),
                                torch.nn.LeakyReLU(slope), torch.nn.Flatten(), torch.nn.Linear(16 * 7 * 7, 1))
@@ -144,7 +130,8 @@ def test_piecewise_linear_activation_same_gradients_less_double_backward_work(sl
     # the work saved: with torch's activation the penalty's second backward also runs the
     # second convolution's full backward (input and weight gradients) on zeros. Its cost by
     # hand: 2 x (forward FLOPs) = 2 x (2 x 16 samples x 16 x 7 x 7 outputs x 8 x 4 x 4 MACs)
-    saved = _backward_flops(lambda: penalty_grads(ref)) - _backward_flops(lambda: penalty_grads(ours))
+    conv_bwd = {"convolution_backward"}
+    saved = count_flops(lambda: penalty_grads(ref), only=conv_bwd) - count_flops(lambda: penalty_grads(ours), only=conv_bwd)
     assert saved == 2 * (2 * 16 * 16 * 7 * 7 * 8 * 4 * 4)
     # first and second derivatives of the activation itself, away from the kink
     x = (torch.rand(6, dtype=torch.float64) + 0.1) * torch.tensor([1, -1, 1, -1, 1, -1], dtype=torch.float64)
