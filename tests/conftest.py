@@ -27,7 +27,10 @@ def tiny_config(tmp_path, **sections):
         "data": {"name": "toy", "toy": "ring8", "n_samples": 512},
         "model": {"name": "mlp", "z_dim": 8, "g_hidden": [32, 32], "d_hidden": [32, 32]},
         "train": {"iters": 20, "batch_size": 32, "n_critic": 2, "log_every": 5, "sample_every": 10,
-                  "ckpt_every": 10, "tensorboard": False, "device": "cpu"},
+                  "ckpt_every": 10, "tensorboard": False, "device": "cpu",
+                  # a fixed thread count: bit-exact comparisons between runs need one
+                  # (auto threads follow the machine's load, see train/threads.py)
+                  "threads": 1},
         "out": str(tmp_path / "run"),
     }
     for sec, vals in sections.items():

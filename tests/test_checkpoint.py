@@ -62,7 +62,7 @@ class Evil:
 def test_malicious_pickle_is_refused(tmp_path):
     p = tmp_path / "ckpt_0000001.pt"
     torch.save({"step": 1, "payload": Evil()}, p)
-    with pytest.raises(RunError, match="refused to load"):
+    with pytest.raises(RunError, match="refused: the file would run code"):
         load_latest(tmp_path)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from ganforge.cli import main
 
-FAST = ["--set", "model.g_hidden=[32,32]", "--set", "model.d_hidden=[32,32]", "--set", "train.tensorboard=false",
+FAST = ["--threads", "1", "--set", "model.g_hidden=[32,32]", "--set", "model.d_hidden=[32,32]", "--set", "train.tensorboard=false",
         "--n-critic", "2", "--batch-size", "32", "--log-every", "5", "--sample-every", "10", "--ckpt-every", "10",
         "--quiet"]
 

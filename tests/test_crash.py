@@ -14,7 +14,7 @@ from ganforge.train.rundir import iter_metrics
 ARGS = ["--data", "toy", "--set", "data.n_samples=512", "--set", "model.g_hidden=[32,32]",
         "--set", "model.d_hidden=[32,32]", "--set", "train.tensorboard=false", "--n-critic", "2",
         "--batch-size", "32", "--log-every", "2", "--sample-every", "1000", "--ckpt-every", "4", "--quiet",
-        "--device", "cpu"]
+        "--device", "cpu", "--threads", "1"]
 
 
 def cmd(*a):

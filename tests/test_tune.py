@@ -222,6 +222,7 @@ def test_storage_survives_another_process_creating_the_schema_at_the_same_moment
     # a duplicate error (seen on PostgreSQL); the second try finds the schema and succeeds
     from sqlalchemy.exc import IntegrityError, OperationalError
 
+    from ganforge.errors import ConfigError
     from ganforge.tune import runner
 
     real, calls = optuna.storages.RDBStorage, []
@@ -246,6 +247,6 @@ def test_storage_survives_another_process_creating_the_schema_at_the_same_moment
             raise error("statement", {}, Exception("from the driver"))
 
         monkeypatch.setattr(optuna.storages, "RDBStorage", failing)
-        with pytest.raises(error):
+        with pytest.raises(ConfigError, match="--storage sqlite"):  # one line for the user, never a traceback
             runner.open_storage(url, attempts=attempts)
         assert len(calls) == tries, error

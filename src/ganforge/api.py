@@ -61,7 +61,11 @@ def check_names(cfg: Config) -> None:
     check_choice("data.toy", cfg.data.toy, TOYS)
     check_model_config(cfg.model)
     LOSSES.get(cfg.loss.name)
-    PENALTIES.get(cfg.penalty.name)
+    for name in cfg.penalty.name.split("+"):
+        PENALTIES.get(name.strip())
+    from .augment import expand_ops
+
+    expand_ops(cfg.augment.ops)
     SCHEDULES.get(cfg.penalty.schedule)
     for net in ("g", "d"):
         OPTIMIZERS.get(getattr(cfg.optim, net).name)
@@ -178,6 +182,11 @@ def _train(config, resume, overrides, progress, log, handle_signals, extra_callb
     callbacks += list(extra_callbacks or []) + [ckpt, bar]
     # builds everything: bad names fail before any file is written
     trainer = Trainer(cfg, data, callbacks, dist=ctx)
+    if trainer.device.type == "cpu" and not cfg.train.threads:
+        from .train.threads import ThreadGovernor, auto_candidates
+
+        # first, so that its thread count holds for the other callbacks' work too
+        trainer.callbacks.insert(0, ThreadGovernor(auto_candidates(cfg.train.threads)))
     if cfg.train.precision == "fp16" and trainer.device.type == "cpu":
         # measured (docs/scale.md): a CPU has no float16 matmul units, so autocast to fp16
         # is emulated; a user who asked for speed should hear it at once
@@ -237,14 +246,24 @@ def load_run(run_dir: Union[str, Path], device: str = "cpu") -> tuple[Trainer, C
     return trainer, cfg
 
 
+def _require_samples_fit(n: int, trainer: Trainer, flag: str) -> None:
+    """ConfigError when ``n`` samples (and a copy of them: a grid, features) cannot fit."""
+    from .resources import require_fits
+
+    per = 4 * int(torch.Size(trainer.data.shape).numel())
+    require_fits(2 * n * per, f"{flag} {n} samples", f"ask for fewer samples with {flag}")
+
+
 def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] = None, seed: int = 0,
            device: str = "cpu", truncation: Optional[float] = None, class_: Optional[int] = None) -> torch.Tensor:
     """Draw ``n`` samples from a trained run (EMA weights when present); save a grid to ``out``.
+    Images come in [-1, 1]; points (``data.name=points``) in the units of their file.
 
     For a conditional run, ``class_`` picks the class; without it the grid has one row per class."""
     if n <= 0:
         raise ConfigError(f"--n must be > 0, got {n}")
     trainer, cfg = load_run(run_dir, device)
+    _require_samples_fit(n, trainer, "--n")
     y = None
     nrow = None
     if class_ is not None:
@@ -264,9 +283,15 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
         if truncation <= 0:
             raise ConfigError(f"--truncation must be > 0, got {truncation}")
         z = z.clamp(-truncation, truncation)
-    x = trainer.generate(z.to(trainer.device), y.to(trainer.device) if y is not None else None).cpu()
+    chunk = 1000  # bounded working memory, whatever n is
+    x = torch.cat([trainer.generate(z[i:i + chunk].to(trainer.device),
+                                    y[i:i + chunk].to(trainer.device) if y is not None else None).cpu()
+                   for i in range(0, n, chunk)])
     if out is not None:
         save_samples(x, out, real=trainer.data.x[:2000] if x.dim() == 2 else None, nrow=nrow)
+    info = trainer.data.info
+    if "scale" in info:  # points: back to the file's units
+        x = x * info["scale"] + info["offset"]
     return x
 
 
@@ -285,6 +310,7 @@ def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: s
         raise ConfigError(f"--n must be at least 10, got {n}")
     t0 = time.perf_counter()
     trainer, cfg = load_run(run_dir, device)
+    _require_samples_fit(n, trainer, "--n")
     if reference == "holdout" and trainer.data.holdout_x is None:
         raise ConfigError("this run has no holdout (data.holdout=0); use --reference train")
     real, which = reference_set(trainer.data, reference)

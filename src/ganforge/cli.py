@@ -251,7 +251,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
                      reference=args.reference, weights=args.weights)
     width = max(len(k) for k in m)
     for k, v in m.items():
-        print(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}")
+        if k in ("kid", "kid_std") and isinstance(v, float):
+            # KID is MMD^2 in the extractor's own feature units: its scale depends on the
+            # extractor (LeNet features give thousands, Inception features ~1e-3), so the
+            # unit is printed with it rather than a bare number in the thousands
+            note = f"  (unbiased MMD^2, cubic kernel, in {m.get('extractor', 'extractor')} feature units; not on the Inception KID scale)" if k == "kid" else ""
+            print(f"{k:<{width}}  {v:.4g}{note}")
+        else:
+            print(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}")
     print(f"wrote {args.run_dir / 'eval.json'}")
     return 0
 
@@ -297,7 +304,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from .report import list_runs
 
-    rows = list_runs(args.dirs or [Path("runs")])
+    skipped: list[str] = []
+    rows = list_runs(args.dirs or [Path("runs")], skipped)
+    for msg in skipped:
+        _log(f"skipped {msg}")
     cols = list(dict.fromkeys(k for r in rows for k in r))
     fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else ("-" if v is None else str(v))  # noqa: E731
     widths = {c: max(len(c), *(len(fmt(r.get(c))) for r in rows)) for c in cols}
@@ -310,7 +320,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    index = write_report(args.paths, args.out)
+    skipped: list[str] = []
+    index = write_report(args.paths, args.out, skipped=skipped)
+    for msg in skipped:
+        _log(f"skipped {msg}")
     print(f"wrote {index}")
     return 0
 

@@ -36,6 +36,7 @@ class DataConfig:
     channels: Optional[int] = None  #: imagefolder: 1 or 3 (None: as the files are; mixed is an error)
     skip_bad: bool = False  #: imagefolder: skip unreadable files (with a warning) instead of failing
     max_memory_mb: int = 8192  #: imagefolder: above this, stream from disk instead of holding the data
+    max_pixels: int = 40_000_000  #: imagefolder: refuse an image larger than this (decoding costs 3-4 bytes a pixel)
     workers: int = 2  #: imagefolder streaming: decoding worker processes
     download: bool = False  #: mnist: download into data.dir when the files are missing
     mirrors: list[str] = field(default_factory=lambda: [
@@ -44,6 +45,9 @@ class DataConfig:
         "http://yann.lecun.com/exdb/mnist/",
     ])  #: mnist download mirrors, tried in order
     download_splits: list[str] = field(default_factory=lambda: ["train", "t10k"])  #: mnist splits to download
+    file: Optional[str] = None  #: points: a .npy or .csv file of N x D numbers (your own low-dimensional data)
+    centres: list[list[float]] = field(default_factory=list)  #: points: mode centres, for the toy metrics
+    spread: Optional[float] = None  #: points: std of each mode around its centre, for the toy metrics
 
 
 @dataclass
@@ -72,7 +76,7 @@ class ModelConfig:
 class LossConfig:
     """The adversarial objective."""
 
-    name: str = "wasserstein"  #: wasserstein | minimax | nonsaturating | lsgan | hinge
+    name: str = "wasserstein"  #: wasserstein | minimax | nonsaturating | lsgan | hinge | rpgan | ragan
     real_label: float = 1.0  #: one-sided label smoothing for the BCE losses (e.g. 0.9)
 
 
@@ -112,12 +116,15 @@ class RegConfig:
 class PenaltyConfig:
     """Lipschitz control / regularizer for the discriminator and its schedule."""
 
-    name: str = "gp"  #: none | gp | lp | dragan | r1 | r2 | clip
+    name: str = "gp"  #: none | gp | lp | dragan | r1 | r2 | clip, or several joined by + (r1+r2)
     weight: float = 10.0  #: lambda (for schedules: lambda_max and the starting value)
+    term_weights: list[float] = field(default_factory=list)  #: for a+b: each term's factor on lambda (empty: 1 each)
     weight_min: float = 0.0  #: lambda_min for the ivgp, linear and cosine schedules
     clip: float = 0.01  #: weight-clipping bound, for name=clip
     every: int = 1  #: lazy regularization: apply every k critic steps, weight scaled by k
+    lazy_correction: bool = True  #: with every=k>1: D's lr x k/(k+1) and betas ** (k/(k+1)) (StyleGAN2)
     schedule: str = "constant"  #: constant | ivgp | pi | linear | cosine
+    decay_steps: Optional[int] = None  #: linear / cosine: generator steps from weight to weight_min (None: the run)
     ivgp: IVGPConfig = field(default_factory=IVGPConfig)
     pi: PIConfig = field(default_factory=PIConfig)
 
@@ -162,7 +169,10 @@ class TrainConfig:
     keep_ckpts: int = 2  #: checkpoints kept on disk (the newest and its predecessors)
     device: str = "auto"  #: auto | cpu | cuda | cuda:N
     ema_decay: Optional[float] = None  #: EMA of generator weights (e.g. 0.999); None = off
-    threads: int = 0  #: torch intra-op threads; 0 keeps torch's default
+    ema_halflife_kimg: Optional[float] = None  #: EMA by half-life in thousands of images (StyleGAN2); None = off
+    ema_rampup: Optional[float] = 0.05  #: with ema_halflife_kimg: half-life at most this x images seen so far
+    max_seconds: Optional[float] = None  #: stop once the training clock passes this many seconds (a time budget)
+    threads: int = 0  #: torch intra-op threads on a CPU; 0: auto (the faster of 1 and all, re-measured as load changes)
     precision: str = "fp32"  #: fp32 | bf16 | fp16 (autocast of forward passes; weights stay fp32; fp16 adds grad scalers)
     channels_last: bool = False  #: channels-last memory format for image models
     tensorboard: bool = True  #: write TensorBoard event files into the run folder
@@ -185,6 +195,20 @@ class EvalConfig:
 
 
 @dataclass
+class AugmentConfig:
+    """Differentiable augmentation of every D input, real and fake (DiffAugment / ADA)."""
+
+    ops: list[str] = field(default_factory=list)  #: translation | cutout | color (brightness+saturation+contrast) | brightness | saturation | contrast
+    p: float = 1.0  #: probability that each op is applied to a sample (the start value when adaptive)
+    adaptive: bool = False  #: ADA: move p so that r = E[sign D(x_real)] approaches target
+    target: float = 0.6  #: ADA's target for r
+    interval: int = 4  #: ADA: critic steps between two adjustments of p
+    speed_img: int = 100000  #: ADA: real images seen for p to move by 1 (StyleGAN2-ADA: 500k)
+    translation: float = 0.125  #: translation: largest shift, as a fraction of the side
+    cutout: float = 0.5  #: cutout: side of the erased square, as a fraction of the side
+
+
+@dataclass
 class Config:
     """The whole configuration of a run."""
 
@@ -196,6 +220,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     out: Optional[str] = None  #: run folder; default runs/<data>-<model>-<time>
 
     # ------------------------------------------------------------------ conversions
@@ -303,6 +328,7 @@ class Config:
             raise ConfigError(f"model.d_dropout must be in [0, 1), got {self.model.d_dropout}")
         _pos("model.embed_dim", self.model.embed_dim)
         _pos("data.max_memory_mb", self.data.max_memory_mb)
+        _pos("data.max_pixels", self.data.max_pixels)
         if self.data.workers < 0:
             raise ConfigError(f"data.workers must be >= 0, got {self.data.workers}")
         if self.data.crop is not None:
@@ -337,6 +363,37 @@ class Config:
             raise ConfigError("penalty.pi needs 0 <= lambda_lo <= lambda_hi")
         if t.ema_decay is not None and not 0.0 < t.ema_decay < 1.0:
             raise ConfigError(f"train.ema_decay must be in (0, 1), got {t.ema_decay}")
+        if t.ema_halflife_kimg is not None:
+            if not t.ema_halflife_kimg > 0:
+                raise ConfigError(f"train.ema_halflife_kimg must be > 0, got {t.ema_halflife_kimg}")
+            if t.ema_decay is not None:
+                raise ConfigError("set train.ema_decay or train.ema_halflife_kimg, not both")
+        if t.ema_rampup is not None and not t.ema_rampup > 0:
+            raise ConfigError(f"train.ema_rampup must be > 0 (or null for none), got {t.ema_rampup}")
+        if t.max_seconds is not None and not t.max_seconds > 0:
+            raise ConfigError(f"train.max_seconds must be > 0, got {t.max_seconds}")
+        if p.decay_steps is not None:
+            _pos("penalty.decay_steps", p.decay_steps)
+        terms = p.name.split("+")
+        if p.term_weights and len(p.term_weights) != len(terms):
+            raise ConfigError(f"penalty.term_weights has {len(p.term_weights)} values but penalty.name={p.name!r} "
+                              f"has {len(terms)} term(s)")
+        if any(w < 0 for w in p.term_weights):
+            raise ConfigError("penalty.term_weights must be >= 0")
+        a = self.augment
+        if not 0.0 <= a.p <= 1.0:
+            raise ConfigError(f"augment.p must be in [0, 1], got {a.p}")
+        if not -1.0 <= a.target <= 1.0:
+            raise ConfigError(f"augment.target must be in [-1, 1], got {a.target}")
+        _pos("augment.interval", a.interval)
+        _pos("augment.speed_img", a.speed_img)
+        if not 0.0 <= a.translation < 1.0 or not 0.0 <= a.cutout < 1.0:
+            raise ConfigError("augment.translation and augment.cutout must be in [0, 1)")
+        d = self.data
+        if d.spread is not None and not d.spread > 0:
+            raise ConfigError(f"data.spread must be > 0, got {d.spread}")
+        if d.centres and len({len(c) for c in d.centres}) != 1:
+            raise ConfigError("data.centres must all have the same dimension")
         for net in ("g", "d"):
             o: OptimizerConfig = getattr(self.optim, net)
             k = f"optim.{net}"
@@ -475,7 +532,9 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         at = f" at line {line + 1}" if line is not None else ""
         raise ConfigError(f"{p}: not valid YAML{at}") from None
     if data is None:
-        return {}
+        # an empty file is almost always a mistake (wrong file, failed write); applying
+        # nothing silently would train the defaults while the user believes otherwise
+        raise ConfigError(f"{p}: the file is empty (no settings in it)")
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a mapping of sections, got {type(data).__name__}")
     return data

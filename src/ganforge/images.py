@@ -51,10 +51,14 @@ def save_scatter(fake: torch.Tensor, path: str | Path, real: Optional[torch.Tens
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    def two_d(t: torch.Tensor):  # points of any dimension: the first two coordinates (1-D: on a line)
+        a = t.detach().float().cpu().numpy()
+        return a if a.shape[1] >= 2 else np.concatenate([a, np.zeros_like(a)], 1)
+
     if real is not None:
-        r = real.detach().cpu().numpy()
+        r = two_d(real)
         ax.scatter(r[:, 0], r[:, 1], s=2, c="tab:blue", alpha=0.3, label="real")
-    f = fake.detach().float().cpu().numpy()
+    f = two_d(fake)
     ax.scatter(f[:, 0], f[:, 1], s=4, c="tab:orange", alpha=0.8, label="generated")
     ax.set_xlim(-1.1, 1.1)
     ax.set_ylim(-1.1, 1.1)

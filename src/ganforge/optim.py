@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Optional
 
 import torch
 import torch.nn as nn
@@ -44,6 +44,17 @@ def _rmsprop(params, c: OptimizerConfig) -> torch.optim.Optimizer:
 @OPTIMIZERS.register("adagrad")
 def _adagrad(params, c: OptimizerConfig) -> torch.optim.Optimizer:
     return torch.optim.Adagrad(params, lr=c.lr, weight_decay=c.weight_decay)
+
+
+def lazy_corrected(c: OptimizerConfig, ratio: float) -> OptimizerConfig:
+    """``c`` with the lazy-regularization correction of StyleGAN2 (Karras et al. 2020):
+    lr x ratio and each beta ** ratio, ratio = k/(k+1) for a penalty every k steps."""
+    if ratio == 1.0:
+        return c
+    out = copy.deepcopy(c)
+    out.lr = c.lr * ratio
+    out.betas = [b ** ratio for b in c.betas]
+    return out
 
 
 def build_optimizer(params: Iterable[nn.Parameter], c: OptimizerConfig) -> torch.optim.Optimizer:
@@ -89,15 +100,34 @@ def grad_norm(params: Iterable[nn.Parameter], max_norm: float | None) -> torch.T
 
 
 class EMA:
-    """Exponential moving average of a module's parameters (buffers are copied)."""
+    """Exponential moving average of a module's parameters (buffers are copied).
 
-    def __init__(self, module: nn.Module, decay: float) -> None:
-        self.decay = decay
+    A fixed ``decay`` per update, or a half-life in images (StyleGAN2): after each update
+    on ``batch`` images, beta = 0.5 ** (batch / half_life), so the weights' influence
+    halves every ``half_life`` images whatever the batch size. With ``rampup``, the
+    half-life is at most ``rampup`` x the images seen so far, so early (poor) weights
+    are forgotten quickly."""
+
+    def __init__(self, module: nn.Module, decay: Optional[float] = None, halflife_img: Optional[float] = None,
+                 rampup: Optional[float] = None) -> None:
+        if (decay is None) == (halflife_img is None):
+            raise ValueError("EMA needs a decay or a half-life, not both")
+        self.decay, self.halflife_img, self.rampup = decay, halflife_img, rampup
         self.module = copy.deepcopy(module).eval().requires_grad_(False)
 
+    def beta(self, batch: int, images_seen: int) -> float:
+        """The decay of the update that follows ``images_seen`` images (``batch`` of them new)."""
+        if self.decay is not None:
+            return self.decay
+        h = float(self.halflife_img)
+        if self.rampup is not None:
+            h = min(h, images_seen * self.rampup)
+        return 0.5 ** (batch / max(h, 1e-8))
+
     @torch.no_grad()
-    def update(self, module: nn.Module) -> None:
+    def update(self, module: nn.Module, batch: int = 1, images_seen: int = 0) -> None:
+        beta = self.beta(batch, images_seen)
         for e, p in zip(self.module.parameters(), module.parameters()):
-            e.lerp_(p.detach(), 1.0 - self.decay)
+            e.lerp_(p.detach(), 1.0 - beta)
         for e, b in zip(self.module.buffers(), module.buffers()):
             e.copy_(b)

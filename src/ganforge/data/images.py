@@ -15,11 +15,23 @@ EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MAX_BYTES = 8 << 30  #: in-memory limit for the scaled float data
 
 
-def _load_one(path: Path, crop: int | None, size: int, channels: int | None):
+def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max_pixels: int = 40_000_000):
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        # Pillow's own bomb guard warns only from 89 MP and errors from 179 MP; ours refuses
+        # from the header, before any decoding, with one line (its warning is not printed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+        raise DataError(f"{path}: unreadable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    try:
+        with im:
+            w, h = im.size
+            if w * h > max_pixels:
+                raise DataError(f"{path}: {w}x{h} px ({w * h / 1e6:.0f} MP) is larger than data.max_pixels="
+                                f"{max_pixels} ({max_pixels / 1e6:.0f} MP); raise it to load this image")
             im.load()
             mode = im.mode
             if mode in ("RGBA", "P", "CMYK", "YCbCr", "HSV", "LAB"):
@@ -61,13 +73,13 @@ def load_imagefolder(cfg) -> Dataset:
     if need > cfg.max_memory_mb * 2**20:
         # too big to hold: stream batches from disk with worker processes; keep a sample
         # of the images in memory for what needs data at hand (reference set, diversity)
-        stream = ImageStream(files, cfg.crop, size, cfg.channels, cfg.workers, cfg.seed)
+        stream = ImageStream(files, cfg.crop, size, cfg.channels, cfg.workers, cfg.seed, cfg.max_pixels)
         keep = max(1, min(len(files), (cfg.max_memory_mb * 2**20) // ((cfg.channels or 3) * size * size * 4)))
         files = [files[i] for i in torch.randperm(len(files), generator=torch.Generator().manual_seed(cfg.seed))[:keep]]
     arrays, first_c, first_file = [], cfg.channels, None
     for p in files:
         try:
-            arr, c = _load_one(p, cfg.crop, size, cfg.channels)
+            arr, c = _load_one(p, cfg.crop, size, cfg.channels, cfg.max_pixels)
         except DataError as e:
             if cfg.skip_bad:
                 warnings.warn(f"skipping {e}")
@@ -87,14 +99,15 @@ def load_imagefolder(cfg) -> Dataset:
 
 
 class _Files(torch.utils.data.Dataset):
-    def __init__(self, files, crop, size, channels):
+    def __init__(self, files, crop, size, channels, max_pixels):
         self.files, self.crop, self.size, self.channels = files, crop, size, channels
+        self.max_pixels = max_pixels
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i):
-        arr, _ = _load_one(self.files[i], self.crop, self.size, self.channels)
+        arr, _ = _load_one(self.files[i], self.crop, self.size, self.channels, self.max_pixels)
         return torch.from_numpy(arr)
 
 
@@ -102,8 +115,9 @@ class ImageStream:
     """Endless random batches decoded by ``workers`` processes (a torch DataLoader).
     Streaming trades exact resume for memory: the batch order after a resume differs."""
 
-    def __init__(self, files, crop, size, channels, workers, seed) -> None:
+    def __init__(self, files, crop, size, channels, workers, seed, max_pixels: int = 40_000_000) -> None:
         self.files, self.crop, self.size, self.channels = files, crop, size, channels
+        self.max_pixels = max_pixels
         self.workers, self.seed = workers, seed
         self._it = None
         self._batch = 0
@@ -114,14 +128,14 @@ class ImageStream:
     def shard(self, rank: int, world: int) -> "ImageStream":
         """Rank ``rank``'s share of the files (every world-th), with its own order."""
         return ImageStream(self.files[rank::world], self.crop, self.size, self.channels, self.workers,
-                           self.seed + 7907 * (rank + 1))
+                           self.seed + 7907 * (rank + 1), self.max_pixels)
 
     def batch(self, n: int) -> torch.Tensor:
         if self._it is None or n != self._batch:
             g = torch.Generator().manual_seed(self.seed)
             sampler = torch.utils.data.RandomSampler(range(len(self.files)), replacement=True,
                                                      num_samples=1 << 62, generator=g)
-            loader = torch.utils.data.DataLoader(_Files(self.files, self.crop, self.size, self.channels),
+            loader = torch.utils.data.DataLoader(_Files(self.files, self.crop, self.size, self.channels, self.max_pixels),
                                                  batch_size=n, sampler=sampler, num_workers=self.workers,
                                                  persistent_workers=self.workers > 0, drop_last=True)
             self._it, self._batch = iter(loader), n

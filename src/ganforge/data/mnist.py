@@ -48,7 +48,10 @@ def load_mnist_arrays(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(
             f"no MNIST files in {folder}: expected train-images-idx3-ubyte[.gz] or t10k-images-idx3-ubyte[.gz]"
         )
-    return np.concatenate(xs), np.concatenate(ys)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    if len(x) == 0:
+        raise DataError(f"{folder}: the MNIST files hold 0 images ({', '.join(sorted(p.name for p in folder.iterdir()))})")
+    return x, y
 
 
 @DATASETS.register("mnist")

@@ -1,8 +1,9 @@
 """Adversarial losses as pure functions of discriminator outputs (logits).
 
 Each :class:`Loss` pairs a discriminator loss ``d(real, fake)`` and a generator loss
-``g(fake)``; both take 1-D tensors of raw discriminator outputs and return a scalar
-mean over the batch. ``real_label`` < 1 gives one-sided label smoothing for the
+``g(fake)`` (relativistic losses: ``g(fake, real)``, the real logits held constant);
+all take 1-D tensors of raw discriminator outputs and return a scalar mean over the
+batch. ``real_label`` < 1 gives one-sided label smoothing for the
 BCE-based losses (Salimans et al. 2016): the real target becomes ``real_label``.
 """
 from __future__ import annotations
@@ -22,8 +23,9 @@ Tensor = torch.Tensor
 class Loss:
     name: str
     d: Callable[..., Tensor]  #: d(real_logits, fake_logits, real_label=1.0) -> scalar
-    g: Callable[[Tensor], Tensor]  #: g(fake_logits) -> scalar
+    g: Callable[..., Tensor]  #: g(fake_logits) -> scalar; relativistic: g(fake_logits, real_logits)
     wasserstein: bool = False  #: the critic output difference estimates W1
+    relativistic: bool = False  #: G's loss also needs D(x_real) of a real batch
 
 
 LOSSES: Registry[Loss] = Registry("loss")
@@ -71,8 +73,33 @@ def wasserstein_g(fake: Tensor) -> Tensor:
     return -fake.mean()
 
 
+def rpgan_d(real: Tensor, fake: Tensor, real_label: float = 1.0) -> Tensor:
+    """Relativistic pairing GAN (Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024):
+    E[softplus(-(D(x_r) - D(x_f)))], each real paired with one fake of the batch."""
+    return F.softplus(-(real - fake)).mean()
+
+
+def rpgan_g(fake: Tensor, real: Tensor) -> Tensor:
+    """The mirror of :func:`rpgan_d`: E[softplus(-(D(x_f) - D(x_r)))]."""
+    return F.softplus(-(fake - real)).mean()
+
+
+def ragan_d(real: Tensor, fake: Tensor, real_label: float = 1.0) -> Tensor:
+    """Relativistic average GAN (Jolicoeur-Martineau 2018): each real is judged against
+    the mean fake and each fake against the mean real:
+    E_r[softplus(-(D(x_r) - mean D(x_f)))] + E_f[softplus(D(x_f) - mean D(x_r))]."""
+    return F.softplus(-(real - fake.mean())).mean() + F.softplus(fake - real.mean()).mean()
+
+
+def ragan_g(fake: Tensor, real: Tensor) -> Tensor:
+    """The mirror of :func:`ragan_d` (roles of real and fake swapped)."""
+    return F.softplus(-(fake - real.mean())).mean() + F.softplus(real - fake.mean()).mean()
+
+
 LOSSES.add("minimax", Loss("minimax", _bce_d, minimax_g))
 LOSSES.add("nonsaturating", Loss("nonsaturating", _bce_d, nonsaturating_g))
 LOSSES.add("lsgan", Loss("lsgan", lsgan_d, lsgan_g))
 LOSSES.add("hinge", Loss("hinge", hinge_d, hinge_g))
 LOSSES.add("wasserstein", Loss("wasserstein", wasserstein_d, wasserstein_g, wasserstein=True))
+LOSSES.add("rpgan", Loss("rpgan", rpgan_d, rpgan_g, relativistic=True))
+LOSSES.add("ragan", Loss("ragan", ragan_d, ragan_g, relativistic=True))

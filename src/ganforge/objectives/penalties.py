@@ -15,6 +15,7 @@ from typing import Callable, Optional, Protocol
 import torch
 import torch.nn as nn
 
+from ..errors import ConfigError
 from ..registry import Registry
 
 Tensor = torch.Tensor
@@ -193,5 +194,44 @@ class WeightClipping(Penalty):
             p.clamp_(-self.c, self.c)
 
 
-def build_penalty(name: str, clip: float = 0.01) -> Penalty:
-    return PENALTIES.get(name)(clip=clip)
+class CompositePenalty(Penalty):
+    """Several regularizers in one run (``r1+r2``, R3GAN's pair): the value is
+    sum_i f_i * value_i with each term's factor f_i (``penalty.term_weights``), so one
+    schedule's lambda scales all of them. Each term's value and gradient norm are logged
+    under its own name; the first gradient term's norm is also the ``gp_grad_norm`` that
+    feedback schedules read."""
+
+    def __init__(self, names: list[str], terms: list[Penalty], factors: list[float]) -> None:
+        self.names, self.terms, self.factors = names, terms, factors
+        self.needs_gradient = any(t.needs_gradient for t in terms)
+        self.uses_interpolation = any(t.uses_interpolation for t in terms)
+
+    def __call__(self, critic, real, fake, eps_low=0.0, rng=None, detail=True, grad_scale=1.0):
+        total: Optional[Tensor] = None
+        stats: dict[str, Tensor] = {}
+        for name, term, f in zip(self.names, self.terms, self.factors):
+            res = term(critic, real, fake, eps_low, rng, detail, grad_scale)
+            if res is None:
+                continue
+            total = f * res.value if total is None else total + f * res.value
+            stats[f"penalty_{name}"] = res.value.detach()
+            if "gp_grad_norm" in res.stats:
+                stats[f"{name}_grad_norm"] = res.stats["gp_grad_norm"]
+            for k, v in res.stats.items():
+                stats.setdefault(k, v)  # the first term's diagnostics keep their plain names
+        return PenaltyResult(total, stats) if total is not None else None
+
+    def post_step(self, critic: nn.Module) -> None:
+        for t in self.terms:
+            t.post_step(critic)
+
+
+def build_penalty(name: str, clip: float = 0.01, factors: Optional[list[float]] = None) -> Penalty:
+    """The penalty ``name``; several joined by ``+`` (``r1+r2``) give a :class:`CompositePenalty`."""
+    names = [n.strip() for n in name.split("+")]
+    if len(names) == 1:
+        return PENALTIES.get(name)(clip=clip)
+    if len(set(names)) != len(names):
+        raise ConfigError(f"penalty.name={name!r} names a term twice")
+    terms = [PENALTIES.get(n)(clip=clip) for n in names]
+    return CompositePenalty(names, terms, list(factors) if factors else [1.0] * len(names))

@@ -153,7 +153,8 @@ class _Decay(Schedule):
         raise NotImplementedError
 
     def decide(self, obs: Observation) -> Decision:
-        frac = min(obs.step / max(obs.total, 1), 1.0)
+        span = self.cfg.decay_steps or obs.total  # R3GAN decays over a fixed span, not the run
+        frac = min(obs.step / max(span, 1), 1.0)
         lo, hi = self.cfg.weight_min, self.cfg.weight
         return Decision(lo + (hi - lo) * self.shape(frac))
 

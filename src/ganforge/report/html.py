@@ -11,7 +11,7 @@ import html
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from ..errors import RunError
 from ..train.rundir import RunDir
@@ -27,8 +27,13 @@ def _flat(d: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def find_runs(paths: list[Path]) -> list[RunDir]:
-    """Run folders at or below ``paths`` (a run, a folder of runs, or a study)."""
+def find_runs(paths: list[Path], skipped: Optional[list[str]] = None) -> list[RunDir]:
+    """Readable run folders at or below ``paths`` (a run, a folder of runs, or a study).
+
+    A run that cannot be read (a config that is not plain YAML, a link leading out of the
+    folder) is left out and named in ``skipped`` as "path: reason": one bad folder must not
+    hide the rest of a listing."""
+    skipped = skipped if skipped is not None else []
     runs: list[RunDir] = []
     for p in paths:
         p = Path(p)
@@ -39,9 +44,18 @@ def find_runs(paths: list[Path]) -> list[RunDir]:
             continue
         found = sorted({c.parent for c in p.rglob("config.yaml")})
         runs += [RunDir(f) for f in found]
-    if not runs:
-        raise RunError(f"no run folders found in {', '.join(map(str, paths))}")
-    return runs
+    good = []
+    for r in runs:
+        try:
+            r.require_run()
+            r.read_config()
+            good.append(r)
+        except RunError as e:
+            skipped.append(str(e))
+    if not good:
+        why = f" ({len(skipped)} unreadable: {skipped[0]})" if skipped else ""
+        raise RunError(f"no readable run folders found in {', '.join(map(str, paths))}{why}")
+    return good
 
 
 def run_summary(run: RunDir) -> dict[str, Any]:
@@ -59,8 +73,9 @@ def run_summary(run: RunDir) -> dict[str, Any]:
             "optim": f"{cfg.get('optim.g.name')} {cfg.get('optim.g.lr'):g}/{cfg.get('optim.d.lr'):g}"}
 
 
-def list_runs(paths: list[Path]) -> list[dict[str, Any]]:
-    return [run_summary(r) for r in find_runs(paths)]
+def list_runs(paths: list[Path], skipped: Optional[list[str]] = None) -> list[dict[str, Any]]:
+    """One summary row per readable run; unreadable ones are named in ``skipped``."""
+    return [run_summary(r) for r in find_runs(paths, skipped)]
 
 
 def _series(recs: list[dict], key: str, x: str = "step") -> tuple[list, list]:
@@ -184,13 +199,17 @@ td.diff{background:#ffe9a8}figure{display:inline-block;margin:6px}img{max-width:
 .grids img{max-width:180px;image-rendering:pixelated}"""
 
 
-def write_report(paths: list[Path], out: Path, max_runs: int = 24) -> Path:
-    """Write ``out/index.html`` and its PNG figures for the runs (and studies) in ``paths``."""
-    runs = find_runs(paths)[:max_runs]
+def write_report(paths: list[Path], out: Path, max_runs: int = 24, skipped: Optional[list[str]] = None) -> Path:
+    """Write ``out/index.html`` and its PNG figures for the runs (and studies) in ``paths``;
+    unreadable runs are left out, named in ``skipped`` and on the page."""
+    skipped = skipped if skipped is not None else []
+    runs = find_runs(paths, skipped)[:max_runs]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     figs = _figures(runs, out)
     body = [f"<h1>ganforge report</h1><p>{len(runs)} run(s).</p>"]
+    if skipped:
+        body.append("<p>Left out (unreadable): " + "; ".join(html.escape(s) for s in skipped) + "</p>")
     for p in paths:  # a study's summary first: history, importances, best trials
         db = Path(p) / "study.db"
         if db.is_file():
@@ -201,7 +220,8 @@ def write_report(paths: list[Path], out: Path, max_runs: int = 24) -> Path:
     # sample grids over time
     body.append("<h2>Samples over time</h2>")
     for i, r in enumerate(runs):
-        grids = sorted(r.samples.glob("step_*.png"))
+        # a grid that is a link could copy a file from elsewhere into the report
+        grids = sorted(g for g in r.samples.glob("step_*.png") if not g.is_symlink())
         if not grids:
             continue
         pick = grids if len(grids) <= 5 else [grids[j * (len(grids) - 1) // 4] for j in range(5)]

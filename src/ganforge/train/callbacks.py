@@ -44,6 +44,7 @@ class HealthCallback(Callback):
     def __init__(self, run: RunDir, log) -> None:
         self.run, self.log = run, log
         self.seen_step = -1
+        self.seen_eval = -1
 
     def on_start(self, t: Trainer) -> None:
         if t.data.is_image:
@@ -58,11 +59,35 @@ class HealthCallback(Callback):
             self.seen_step = rec["step"]
             for w in t.health.check_record({k: (float(v) if isinstance(v, str) else v) for k, v in rec.items()}):
                 self.warn(t, w)
+        self.watch_coverage(t)
         # fatal may also come from the checkpointer finding non-finite weights
         if t.health.fatal and self.rollback(t):
             return
         if t.health.fatal or (t.health.failed and t.cfg.train.stop_on_failure):
             t.request_stop(f"failed: {t.health.failed}")
+
+    def watch_coverage(self, t: Trainer) -> None:
+        """Coverage from evaluations: the Evaluator's records (FID runs: classes hit,
+        recall) and, on data with known modes (toy mixtures, points with centres), a
+        cheap modes-covered count every ``sample_every`` steps even without eval.every."""
+        info = t.data.info
+        if "centres" in info and not t.cfg.eval.every and (t.step % t.cfg.train.sample_every == 0
+                                                           or t.step == t.cfg.train.iters):
+            import time
+
+            from ..metrics.toy import mode_metrics
+
+            t0 = time.perf_counter()
+            m = mode_metrics(t.generate_n(2000, t.cfg.eval.seed), info["centres"], info["std"])
+            rec = {"step": t.step, "time": round(t.elapsed, 4), **m}
+            self.run.append_metrics(rec)
+            t.last_eval = rec
+            t.excluded += time.perf_counter() - t0
+        ev = t.last_eval
+        if ev and ev.get("step") != self.seen_eval:  # the Evaluator runs after us: its record shows next step
+            self.seen_eval = ev["step"]
+            for w in t.health.check_coverage(ev, classes=t.num_classes):
+                self.warn(t, w)
 
     def rollback(self, t: Trainer) -> bool:
         """Divergence guard: restore the last good checkpoint with lower learning rates."""

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import pickle
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,10 @@ import torch
 from ..errors import RunError
 
 MANIFEST = "manifest.json"
+#: the only names a manifest may give: a bare checkpoint file of its own folder. A run
+#: folder is an artefact people share and download; a manifest naming ``../x`` or an
+#: absolute path must never make rotation delete (or loading read) a file elsewhere
+CKPT_NAME = re.compile(r"ckpt_\d{7,}\.pt")
 
 
 def _sha256(path: Path) -> str:
@@ -50,16 +55,34 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise RunError(f"{path}: cannot write ({e.strerror or e})") from None
 
 
+def check_name(name: Any, where: Path) -> str:
+    """``name`` if it is a bare checkpoint file name (``ckpt_NNNNNNN.pt``); RunError otherwise."""
+    if not isinstance(name, str) or not CKPT_NAME.fullmatch(name):
+        shown = repr(name)[:80]
+        raise RunError(f"{where}: refused: names {shown}, which is not a checkpoint file of this folder "
+                       "(only bare ckpt_NNNNNNN.pt names are allowed)")
+    return name
+
+
 def read_manifest(folder: Path) -> list[dict[str, Any]]:
+    """The manifest's entries, oldest first. RunError when an entry names a file that is
+    not a bare checkpoint name of this folder (a tampered manifest is refused, not skipped:
+    silently ignoring it could still delete the real checkpoints by rotation)."""
     p = folder / MANIFEST
     try:
         entries = json.loads(p.read_text())["checkpoints"]
-        return [e for e in entries if isinstance(e, dict) and "file" in e and "step" in e]
+        entries = [e for e in entries if isinstance(e, dict) and "file" in e and "step" in e]
     except (OSError, ValueError, KeyError, TypeError):
-        # no or damaged manifest: fall back to the files themselves, newest step last
-        files = sorted(folder.glob("ckpt_*.pt"))
-        return [{"file": f.name, "step": int(f.stem.split("_")[1]), "sha256": None}
-                for f in files if f.stem.split("_")[1].isdigit()]
+        entries = None
+    if entries is not None:
+        for e in entries:
+            check_name(e["file"], p)
+            if isinstance(e["step"], bool) or not isinstance(e["step"], int):
+                raise RunError(f"{p}: refused: step {e['step']!r} of {e['file']} is not an integer")
+        return entries
+    # no or damaged manifest: fall back to the files themselves, newest step last
+    files = sorted(f for f in folder.glob("ckpt_*.pt") if CKPT_NAME.fullmatch(f.name))
+    return [{"file": f.name, "step": int(f.stem.split("_")[1]), "sha256": None} for f in files]
 
 
 def save_checkpoint(folder: Path, step: int, state: dict[str, Any], keep: int = 2) -> Path:
@@ -86,7 +109,12 @@ def load_file(path: Path, sha256: str | None = None) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise RunError(f"{path}: refused to load (not a plain-tensor checkpoint: {str(e).splitlines()[0]})") from None
+        # torch's message is ~600 characters and advises turning the protection off; ours
+        # is one line and names what the file wanted to run
+        m = re.search(r"GLOBAL (\S+)", str(e))
+        what = f" (it references {m.group(1)})" if m else ""
+        raise RunError(f"{path}: refused: the file would run code when loaded{what}; a ganforge "
+                       "checkpoint holds only tensors and plain values") from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise RunError(f"{path}: not a readable checkpoint ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
     if not isinstance(state, dict) or "step" not in state:
@@ -102,16 +130,22 @@ def load_latest(folder: Path, max_step: int | None = None) -> tuple[dict[str, An
         entries = [e for e in entries if e["step"] <= max_step]
     if not entries:
         raise RunError(f"{folder}: no checkpoint found")
-    problems = []
+    problems: list[tuple[str, str]] = []  # (file name, reason)
     for e in reversed(entries):
         path = folder / e["file"]
         try:
             if not path.is_file():
                 raise RunError(f"{path}: missing")
             state = load_file(path, e.get("sha256"))
-            for p in problems:
-                warnings.warn(f"{p}; using the older checkpoint {path.name} (step {state['step']})")
+            for name, why in problems:
+                warnings.warn(f"{folder / name}: {why}; using the older checkpoint {path.name} (step {state['step']})")
             return state, path
         except RunError as err:
-            problems.append(str(err))
-    raise RunError(f"{folder}: every checkpoint is damaged: " + "; ".join(problems))
+            msg = str(err)
+            problems.append((path.name, msg[len(f"{path}: "):] if msg.startswith(f"{path}: ") else msg))
+    # one line: files that failed for the same reason are named together
+    by_reason: dict[str, list[str]] = {}
+    for name, why in problems:
+        by_reason.setdefault(why, []).append(name)
+    raise RunError(f"{folder}: every checkpoint is damaged or refused: "
+                   + "; ".join(f"{', '.join(names)}: {why}" for why, names in by_reason.items()))

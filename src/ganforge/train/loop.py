@@ -17,10 +17,11 @@ import torch.nn as nn
 
 from ..config import Config
 from ..data import Dataset
-from ..errors import RunError
+from ..errors import ConfigError, RunError
 from ..models import build_models, sample_latent
 from ..objectives import LOSSES, Observation, build_penalty, build_schedule
-from ..optim import EMA, build_optimizer, grad_norm, lr_factor, set_lr
+from ..augment import Augment
+from ..optim import EMA, build_optimizer, grad_norm, lazy_corrected, lr_factor, set_lr
 from .distributed import DistContext
 from .health import HealthMonitor
 from .sampling import BatchSource, rank_seed
@@ -45,6 +46,18 @@ class Callback:
     def on_start(self, t: "Trainer") -> None: ...
     def on_step(self, t: "Trainer", stats: dict[str, torch.Tensor]) -> None: ...
     def on_end(self, t: "Trainer") -> None: ...
+
+
+@dataclass
+class StepContext:
+    """One critic step's working values, passed from phase to phase."""
+
+    real: torch.Tensor  #: the real batch as D sees it
+    fake: torch.Tensor  #: the fake batch as D sees it (no graph to G)
+    y: Optional[torch.Tensor]  #: labels (conditional runs)
+    total: Any = 0.0  #: D's objective so far
+    w: torch.Tensor = field(default_factory=lambda: torch.zeros(()))  #: mean D(real) - mean D(fake)
+    stats: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 @dataclass
@@ -93,6 +106,7 @@ class Trainer:
                                              "train.d_batch_size" if cfg.train.d_batch_size else "train.batch_size")
         self.g_batch = self.dist.local_batch(cfg.train.g_batch_size or cfg.train.batch_size,
                                              "train.g_batch_size" if cfg.train.g_batch_size else "train.batch_size")
+        self.check_model_fits(cfg, data)
         torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
         self.conditional = cfg.model.conditional
         self.num_classes = data.num_classes
@@ -104,7 +118,10 @@ class Trainer:
             self.G.to(memory_format=self.memory_format)
             self.D.to(memory_format=self.memory_format)
         # the EMA copy keeps plain batch norm: it only ever runs in eval mode
-        self.ema = EMA(self.G, cfg.train.ema_decay) if cfg.train.ema_decay else None
+        t = cfg.train
+        self.ema = (EMA(self.G, t.ema_decay) if t.ema_decay else
+                    EMA(self.G, halflife_img=t.ema_halflife_kimg * 1000, rampup=t.ema_rampup)
+                    if t.ema_halflife_kimg else None)
         self.G = self.dist.sync_batchnorm(self.G, self.device)
         # G_train/D_train: the modules the differentiated forwards go through (DDP wrappers
         # in a distributed run: they average the gradients over ranks); G and D themselves
@@ -114,10 +131,16 @@ class Trainer:
         if self.dist.rank:  # dropout and instance noise: an independent global stream per rank
             torch.manual_seed(rank_seed(cfg.train.seed, self.dist.rank))
         self.loss = LOSSES.get(cfg.loss.name)
-        self.penalty = build_penalty(cfg.penalty.name, cfg.penalty.clip)
+        self.penalty = build_penalty(cfg.penalty.name, cfg.penalty.clip, cfg.penalty.term_weights)
         self.schedule = build_schedule(cfg.penalty)
+        self.augment = Augment(cfg.augment, data.is_image)
+        # lazy regularization (StyleGAN2): a penalty every k critic steps leaves D's
+        # optimizer seeing k+1 gradients' worth of updates in k steps' time; its lr and
+        # Adam betas are scaled by c = k/(k+1) to keep the effective step the same
+        k = cfg.penalty.every
+        self.d_lazy_ratio = k / (k + 1) if k > 1 and cfg.penalty.lazy_correction and self.penalty.needs_gradient else 1.0
         self.opt_g = build_optimizer(self.G.parameters(), cfg.optim.g)
-        self.opt_d = build_optimizer(self.D.parameters(), cfg.optim.d)
+        self.opt_d = build_optimizer(self.D.parameters(), lazy_corrected(cfg.optim.d, self.d_lazy_ratio))
         # float16 needs loss scaling (bf16 has float32's range and does not): one scaler
         # per optimizer, since G's and D's gradients live on different scales
         fp16 = cfg.train.precision == "fp16"
@@ -154,6 +177,20 @@ class Trainer:
             self.grid_cols = cols
 
     # ------------------------------------------------------------------ pieces
+    def check_model_fits(self, cfg: Config, data: Dataset) -> None:
+        """ConfigError when G and D with their optimizer state cannot fit in memory (an
+        absurd model.g_hidden would otherwise end in an allocator traceback)."""
+        from ..resources import BYTES_PER_PARAM, count_parameters, require_fits
+
+        try:
+            n = count_parameters(lambda: build_models(cfg.model, data.shape, data.num_classes))
+        except ConfigError:
+            raise
+        except Exception:  # an op without a meta kernel: the real build will tell
+            return
+        require_fits(n * BYTES_PER_PARAM, f"a model of {n / 1e6:,.0f}M parameters (weights, gradients, "
+                     "optimizer state)", "make model.g_hidden, model.d_hidden or model.width smaller", self.device)
+
     @property
     def sampler(self) -> nn.Module:
         """The generator used for pictures and evaluation (EMA weights when on)."""
@@ -219,68 +256,101 @@ class Trainer:
         return torch.cat([self.generate(z[i:i + chunk].to(self.device)).cpu() for i in range(0, n, chunk)])
 
     # ------------------------------------------------------------------ one step
+    # A critic step is four phases over one StepContext: batch (real and fake inputs, as D
+    # sees them: instance noise, augmentation), D main (the adversarial loss), D
+    # regularization (the scheduled penalty terms, lazily, and weight penalties), update.
     def critic_step(self, step: int, iters: int) -> dict[str, torch.Tensor]:
-        cfg = self.cfg
+        ctx = self.d_batch_phase(step)
+        self.d_main_phase(ctx)
+        self.d_reg_phase(ctx, step, iters)
+        self.opt_d.zero_grad(set_to_none=True)
+        self._backward_step(ctx.total, self.opt_d, self.scaler_d, self.D, self.cfg.optim.d.grad_clip, ctx.stats,
+                            "grad_norm_d")
+        self.penalty.post_step(self.D)
+        self.critic_steps += 1
+        return ctx.stats
+
+    def d_inputs(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        """What D sees of ``x``: instance noise, then the augmentation (both differentiable)."""
+        if sigma > 0:
+            x = x + sigma * torch.randn_like(x)
+        return self.augment(x, self.source) if self.augment.enabled else x
+
+    def d_batch_phase(self, step: int) -> "StepContext":
         B = self.d_batch
         real, y = self.source.real(B)
         with torch.no_grad():
             fake = self.g_forward(self.G, self.source.latent(B), y)  # fakes share the real batch's labels
         sigma = self.noise_std(step)
-        if sigma > 0:  # instance noise on every D input
-            real = real + sigma * torch.randn_like(real)
-            fake = fake + sigma * torch.randn_like(fake)
+        ctx = StepContext(real=self.d_inputs(real, sigma), fake=self.d_inputs(fake, sigma), y=y)
+        if sigma > 0:
+            ctx.stats["instance_noise"] = torch.tensor(sigma)
+        return ctx
+
+    def d_main_phase(self, ctx: "StepContext") -> None:
+        B = ctx.real.shape[0]
         # one forward for both batches: D has no batch norm, so this equals two forwards
-        both = torch.cat([real, fake])
-        out = self.D_train(both, torch.cat([y, y])) if self.conditional else self.D_train(both)
+        both = torch.cat([ctx.real, ctx.fake])
+        out = self.D_train(both, torch.cat([ctx.y, ctx.y])) if self.conditional else self.D_train(both)
         d_real, d_fake = out[:B], out[B:]
-        loss_d = self.loss.d(d_real, d_fake, cfg.loss.real_label)
-        w = d_real.mean().detach() - d_fake.mean().detach()
-        stats: dict[str, torch.Tensor] = {"loss_d": loss_d.detach(), "wasserstein": w,
-                                          "d_real": d_real.mean().detach(), "d_fake": d_fake.mean().detach()}
-        total = loss_d
+        loss_d = self.loss.d(d_real, d_fake, self.cfg.loss.real_label)
+        ctx.w = d_real.mean().detach() - d_fake.mean().detach()
+        ctx.stats.update(loss_d=loss_d.detach(), wasserstein=ctx.w, d_real=d_real.mean().detach(),
+                         d_fake=d_fake.mean().detach())
+        ctx.total = loss_d
+        if self.augment.ada is not None:
+            self.augment.ada.observe(d_real)
+        if self.augment.enabled:
+            ctx.stats["augment_p"] = torch.tensor(self.augment.ada.p if self.augment.ada else self.augment.p)
+            if self.augment.ada is not None and math.isfinite(self.augment.ada.last_r):
+                ctx.stats["ada_r"] = torch.tensor(self.augment.ada.last_r)
+
+    def d_reg_phase(self, ctx: "StepContext", step: int, iters: int) -> None:
+        cfg = self.cfg
         wp = self.weight_penalty(self.D, cfg.reg.d_l1, cfg.reg.d_l2)
         if wp is not None:
-            total = total + wp
-            stats["weight_penalty_d"] = wp.detach()
-        if sigma > 0:
-            stats["instance_noise"] = torch.tensor(sigma)
-        if self.penalty.needs_gradient:
-            # schedules see the distance over the whole (all-rank) batch
-            wf = self.dist.mean(float(w)) if self.schedule.uses_distance else math.nan
-            dec = self.schedule.decide(Observation(step, iters, wf))
-            stats["penalty_weight"] = torch.tensor(dec.weight)
-            for k, v in dec.stats.items():
-                stats[k] = torch.tensor(float(v))
-            every = cfg.penalty.every
-            if self.critic_steps % every == 0:
-                res = self.penalty(self.critic(y), real, fake, dec.eps_low if self.penalty.uses_interpolation else 0.0,
-                                   rng=self.source, detail=self.detail or self.schedule.uses_feedback,
-                                   grad_scale=self.scaler_d.get_scale() if self.scaler_d is not None else 1.0)
-                # lazy regularization: a penalty taken every k steps counts k times
-                total = total + (dec.weight * every) * res.value
-                stats["penalty"] = res.value.detach()
-                stats.update(res.stats)
-                if "gp_grad_norm" in res.stats and self.schedule.uses_feedback:
-                    self.schedule.feedback(self.dist.mean(float(res.stats["gp_grad_norm"])))
-        self.opt_d.zero_grad(set_to_none=True)
-        self._backward_step(total, self.opt_d, self.scaler_d, self.D, cfg.optim.d.grad_clip, stats, "grad_norm_d")
-        self.penalty.post_step(self.D)
-        self.critic_steps += 1
-        return stats
+            ctx.total = ctx.total + wp
+            ctx.stats["weight_penalty_d"] = wp.detach()
+        if not self.penalty.needs_gradient:
+            return
+        # schedules see the distance over the whole (all-rank) batch
+        wf = self.dist.mean(float(ctx.w)) if self.schedule.uses_distance else math.nan
+        dec = self.schedule.decide(Observation(step, iters, wf))
+        ctx.stats["penalty_weight"] = torch.tensor(dec.weight)
+        for k, v in dec.stats.items():
+            ctx.stats[k] = torch.tensor(float(v))
+        every = cfg.penalty.every
+        if self.critic_steps % every:
+            return
+        res = self.penalty(self.critic(ctx.y), ctx.real, ctx.fake,
+                           dec.eps_low if self.penalty.uses_interpolation else 0.0,
+                           rng=self.source, detail=self.detail or self.schedule.uses_feedback,
+                           grad_scale=self.scaler_d.get_scale() if self.scaler_d is not None else 1.0)
+        # lazy regularization: a penalty taken every k steps counts k times
+        ctx.total = ctx.total + (dec.weight * every) * res.value
+        ctx.stats["penalty"] = res.value.detach()
+        ctx.stats.update(res.stats)
+        if "gp_grad_norm" in res.stats and self.schedule.uses_feedback:
+            self.schedule.feedback(self.dist.mean(float(res.stats["gp_grad_norm"])))
 
     def generator_step(self) -> dict[str, torch.Tensor]:
         cfg = self.cfg
         B = self.g_batch
-        y = self.source.labels(B)
+        sigma = self.noise_std(self.step)
         # D's weights need no gradient here: skip that work entirely
         self.D.requires_grad_(False)
         try:
-            fake = self.g_forward(self.G_train, self.source.latent(B), y)
-            sigma = self.noise_std(self.step)
-            if sigma > 0:
-                fake = fake + sigma * torch.randn_like(fake)
+            d_real = None
+            if self.loss.relativistic:  # G's loss compares with D on a real batch (a constant here)
+                real, y = self.source.real(B)
+                with torch.no_grad():
+                    xr = self.d_inputs(real, sigma)
+                    d_real = self.D(xr, y) if self.conditional else self.D(xr)
+            else:
+                y = self.source.labels(B)
+            fake = self.d_inputs(self.g_forward(self.G_train, self.source.latent(B), y), sigma)
             d_fake = self.D(fake, y) if self.conditional else self.D(fake)
-            loss_g = self.loss.g(d_fake)
+            loss_g = self.loss.g(d_fake, d_real) if d_real is not None else self.loss.g(d_fake)
             wp = self.weight_penalty(self.G, cfg.reg.g_l1, cfg.reg.g_l2)
             if wp is not None:
                 loss_g = loss_g + wp
@@ -290,7 +360,8 @@ class Trainer:
         finally:
             self.D.requires_grad_(True)
         if self.ema is not None:
-            self.ema.update(self.G)
+            # images seen by G so far, over all ranks (the EMA half-life counts images)
+            self.ema.update(self.G, B * self.dist.world, (self.step + 1) * B * self.dist.world)
         return out
 
     def _backward_step(self, loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: Optional[torch.amp.GradScaler],
@@ -319,7 +390,7 @@ class Trainer:
         # end in a log line: they cost real time on small models and nobody reads the rest
         self.detail = (step + 1) % cfg.train.log_every == 0 or step + 1 == iters
         lr_g = set_lr(self.opt_g, cfg.optim.g.lr * self.lr_scale, lr_factor(cfg.optim.g, step, iters))
-        lr_d = set_lr(self.opt_d, cfg.optim.d.lr * self.lr_scale, lr_factor(cfg.optim.d, step, iters))
+        lr_d = set_lr(self.opt_d, cfg.optim.d.lr * self.d_lazy_ratio * self.lr_scale, lr_factor(cfg.optim.d, step, iters))
         acc = StepStats()
         with self.autocast():
             for _ in range(cfg.train.n_critic):
@@ -351,7 +422,11 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_start(self)
             t_last = time.perf_counter()
+            budget = self.cfg.train.max_seconds
             while self.step < self.cfg.train.iters and not self._stop_requested:
+                if budget is not None and self.elapsed >= budget:
+                    self.stop_reason = f"time budget of {budget:g} s reached"
+                    break
                 stats = self.train_step()
                 now = time.perf_counter()
                 self.elapsed += now - t_last - self.excluded
@@ -403,6 +478,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "ema": self.ema.module.state_dict() if self.ema is not None else None,
             "schedule": self.schedule.state_dict(), "health": self.health.state_dict(), "rng": rng,
+            "augment": self.augment.state_dict(),
             "source": self.source.state_dict(), "best": dict(self.best), "lr_scale": self.lr_scale,
             "rollbacks": self.rollbacks, "world": self.dist.world,
             "scalers": [s.state_dict() if s is not None else None for s in (self.scaler_d, self.scaler_g)],
@@ -436,6 +512,7 @@ class Trainer:
         except (RuntimeError, KeyError, ValueError) as e:
             raise RunError(f"checkpoint does not fit this config (changed model or optimizer?): {str(e).splitlines()[0]}") from None
         self.schedule.load_state_dict(s["schedule"]) if s.get("schedule") else None
+        self.augment.load_state_dict(s.get("augment") or {})
         self.health.load_state_dict(s.get("health") or {})
         self.best = dict(s.get("best") or {})
         self.lr_scale = float(s.get("lr_scale", 1.0))

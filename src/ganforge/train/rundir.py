@@ -50,7 +50,26 @@ class RunDir:
             raise RunError(f"run folder {str(self.path)!r} does not exist")
         if not self.is_run():
             raise RunError(f"{self.path} is not a ganforge run folder (no config.yaml)")
+        self.check_confined()
         return self
+
+    #: the entries ganforge reads, writes or deletes inside a run folder
+    ENTRIES = ("config.yaml", "metrics.jsonl", "run.json", "eval.json", "samples", "checkpoints",
+               "checkpoints/manifest.json", "checkpoints/best", "checkpoints/best/manifest.json", "plots", "tb")
+
+    def check_confined(self) -> None:
+        """RunError when an entry of the folder is a link that leads outside it: run folders
+        are shared and downloaded, and checkpoint rotation deletes files, so nothing read
+        from a run may reach a file elsewhere (checkpoint names are checked by the manifest
+        reader, see checkpoint.check_name)."""
+        root = self.path.resolve()
+        for name in self.ENTRIES:
+            p = self.path / name
+            if not (p.is_symlink() or p.exists()):
+                continue
+            target = p.resolve()
+            if target != root and root not in target.parents:
+                raise RunError(f"{p}: refused: it leads outside the run folder (to {target})")
 
     def create(self, cfg: Config) -> None:
         if not self.writable:
@@ -73,8 +92,14 @@ class RunDir:
         self.require_run()
         try:
             d = yaml.safe_load(self.config_file.read_text())
-        except (yaml.YAMLError, OSError) as e:
-            raise RunError(f"{self.config_file}: unreadable ({e})") from None
+        except yaml.YAMLError as e:
+            # safe_load refuses tags (!!python/object...) with a multi-line message: one line here
+            mark = getattr(e, "problem_mark", None)
+            at = f" at line {mark.line + 1}" if mark is not None else ""
+            what = str(getattr(e, "problem", None) or "invalid YAML").splitlines()[0]
+            raise RunError(f"{self.config_file}: unreadable{at} ({what})") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise RunError(f"{self.config_file}: unreadable ({getattr(e, 'strerror', None) or e})") from None
         if not isinstance(d, dict):
             raise RunError(f"{self.config_file}: not a config mapping")
         return d

@@ -50,7 +50,7 @@ def _optuna():
     try:
         import optuna
     except ImportError:
-        raise ConfigError("ganforge tune needs Optuna: pip install 'ganforge[tune]'") from None
+        raise ConfigError("ganforge tune needs Optuna, which the ganforge install brings: pip install 'optuna>=3.4'") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
@@ -62,15 +62,54 @@ def open_storage(url: str, attempts: int = 5, **kwargs: Any):
     schema is complete once the faster one is done, so a short wait and a second try
     succeed. Other errors (a wrong URL, no server) are raised at once."""
     optuna = _optuna()
-    from sqlalchemy.exc import IntegrityError, ProgrammingError
+    from sqlalchemy.exc import IntegrityError, ProgrammingError, SQLAlchemyError
 
     for attempt in range(attempts):
         try:
             return optuna.storages.RDBStorage(url, **kwargs)
-        except (IntegrityError, ProgrammingError):
+        except (IntegrityError, ProgrammingError) as e:
             if attempt == attempts - 1:
-                raise
+                raise ConfigError(storage_error(url, e)) from None
             time.sleep(0.5 * (attempt + 1) + random.Random().random())  # jitter; own RNG, no global state
+        except (SQLAlchemyError, ImportError, ValueError) as e:
+            raise ConfigError(storage_error(url, e)) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def torch_threads(n: int) -> None:
+    """This process's torch thread count (the trials' auto thread choice starts from it)."""
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def storage_error(url: str, e: BaseException) -> str:
+    """One line that says what is wrong with ``--storage`` (password hidden)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # unparseable: show it as given, it holds no recognisable password
+        shown = url
+    if isinstance(e, NoSuchModuleError):
+        scheme = url.split(":", 1)[0]
+        why = (f"unknown database kind {scheme!r} (use sqlite:///FILE, postgresql://..., "
+               "mysql://... or another SQLAlchemy URL)")
+    elif isinstance(e, ArgumentError):
+        why = "not a database URL (expected e.g. sqlite:///study.db or postgresql://user:pass@host/db)"
+    elif isinstance(e, ImportError):
+        why = ("the Python driver for this database is not installed (PostgreSQL: pip install "
+               "'ganforge[postgres]'; MySQL: pip install pymysql and use mysql+pymysql://)")
+    elif isinstance(e, OperationalError):
+        detail = str(getattr(e, "orig", None) or e).strip().splitlines()
+        why = f"cannot open the database ({detail[0] if detail else 'operational error'})"
+        if url.startswith("sqlite"):
+            why += "; does the folder exist and is it writable?"
+    else:
+        first = str(e).strip().splitlines()
+        why = first[0] if first else type(e).__name__
+    return f"--storage {shown}: {why}"
 
 
 def make_study(space: Space, storage: str, name: str, seed: Optional[int] = None):
@@ -172,12 +211,19 @@ def tune(space_path: str | Path, trials: int, folder: Path, storage: Optional[st
     storage = storage or f"sqlite:///{(folder / 'study.db').resolve()}"
     study = study or folder.name
     make_study(load_space(space_path, overrides), storage, study, seed)  # create once, before the workers race
+    # each of the K processes gets its share of the cores: K processes with torch's default
+    # thread count each would spin-wait against one another (docs/scale.md)
+    share = max(1, (os.cpu_count() or 1) // workers)
+    env = dict(os.environ, GANFORGE_TUNE_WORKER="1")
+    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+        env["OMP_NUM_THREADS"] = str(share)
+        torch_threads(share)
     procs = []
     for _ in range(workers - 1):
         cmd = [sys.executable, "-m", "ganforge", "tune", "--space", str(space_path), "--trials", str(trials),
                "--out", str(folder), "--storage", storage, "--study", study, "--workers", "1"]
         cmd += [a for o in overrides for a in ("--set", o)]
-        procs.append(subprocess.Popen(cmd, env=dict(os.environ, GANFORGE_TUNE_WORKER="1")))
+        procs.append(subprocess.Popen(cmd, env=env))
     try:
         st = run_trials(space_path, trials, folder, storage, study, seed, log, overrides)
     finally:

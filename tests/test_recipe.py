@@ -1,0 +1,259 @@
+"""The modern recipe's pieces against hand-computed values: relativistic losses, R1+R2 on
+a linear critic, differentiable augmentation, ADA's controller, EMA half-life, the
+lazy-regularization optimizer correction, the points dataset, coverage warnings."""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from conftest import tiny_config
+from ganforge import api
+from ganforge.augment import AdaController, Augment, cutout, translation
+from ganforge.config import AugmentConfig, Config, DataConfig
+from ganforge.data import load_dataset
+from ganforge.errors import ConfigError, DataError
+from ganforge.objectives import LOSSES, build_penalty
+from ganforge.optim import EMA
+from ganforge.train.health import HealthMonitor
+
+
+def sp(x):  # softplus by hand
+    return math.log1p(math.exp(x))
+
+
+# ---------------------------------------------------------------- losses
+def test_rpgan_values():
+    r, f = torch.tensor([1.0, 2.0]), torch.tensor([0.0, 3.0])
+    loss = LOSSES.get("rpgan")
+    assert loss.relativistic
+    assert loss.d(r, f).item() == pytest.approx((sp(-1.0) + sp(1.0)) / 2, abs=1e-6)
+    assert loss.g(f, r).item() == pytest.approx((sp(1.0) + sp(-1.0)) / 2, abs=1e-6)
+    # pairing matters: swapping which real meets which fake changes the value
+    assert loss.d(r, f.flip(0)).item() == pytest.approx((sp(-(1 - 3.0)) + sp(-(2 - 0.0))) / 2, abs=1e-6)
+
+
+def test_ragan_values():
+    r, f = torch.tensor([1.0, 2.0]), torch.tensor([0.0, 4.0])  # mean real 1.5, mean fake 2
+    loss = LOSSES.get("ragan")
+    want_d = (sp(-(1 - 2.0)) + sp(-(2 - 2.0))) / 2 + (sp(0 - 1.5) + sp(4 - 1.5)) / 2
+    want_g = (sp(-(0 - 1.5)) + sp(-(4 - 1.5))) / 2 + (sp(1 - 2.0) + sp(2 - 2.0)) / 2
+    assert loss.d(r, f).item() == pytest.approx(want_d, abs=1e-6)
+    assert loss.g(f, r).item() == pytest.approx(want_g, abs=1e-6)
+
+
+# ---------------------------------------------------------------- several regularizers
+def test_r1_plus_r2_on_a_linear_critic():
+    lin = nn.Linear(3, 1)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[1.0, -2.0, 2.0]]))  # ||w||^2 = 9 ; grad of D is w everywhere
+    critic = lambda x: lin(x).squeeze(1)  # noqa: E731
+    real, fake = torch.randn(5, 3), torch.randn(5, 3)
+    r1 = build_penalty("r1")(critic, real, fake)
+    assert r1.value.item() == pytest.approx(0.5 * 9)
+    both = build_penalty("r1+r2", factors=[1.0, 2.0])(critic, real, fake)
+    assert both.value.item() == pytest.approx(0.5 * 9 + 2 * 0.5 * 9)
+    assert both.stats["penalty_r1"].item() == pytest.approx(4.5) and both.stats["penalty_r2"].item() == pytest.approx(4.5)
+    assert both.stats["r1_grad_norm"].item() == pytest.approx(3.0)
+    both.value.backward()  # differentiable w.r.t. the critic: d/dw (1.5 ||w||^2) = 3 w
+    assert torch.allclose(lin.weight.grad, 3 * lin.weight.detach())
+
+
+def test_penalty_term_errors():
+    with pytest.raises(ConfigError, match="did you mean 'r2'"):
+        Config.from_dict({"penalty": {"name": "r1+r3"}}) and api.check_names(Config.from_dict({"penalty": {"name": "r1+r3"}}))
+    with pytest.raises(ConfigError, match="term_weights has 1 values"):
+        Config.from_dict({"penalty": {"name": "r1+r2", "term_weights": [1.0]}})
+
+
+def test_decay_over_a_fixed_span():
+    from ganforge.objectives import Observation, build_schedule
+
+    cfg = Config.from_dict({"penalty": {"name": "r1+r2", "weight": 1.0, "weight_min": 0.1, "schedule": "cosine",
+                                        "decay_steps": 100}}).penalty
+    s = build_schedule(cfg)
+    assert s.decide(Observation(0, 10000, math.nan)).weight == pytest.approx(1.0)
+    assert s.decide(Observation(50, 10000, math.nan)).weight == pytest.approx(0.1 + 0.9 * 0.5)
+    assert s.decide(Observation(100, 10000, math.nan)).weight == pytest.approx(0.1)
+    assert s.decide(Observation(5000, 10000, math.nan)).weight == pytest.approx(0.1)
+
+
+# ---------------------------------------------------------------- augmentation
+def fixed(value):
+    return lambda shape: torch.full(shape, value)
+
+
+def test_translation_shifts_by_whole_pixels_and_pads_with_zero():
+    x = torch.arange(16.0).view(1, 1, 4, 4) + 1
+    cfg = AugmentConfig(translation=0.25)  # at most 1 pixel on a side of 4; u=1-eps -> shift +1
+    y = translation(x, fixed(0.999), cfg)
+    assert torch.equal(y[0, 0, 1:, 1:], x[0, 0, :3, :3])
+    assert torch.equal(y[0, 0, 0], torch.zeros(4)) and torch.equal(y[0, 0, :, 0], torch.zeros(4))
+    assert torch.equal(translation(x, fixed(0.5), cfg), x)  # u=0.5 -> shift 0
+
+
+def test_cutout_erases_a_square_of_the_stated_side():
+    x = torch.ones(2, 3, 8, 8)
+    y = cutout(x, fixed(0.5), AugmentConfig(cutout=0.5))
+    assert (y == 0).sum().item() == 2 * 3 * 4 * 4
+
+
+def test_augment_keeps_shapes_and_gradients(tmp_path):
+    class Rng:
+        g = torch.Generator().manual_seed(0)
+
+        def uniform(self, shape, like):
+            return torch.rand(shape, generator=self.g)
+
+    aug = Augment(AugmentConfig(ops=["translation", "cutout", "color"], p=0.5), is_image=True)
+    assert aug.ops == ["translation", "cutout", "brightness", "saturation", "contrast"]
+    x = torch.randn(16, 3, 8, 8, requires_grad=True)
+    y = aug(x, Rng())
+    assert y.shape == x.shape
+    y.square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    with pytest.raises(ConfigError, match="did you mean 'cutout'"):
+        Augment(AugmentConfig(ops=["cutot"]), is_image=True)
+    with pytest.raises(ConfigError, match="works on images"):
+        Augment(AugmentConfig(ops=["cutout"]), is_image=False)
+
+
+def test_ada_moves_p_toward_the_target():
+    ada = AdaController(AugmentConfig(adaptive=True, p=0.5, target=0.6, interval=2, speed_img=100))
+    for _ in range(2):  # D sure of every real: r = 1 > 0.6 -> p up by 2 steps x 10 images / 100
+        ada.observe(torch.ones(10))
+    assert ada.last_r == 1.0 and ada.p == pytest.approx(0.7)
+    for _ in range(2):  # r = -1 < 0.6 -> down
+        ada.observe(-torch.ones(10))
+    assert ada.p == pytest.approx(0.5)
+    for _ in range(20):
+        ada.observe(-torch.ones(10))
+    assert ada.p == 0.0  # clamped
+    ada2 = AdaController(AugmentConfig(adaptive=True, p=0.5, target=0.6, interval=2, speed_img=100))
+    ada2.load_state_dict(ada.state_dict())
+    assert ada2.state_dict() == ada.state_dict()
+
+
+# ---------------------------------------------------------------- EMA half-life, lazy correction
+def test_ema_half_life_arithmetic():
+    m = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        m.weight.zero_()
+    ema = EMA(m, halflife_img=100, rampup=None)
+    with torch.no_grad():
+        m.weight.fill_(1.0)
+    for i in range(10):  # 10 updates of 10 images = one half-life: the old weight keeps 1/2
+        ema.update(m, batch=10, images_seen=(i + 1) * 10)
+    assert ema.module.weight.item() == pytest.approx(0.5, abs=1e-6)
+    ramp = EMA(m, halflife_img=100, rampup=0.05)
+    assert ramp.beta(10, 100) == pytest.approx(0.5 ** (10 / 5))  # half-life capped at 0.05 x 100 images
+    assert ramp.beta(10, 10**6) == pytest.approx(0.5 ** (10 / 100))
+
+
+def test_lazy_regularization_corrects_the_d_optimizer(tmp_path):
+    cfg = tiny_config(tmp_path, penalty={"name": "r1", "every": 4, "weight": 1.0},
+                      optim={"d": {"lr": 1e-3, "betas": [0.0, 0.99]}})
+    from ganforge.train.loop import Trainer
+
+    c = Config.from_dict(cfg)
+    t = Trainer(c, load_dataset(c.data))
+    t.train_step()
+    group = t.opt_d.param_groups[0]
+    assert group["lr"] == pytest.approx(1e-3 * 4 / 5)
+    assert group["betas"] == pytest.approx((0.0, 0.99 ** 0.8))
+    assert t.opt_g.param_groups[0]["lr"] == pytest.approx(c.optim.g.lr)
+    c.penalty.lazy_correction = False
+    t2 = Trainer(c, load_dataset(c.data))
+    assert t2.opt_d.param_groups[0]["lr"] == pytest.approx(1e-3)
+
+
+# ---------------------------------------------------------------- the loop with the recipe
+def recipe(tmp_path, **extra):
+    return tiny_config(
+        tmp_path, data={"name": "digits"}, loss={"name": "rpgan"},
+        penalty={"name": "r1+r2", "weight": 0.1, "weight_min": 0.01, "schedule": "cosine", "decay_steps": 15},
+        augment={"ops": ["translation", "color"], "adaptive": True, "p": 0.2, "interval": 2, "speed_img": 500},
+        train={"ema_halflife_kimg": 0.5, "n_critic": 1}, optim={"g": {"betas": [0.0, 0.99]}, "d": {"betas": [0.0, 0.99]}},
+        **extra)
+
+
+def test_recipe_trains_and_resumes_exactly(tmp_path):
+    straight = api.train(recipe(tmp_path / "a", out=str(tmp_path / "a")), log=lambda m: None)
+    assert straight.status == "finished"
+    recs = [r for r in api.RunDir(straight.run_dir).read_metrics() if "augment_p" in r]
+    assert recs and any(r["augment_p"] != 0.2 for r in recs)  # ADA moved p
+    assert all("penalty_r1" in r and "penalty_r2" in r for r in recs)
+    half = recipe(tmp_path / "b", out=str(tmp_path / "b"))
+    half["train"]["iters"] = 10
+    api.train(half, log=lambda m: None)
+    resumed = api.train(resume=tmp_path / "b", overrides=["train.iters=20"], log=lambda m: None)
+    a = torch.load(straight.checkpoint, weights_only=True)
+    b = torch.load(resumed.checkpoint, weights_only=True)
+    for k in a["G"]:
+        assert torch.equal(a["G"][k], b["G"][k]), k
+    for k in a["ema"]:
+        assert torch.equal(a["ema"][k], b["ema"][k]), k
+    assert a["augment"] == b["augment"]
+
+
+def test_time_budget_stops_the_run(tmp_path):
+    res = api.train(tiny_config(tmp_path, train={"iters": 10**6, "max_seconds": 0.5}), log=lambda m: None)
+    assert res.status == "finished" and "time budget" in res.reason
+    assert 0.5 <= res.elapsed < 5 and 0 < res.step < 10**6
+
+
+# ---------------------------------------------------------------- points
+def test_points_from_npy_and_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    centres = np.array([[10.0, 0.0], [20.0, 5.0]])
+    pts = centres[rng.integers(0, 2, 400)] + 0.1 * rng.standard_normal((400, 2))
+    np.save(tmp_path / "p.npy", pts)
+    ds = load_dataset(DataConfig(name="points", file=str(tmp_path / "p.npy"), centres=centres.tolist(), spread=0.1))
+    assert ds.x.abs().max() <= 0.8 + 1e-6 and ds.x.shape == (400, 2)
+    back = ds.x.double() * ds.info["scale"] + ds.info["offset"].double()
+    assert np.allclose(back.numpy(), pts, atol=1e-4)
+    from ganforge.metrics.toy import mode_metrics
+
+    m = mode_metrics(ds.x, ds.info["centres"], ds.info["std"])
+    assert m["modes_covered"] == 2 and m["high_quality"] > 0.95
+    (tmp_path / "p.csv").write_text("x,y\n" + "\n".join(f"{a},{b}" for a, b in pts))
+    ds2 = load_dataset(DataConfig(name="points", file=str(tmp_path / "p.csv")))
+    assert torch.allclose(ds2.x, ds.x, atol=1e-5)
+
+
+def test_points_errors(tmp_path):
+    (tmp_path / "bad.csv").write_text("1,2\n3,abc\n")
+    with pytest.raises(DataError, match="not a table of numbers"):
+        load_dataset(DataConfig(name="points", file=str(tmp_path / "bad.csv")))
+    np.save(tmp_path / "nan.npy", np.array([[1.0, np.nan], [2.0, 3.0]]))
+    with pytest.raises(DataError, match="NaN"):
+        load_dataset(DataConfig(name="points", file=str(tmp_path / "nan.npy")))
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object))
+    with pytest.raises(DataError):
+        load_dataset(DataConfig(name="points", file=str(tmp_path / "obj.npy")))
+    with pytest.raises(ConfigError, match="needs data.file"):
+        load_dataset(DataConfig(name="points"))
+    np.save(tmp_path / "ok.npy", np.zeros((5, 3)))
+    with pytest.raises(ConfigError, match="2 coordinate.*the points have 3"):
+        load_dataset(DataConfig(name="points", file=str(tmp_path / "ok.npy"), centres=[[0.0, 0.0]], spread=0.1))
+
+
+# ---------------------------------------------------------------- coverage warnings
+def test_coverage_warnings_fall_and_stall():
+    h = HealthMonitor(stall_evals=3)
+    assert h.check_coverage({"modes_covered": 5, "modes_total": 8}) == []
+    assert h.check_coverage({"modes_covered": 6, "modes_total": 8}) == []
+    w = h.check_coverage({"modes_covered": 4, "modes_total": 8})
+    assert len(w) == 1 and "falling" in w[0] and "4/8" in w[0]
+    assert h.check_coverage({"modes_covered": 4, "modes_total": 8}) == []  # said once, not every time
+    w = h.check_coverage({"modes_covered": 6, "modes_total": 8})
+    assert len(w) == 1 and "stalled" in w[0]
+    h2 = HealthMonitor(stall_evals=2)
+    for _ in range(3):
+        out = h2.check_coverage({"modes_covered": 8, "modes_total": 8})
+    assert out == []  # complete coverage never stalls
+    h3 = HealthMonitor()
+    h3.check_coverage({"recall": 0.6, "classes_hit": 10}, classes=10)
+    w = h3.check_coverage({"recall": 0.45, "classes_hit": 8}, classes=10)
+    assert any("recall" in m for m in w) and any("classes generated 8/10" in m for m in w)
