@@ -187,6 +187,7 @@ class EvalConfig:
     """Periodic evaluation during training (FID and friends, or toy metrics)."""
 
     every: int = 0  #: evaluate every N generator steps; 0 = off
+    every_seconds: Optional[float] = None  #: also (or instead) every this many seconds of training
     n: int = 2000  #: generated samples per evaluation
     extractor: str = "auto"  #: auto | mnist-lenet
     reference: str = "auto"  #: auto (the holdout when data.holdout > 0, else the training data) | holdout | train
@@ -299,6 +300,8 @@ class Config:
         _pos("penalty.every", p.every)
         if self.eval.every < 0:
             raise ConfigError(f"eval.every must be >= 0, got {self.eval.every}")
+        if self.eval.every_seconds is not None and not self.eval.every_seconds > 0:
+            raise ConfigError(f"eval.every_seconds must be > 0, got {self.eval.every_seconds}")
         _pos("eval.n", self.eval.n)
         _pos("eval.kid_subsets", self.eval.kid_subsets)
         if self.eval.n < 10:

@@ -71,7 +71,7 @@ class HealthCallback(Callback):
         recall) and, on data with known modes (toy mixtures, points with centres), a
         cheap modes-covered count every ``sample_every`` steps even without eval.every."""
         info = t.data.info
-        if "centres" in info and not t.cfg.eval.every and (t.step % t.cfg.train.sample_every == 0
+        if "centres" in info and not (t.cfg.eval.every or t.cfg.eval.every_seconds) and (t.step % t.cfg.train.sample_every == 0
                                                            or t.step == t.cfg.train.iters):
             import time
 
@@ -283,9 +283,12 @@ class Evaluator(Callback):
     def __init__(self, run: RunDir, log) -> None:
         self.run, self.log = run, log
         self.ext = None
+        self.next_time = math.inf  #: training-clock time of the next eval.every_seconds evaluation
 
     def on_start(self, t: Trainer) -> None:
-        if t.cfg.eval.every and t.data.is_image:
+        es = t.cfg.eval.every_seconds
+        self.next_time = es * (math.floor(t.elapsed / es) + 1) if es else math.inf
+        if (t.cfg.eval.every or es) and t.data.is_image:
             from ..metrics.evaluate import pick_extractor
             from ..metrics.features import EXTRACTORS
 
@@ -297,8 +300,11 @@ class Evaluator(Callback):
             self.ext = EXTRACTORS.get(name)(device=t.device)
 
     def on_step(self, t: Trainer, stats) -> None:
-        if t.cfg.eval.every and t.step % t.cfg.eval.every == 0:
+        c = t.cfg.eval
+        if (c.every and t.step % c.every == 0) or t.elapsed >= self.next_time:
             self.evaluate(t)
+            if c.every_seconds:
+                self.next_time = c.every_seconds * (math.floor(t.elapsed / c.every_seconds) + 1)
 
     def evaluate(self, t: Trainer) -> dict:
         import time

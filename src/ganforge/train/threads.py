@@ -47,7 +47,9 @@ class ThreadGovernor(Callback):
         self.wait_s = reprobe_s  #: seconds until the next periodic probe
         self.probed_from: Optional[int] = None
         self.current = self.candidates[-1]
-        self.queue: list[int] = list(reversed(self.candidates))  # what to measure next, in order
+        # what to measure next, in order: the fewest threads first, which is never badly
+        # slow (on a loaded machine many threads are, and so is warming up with them)
+        self.queue: list[int] = list(self.candidates)
         self.results: dict[int, float] = {}
         self.times: list[float] = []
         self.window_start = 0.0
@@ -84,7 +86,11 @@ class ThreadGovernor(Callback):
         if not self.active or dt <= 0 or self.seen <= self.warmup_steps:
             return
         self.times.append(dt)
-        if len(self.times) < self.min_steps or sum(self.times) < self.window_s:
+        # a probe already clearly slower than the best setting measured (its steps so far
+        # took longer than that setting's whole window would): stop paying for it now
+        known = [v for c, v in self.results.items() if c != self.current]
+        losing = bool(self.queue) and known and len(self.times) >= 2 and sum(self.times) > self.min_steps * min(known)
+        if not losing and (len(self.times) < self.min_steps or sum(self.times) < self.window_s):
             return
         m = statistics.median(self.times)
         self.times = []

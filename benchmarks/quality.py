@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""The quality suite: each task trained to a fixed budget, 3 seeds, final quality and the
+curve (quality against seconds and against generator steps), with sample pictures.
+
+    python benchmarks/quality.py --mnist ../shared/data/mnist                 # everything
+    python benchmarks/quality.py --tasks ring8,grid25 --configs default --seeds 0
+    python benchmarks/quality.py --budget steps                                # other machines
+    python benchmarks/quality.py --report-only                                 # rewrite the page
+
+Tasks, budgets (training clock, evaluation excluded) and measures:
+  ring8, grid25   2 min   modes covered, high-quality share (toy metrics, 2,000 samples)
+  swissroll       2 min   exact W1 of 2,000 samples to a fresh real sample of 2,000,
+                          beside the W1 between two fresh real samples (the floor)
+  digits          3 min   digits-extractor FID of 297 samples against the 297 held-out
+                          digits, beside held-out vs 297 training digits (the floor)
+  mnist          10 min   mnist-lenet FID, precision, recall, classes covered of 2,000
+                          samples against 2,000 held-out images (train on the other 8,000
+                          of ../shared/data/mnist), beside held-out vs 2,000 training images
+
+Configs are named in CONFIGS: the default that `ganforge train` uses for the data now, the
+previous default, and presets. A cell is (task, config, seed); each writes
+docs/results/quality/cells/TASK/CONFIG/seedN.json when done, and a rerun skips finished
+cells, so the suite can stop and continue. Run folders go to bench_runs/quality/ (not
+committed). The page docs/results/quality.md is rewritten from all finished cells after
+every cell.
+
+--budget steps trains each task for a fixed number of generator steps instead (STEP_BUDGET:
+what the default config reaches in the time budget on the 2-core CPU this page was made
+on), for machines of other speeds; those cells are stored apart (cells-steps/).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from ganforge import api  # noqa: E402
+from ganforge.config import Config, deep_merge, load_preset  # noqa: E402
+from ganforge.data.toy import make_toy  # noqa: E402
+from ganforge.metrics.evaluate import evaluate_samples  # noqa: E402
+from ganforge.metrics.features import EXTRACTORS  # noqa: E402
+from ganforge.metrics.fid import fid_from_features  # noqa: E402
+from ganforge.metrics.toy import exact_w1, mode_metrics  # noqa: E402
+from ganforge.train.checkpoint import atomic_write_bytes  # noqa: E402
+
+TASKS: dict[str, dict[str, Any]] = {
+    "ring8": {"data": {"name": "toy", "toy": "ring8"}, "seconds": 120, "steps": 6000, "kind": "toy"},
+    "grid25": {"data": {"name": "toy", "toy": "grid25"}, "seconds": 120, "steps": 6000, "kind": "toy"},
+    "swissroll": {"data": {"name": "toy", "toy": "swissroll"}, "seconds": 120, "steps": 6000, "kind": "toy"},
+    "digits": {"data": {"name": "digits", "holdout": 297}, "seconds": 180, "steps": 6000, "kind": "image",
+               "n_eval": 297},
+    "mnist": {"data": {"name": "mnist", "holdout": 2000}, "seconds": 600, "steps": 6000, "kind": "image",
+              "n_eval": 2000},
+}
+N_TOY = 2000
+CURVE_POINTS = 12  #: evaluations during a run (eval.every_seconds = budget / this)
+
+#: config name -> (preset or None, config dict merged on top); "default" is `ganforge train`'s
+#: own choice for the data, whatever it is when the suite runs
+CONFIGS: dict[str, tuple[Optional[str], dict]] = {
+    "default": (None, {}),
+    "wgan-gp": (None, {"loss": {"name": "wasserstein"}, "penalty": {"name": "gp", "weight": 10.0},
+                       "train": {"n_critic": 5}}),
+    "dcgan-mnist": ("dcgan-mnist", {}),
+}
+
+
+def task_config(task: str, config: str, seed: int, budget: str, mnist: Optional[Path], run_dir: Path) -> dict:
+    spec = TASKS[task]
+    preset, extra = CONFIGS[config]
+    base = load_preset(preset) if preset else {}
+    d = deep_merge(base, extra)
+    data = dict(spec["data"])
+    if task == "mnist":
+        if mnist is None:
+            raise SystemExit("the mnist task needs --mnist DIR")
+        data["dir"] = str(mnist.resolve())
+    d = deep_merge(d, {"data": data})
+    if preset and "model" in base and spec["kind"] == "toy":
+        raise SystemExit(f"config {config} (preset {preset}) is for images, not task {task}")
+    secs = spec["seconds"]
+    train = {"seed": seed, "tensorboard": False, "sample_every": 10**9, "ckpt_every": 10**9}
+    if budget == "time":
+        train.update(iters=10**9, max_seconds=float(secs))
+        ev = {"every_seconds": secs / CURVE_POINTS, "every": 0}
+    else:
+        train.update(iters=spec["steps"], max_seconds=None)
+        ev = {"every": max(1, spec["steps"] // CURVE_POINTS), "every_seconds": None}
+    ev["n"] = spec.get("n_eval", N_TOY)
+    return deep_merge(d, {"train": train, "eval": ev, "out": str(run_dir)})
+
+
+class Floors:
+    """Real-against-real references at the sample sizes of the measures."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, dict] = {}
+
+    def get(self, task: str, trainer) -> dict:
+        if task in self.cache:
+            return self.cache[task]
+        spec = TASKS[task]
+        out: dict[str, float] = {}
+        if task == "swissroll":
+            a, b = make_toy("swissroll", N_TOY, 10_001), make_toy("swissroll", N_TOY, 10_002)
+            out["w1_floor"] = exact_w1(a, b)
+        elif spec["kind"] == "image":
+            n = spec["n_eval"]
+            hold = trainer.data.holdout_x
+            g = torch.Generator().manual_seed(0)
+            train = trainer.data.x[torch.randperm(len(trainer.data.x), generator=g)[:n]]
+            m = evaluate_samples(train, hold, use_cache=False, data_name=trainer.data.name)
+            out.update(fid_floor=m["fid"], precision_floor=m["precision"], recall_floor=m["recall"])
+        self.cache[task] = out
+        return out
+
+
+def final_metrics(task: str, trainer, seed: int) -> dict:
+    """Quality of the run's final sampler (EMA weights when on) on fresh latents."""
+    spec = TASKS[task]
+    n = spec.get("n_eval", N_TOY)
+    fake = trainer.generate_n(n, 99_000 + seed)
+    if not torch.isfinite(fake).all():
+        return {"diverged": True}
+    out: dict[str, Any] = {}
+    if spec["kind"] == "toy":
+        kind = spec["data"]["toy"]
+        if "centres" in trainer.data.info:
+            out.update(mode_metrics(fake, trainer.data.info["centres"], trainer.data.info["std"]))
+        out["w1"] = exact_w1(fake, make_toy(kind, n, 20_000 + seed))
+    else:
+        m = evaluate_samples(fake, trainer.data.holdout_x, use_cache=False, data_name=trainer.data.name)
+        out.update({k: m[k] for k in ("fid", "precision", "recall", "density", "coverage") if k in m})
+        if "classes_hit" in m:
+            out["classes_hit"] = m["classes_hit"]
+    return out
+
+
+def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
+    run_dir = ROOT / "bench_runs" / "quality" / a.budget / task / config / f"seed{seed}"
+    if run_dir.exists():  # an interrupted earlier attempt: start the cell again
+        shutil.rmtree(run_dir)
+    cfg = task_config(task, config, seed, a.budget, a.mnist, run_dir)
+    t0 = time.time()
+    res = api.train(cfg, log=lambda m: None)
+    trainer, _ = api.load_run(run_dir)
+    fin = final_metrics(task, trainer, seed)
+    fin.update(floors.get(task, trainer))
+    recs = api.RunDir(run_dir).read_metrics()
+    keys = ("fid", "precision", "recall", "classes_hit", "w1", "modes_covered", "high_quality")
+    curve = [{k: r[k] for k in ("step", "time", *keys) if k in r} for r in recs
+             if any(k in r for k in ("fid", "w1"))]
+    from ganforge.images import save_samples
+
+    pic = a.out / "quality" / f"{task}_{config}_seed{seed}.png"
+    x = trainer.generate_n(64 if spec_kind(task) == "image" else 1000, 5)
+    save_samples(x, pic, real=trainer.data.x[:2000] if x.dim() == 2 else None)
+    return {"task": task, "config": config, "seed": seed, "budget": a.budget, "status": res.status,
+            "reason": res.reason, "steps": res.step, "seconds": round(res.elapsed, 1),
+            "wall_seconds": round(time.time() - t0, 1), "final": fin, "curve": curve,
+            "config_used": Config.from_dict(cfg).to_dict(), "warnings": res.warnings,
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def spec_kind(task: str) -> str:
+    return TASKS[task]["kind"]
+
+
+def cell_path(a, task: str, config: str, seed: int) -> Path:
+    folder = "cells" if a.budget == "time" else "cells-steps"
+    return a.out / "quality" / folder / task / config / f"seed{seed}.json"
+
+
+# ---------------------------------------------------------------------- the page
+TARGETS = {
+    "ring8": "8/8 modes, high-quality share >= 0.9",
+    "grid25": "25/25 modes, high-quality share >= 0.9",
+    "swissroll": "W1 <= 1.5x the real-vs-real W1",
+    "digits": "FID <= 1.5x the real-vs-real floor",
+    "mnist": "FID <= 10 (median of 3 seeds)",
+}
+
+
+def target_met(task: str, cells: list[dict]) -> Optional[bool]:
+    fins = [c["final"] for c in cells]
+    if not fins or any(f.get("diverged") for f in fins):
+        return False if fins else None
+    if task in ("ring8", "grid25"):
+        total = 8 if task == "ring8" else 25
+        return all(f["modes_covered"] == total and f["high_quality"] >= 0.9 for f in fins)
+    if task == "swissroll":
+        return all(f["w1"] <= 1.5 * f["w1_floor"] for f in fins)
+    if task == "digits":
+        return all(f["fid"] <= 1.5 * f["fid_floor"] for f in fins)
+    if task == "mnist":
+        return statistics.median(f["fid"] for f in fins) <= 10
+    return None
+
+
+def fmt_stat(vals: list[float], digits: int = 3) -> str:
+    if not vals:
+        return "-"
+    med = statistics.median(vals)
+    if len(vals) == 1:
+        return f"{med:.{digits}g}"
+    return f"{med:.{digits}g} [{min(vals):.{digits}g}-{max(vals):.{digits}g}]"
+
+
+def write_page(a) -> None:
+    folder = "cells" if a.budget == "time" else "cells-steps"
+    base = a.out / "quality" / folder
+    cells = [json.loads(p.read_text()) for p in sorted(base.glob("*/*/seed*.json"))] if base.is_dir() else []
+    if not cells:
+        return
+    by: dict[tuple[str, str], list[dict]] = {}
+    for c in cells:
+        by.setdefault((c["task"], c["config"]), []).append(c)
+    lines = ["# Quality at convergence: the suite", "",
+             f"Command: `python benchmarks/quality.py --mnist ../shared/data/mnist` (budget: {a.budget}); "
+             "cells run one by one and are kept in `docs/results/quality/" + folder + "/`. Machine: "
+             f"{cells[0]['machine']}; cell dates {min(c['date'] for c in cells)} to {max(c['date'] for c in cells)}. "
+             f"Total training time of the cells here: {sum(c['seconds'] for c in cells) / 60:.0f} min "
+             f"(wall {sum(c['wall_seconds'] for c in cells) / 60:.0f} min).", "",
+             "Values: median [min-max] over seeds. Floors are real against real at the same sample sizes.", ""]
+    for task in TASKS:
+        rows = [(cfg, cs) for (t, cfg), cs in sorted(by.items()) if t == task]
+        if not rows:
+            continue
+        spec = TASKS[task]
+        budget = f"{spec['seconds'] // 60} min" if a.budget == "time" else f"{spec['steps']} generator steps"
+        lines += [f"## {task} ({budget}; target: {TARGETS[task]})", ""]
+        if spec["kind"] == "toy":
+            head = "| config | seeds | modes covered | high-quality share | W1 | W1 floor | steps | target |"
+        else:
+            head = "| config | seeds | FID | FID floor | precision | recall | classes | steps | target |"
+        lines += [head, "|" + "---|" * (head.count("|") - 1)]
+        for cfg, cs in rows:
+            f = [c["final"] for c in cs if not c["final"].get("diverged")]
+            steps = fmt_stat([c["steps"] for c in cs], 4)
+            met = target_met(task, cs)
+            mark = "met" if met else ("not met" if met is False else "-")
+            seeds = ",".join(str(c["seed"]) for c in sorted(cs, key=lambda c: c["seed"]))
+            if spec["kind"] == "toy":
+                lines.append(f"| {cfg} | {seeds} | {fmt_stat([x['modes_covered'] for x in f if 'modes_covered' in x])} | "
+                             f"{fmt_stat([x['high_quality'] for x in f if 'high_quality' in x])} | "
+                             f"{fmt_stat([x['w1'] for x in f])} | {fmt_stat([x.get('w1_floor', math.nan) for x in f if 'w1_floor' in x])} | "
+                             f"{steps} | {mark} |")
+            else:
+                lines.append(f"| {cfg} | {seeds} | {fmt_stat([x['fid'] for x in f])} | "
+                             f"{fmt_stat([x['fid_floor'] for x in f])} | {fmt_stat([x['precision'] for x in f])} | "
+                             f"{fmt_stat([x['recall'] for x in f])} | {fmt_stat([x.get('classes_hit', math.nan) for x in f])} | "
+                             f"{steps} | {mark} |")
+        lines.append("")
+        png = plot_task(a, task, rows)
+        if png:
+            lines += [f"![{task}: quality against seconds and steps]({png.relative_to(a.out).as_posix()})", ""]
+        pics = [f"![{cfg}](quality/{task}_{cfg}_seed0.png)" for cfg, _ in rows
+                if (a.out / "quality" / f"{task}_{cfg}_seed0.png").exists()]
+        if pics:
+            lines += ["Samples (seed 0, end of the budget): " + " ".join(f"{cfg}" for cfg, _ in rows), "", " ".join(pics), ""]
+    (a.out / "quality.md").write_text("\n".join(lines))
+
+
+def plot_task(a, task: str, rows: list[tuple[str, list[dict]]]) -> Optional[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    key = "fid" if TASKS[task]["kind"] == "image" else ("w1" if task == "swissroll" else "modes_covered")
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), dpi=100)
+    for i, (cfg, cs) in enumerate(rows):
+        colour = f"C{i}"
+        for j, c in enumerate(cs):
+            pts = [p for p in c["curve"] if key in p]
+            if not pts:
+                continue
+            for ax, x in zip(axes, ("time", "step")):
+                ax.plot([p[x] for p in pts], [p[key] for p in pts], color=colour, alpha=0.7,
+                        label=cfg if j == 0 else None)
+    for ax, x in zip(axes, ("training seconds", "generator steps")):
+        ax.set_xlabel(x)
+        ax.set_ylabel(key)
+        if key == "fid":
+            ax.set_yscale("log")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{task}: {key} during training (one line per seed)", fontsize=9)
+    fig.tight_layout()
+    out = a.out / "quality" / f"{task}_curves.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tasks", default=",".join(TASKS))
+    ap.add_argument("--configs", default="default,wgan-gp",
+                    help=f"comma-separated names from: {', '.join(CONFIGS)} (dcgan-mnist runs on mnist only)")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--budget", choices=["time", "steps"], default="time")
+    ap.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "results")
+    ap.add_argument("--report-only", action="store_true")
+    a = ap.parse_args()
+    tasks, configs = a.tasks.split(","), a.configs.split(",")
+    for t in tasks:
+        if t not in TASKS:
+            raise SystemExit(f"unknown task {t!r}; choose from {', '.join(TASKS)}")
+    for c in configs:
+        if c not in CONFIGS:
+            raise SystemExit(f"unknown config {c!r}; choose from {', '.join(CONFIGS)}")
+    seeds = [int(s) for s in a.seeds.split(",")]
+    floors = Floors()
+    if not a.report_only:
+        # seeds outermost: a partial run still gives every config one seed to compare
+        for seed in seeds:
+            for task in tasks:
+                for config in configs:
+                    if CONFIGS[config][0] and "mnist" in CONFIGS[config][0] and task != "mnist":
+                        continue  # image presets run on their own data only
+                    path = cell_path(a, task, config, seed)
+                    if path.exists():
+                        print(f"skip {task}/{config}/seed{seed} (done)", flush=True)
+                        continue
+                    print(f"run  {task}/{config}/seed{seed} ...", flush=True)
+                    cell = run_cell(task, config, seed, a, floors)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    atomic_write_bytes(path, json.dumps(cell, indent=1).encode())
+                    f = cell["final"]
+                    print(f"done {task}/{config}/seed{seed}: {cell['steps']} steps in {cell['seconds']} s: "
+                          + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in f.items()),
+                          flush=True)
+                    write_page(a)
+    write_page(a)
+    print(f"wrote {a.out / 'quality.md'}")
+
+
+if __name__ == "__main__":
+    main()
