@@ -257,3 +257,17 @@ def test_coverage_warnings_fall_and_stall():
     h3.check_coverage({"recall": 0.6, "classes_hit": 10}, classes=10)
     w = h3.check_coverage({"recall": 0.45, "classes_hit": 8}, classes=10)
     assert any("recall" in m for m in w) and any("classes generated 8/10" in m for m in w)
+
+
+# ---------------------------------------------------------------- data recipes
+def test_cli_starts_toy_data_from_its_recipe_and_keeps_presets_and_user_keys():
+    from ganforge.config import resolve_config
+
+    toy = resolve_config(overrides=["data.name=toy"])
+    assert toy.loss.name == "rpgan" and toy.penalty.name == "r1+r2" and toy.train.n_critic == 1
+    mine = resolve_config(overrides=["data.name=toy", "loss.name=hinge", "train.n_critic=3"])
+    assert mine.loss.name == "hinge" and mine.train.n_critic == 3 and mine.penalty.name == "r1+r2"
+    classic = resolve_config("wgan-gp-mnist")  # a named preset is taken as it is
+    assert classic.loss.name == "wasserstein" and classic.train.n_critic == 5
+    assert resolve_config().loss.name == Config().loss.name  # digits: no recipe listed (yet)
+    assert resolve_config(overrides=["data.name=toy"], data_recipes=False).loss.name == "wasserstein"

@@ -135,7 +135,7 @@ def _flag_overrides(args: argparse.Namespace) -> list[str]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import api
-    from .config import Config, deep_merge, load_preset, load_yaml
+    from .config import Config, resolve_config
     from .train.rundir import RunDir
 
     overrides = _flag_overrides(args)
@@ -156,14 +156,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = api.train(resume=args.resume, overrides=overrides, progress=not args.quiet,
                            log=_log, handle_signals=True)
     else:
-        base: dict[str, Any] = {}
-        if args.preset:
-            base = load_preset(args.preset)
-        cfg = Config.from_dict(base, where=f"preset {args.preset}")
-        if args.config:
-            cfg = Config.from_dict(deep_merge(cfg.to_dict(), load_yaml(args.config)), where=str(args.config))
-        cfg.apply_overrides(overrides)
-        cfg.validate()
+        cfg = resolve_config(args.preset, args.config, overrides)
         api.check_names(cfg)
         if args.dry_run:
             print(cfg.to_yaml(), end="")

@@ -566,3 +566,35 @@ def load_preset(name: str) -> dict[str, Any]:
 
 def preset_description(name: str) -> str:
     return str(load_yaml(PRESET_DIR / f"{name}.yaml").get("description", ""))
+
+
+#: the recipe `ganforge train` starts from for each kind of data when no --preset is given,
+#: each chosen by measurement (docs/results/quality.md); data not listed starts from the
+#: dataclass defaults above (WGAN-GP, the classic setting)
+DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy"}
+
+
+def resolve_config(preset: Optional[str] = None, file: Optional[str | Path] = None,
+                   overrides: Optional[list[str]] = None, data_recipes: bool = True) -> Config:
+    """The one way from user inputs to a validated Config. Later wins: the data's recipe
+    (``DATA_RECIPES``, only when no preset is named) < preset < config file < overrides
+    (``key=value`` strings: the CLI's flags and ``--set``)."""
+    overrides = list(overrides or [])
+    user: dict[str, Any] = load_preset(preset) if preset else {}
+    if file is not None:
+        user = deep_merge(user, load_yaml(file))
+    where = str(file) if file is not None else (f"preset {preset}" if preset else "config")
+
+    def build(base: dict[str, Any]) -> Config:
+        cfg = Config.from_dict(deep_merge(base, user), where=where)
+        cfg.apply_overrides(overrides)
+        cfg.validate()
+        return cfg
+
+    cfg = build({})
+    recipe = DATA_RECIPES.get(cfg.data.name) if data_recipes and not preset else None
+    if recipe:
+        base = load_preset(recipe)
+        base.pop("data", None)  # the recipe sets how to train, never which data
+        cfg = build(base)
+    return cfg
