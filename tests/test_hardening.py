@@ -16,7 +16,7 @@ from PIL import Image
 from conftest import tiny_config
 from ganforge import api
 from ganforge.cli import main
-from ganforge.config import DataConfig
+from ganforge.config import Config, DataConfig
 from ganforge.data import load_dataset
 from ganforge.data.idx import MAX_DECOMPRESSED, read_bytes
 from ganforge.errors import ConfigError, DataError, RunError
@@ -217,3 +217,31 @@ def test_refused_connection_is_one_line(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert "cannot open the database" in p.stderr
+
+
+# ---------------------------------------------------------------- typos in enum-valued keys
+@pytest.mark.parametrize("key,typo,want", [
+    ("data.name", "mnst", "mnist"), ("data.toy", "ring9", "ring8"), ("model.name", "dcgn", "dcgan"),
+    ("model.g_norm", "batc", "batch"), ("model.d_norm", "spectra", "spectral"), ("model.latent", "norml", "normal"),
+    ("model.g_act", "relu6", "relu"), ("model.d_act", "leakyrel", "leakyrelu"), ("model.init", "xavir", "xavier"),
+    ("loss.name", "hing", "hinge"), ("penalty.name", "r1+r3", "r2"), ("penalty.schedule", "ivpg", "ivgp"),
+    ("penalty.ivgp.reference", "initail", "initial"), ("optim.g.name", "adamm", "adam"),
+    ("optim.d.schedule", "cosin", "cosine"), ("train.precision", "bf61", "bf16"),
+    ("eval.reference", "hldout", "holdout"), ("augment.ops", "[cutot]", "cutout"),
+])
+def test_every_enum_key_answers_a_typo_with_did_you_mean(key, typo, want):
+    cfg = Config()
+    with pytest.raises(ConfigError, match=f"did you mean '{want}'"):
+        cfg.set(key, typo)
+        cfg.validate()
+
+
+def test_mistyped_subcommand_and_choice_suggest(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["trian"])
+    assert e.value.code == 2 and "did you mean 'train'" in capsys.readouterr().err
+
+
+def test_schedule_without_a_gradient_penalty_is_an_error():
+    with pytest.raises(ConfigError, match="has no effect with penalty.name=clip"):
+        Config.from_dict({"penalty": {"name": "clip", "schedule": "ivgp"}})

@@ -271,3 +271,19 @@ def test_cli_starts_toy_data_from_its_recipe_and_keeps_presets_and_user_keys():
     assert classic.loss.name == "wasserstein" and classic.train.n_critic == 5
     assert resolve_config().loss.name == Config().loss.name  # digits: no recipe listed (yet)
     assert resolve_config(overrides=["data.name=toy"], data_recipes=False).loss.name == "wasserstein"
+
+
+def test_a_run_that_misses_modes_is_not_silent(tmp_path):
+    # weight-clipped WGAN trained with plain SGD on ring8 covers 2-3 of the 8 modes and
+    # stays there; the monitor counts modes every sample_every steps (metrics.jsonl) and
+    # says so: first a dropped mode, then coverage stalled short of 8
+    cfg = tiny_config(tmp_path, penalty={"name": "clip"},
+                      optim={"g": {"name": "sgd", "lr": 0.05}, "d": {"name": "sgd", "lr": 0.05}},
+                      train={"iters": 200, "sample_every": 10, "log_every": 10})
+    res = api.train(cfg, log=lambda m: None)
+    counts = [r["modes_covered"] for r in api.RunDir(res.run_dir).read_metrics() if "modes_covered" in r]
+    assert len(counts) == 20 and max(counts) <= 4
+    said = [w for w in res.warnings if "coverage" in w]
+    assert any("stalled: modes covered" in w and "/8" in w for w in said), (counts, res.warnings)
+    logged = [r["warning"] for r in api.RunDir(res.run_dir).read_metrics() if "warning" in r]
+    assert any("stalled" in w for w in logged)

@@ -49,27 +49,9 @@ class TrainResult:
 
 
 def check_names(cfg: Config) -> None:
-    """Raise ConfigError for any component name no registry knows (before any work)."""
-    from .data import DATASETS
-    from .data.toy import TOYS
-    from .models import check_model_config
-    from .objectives import LOSSES, PENALTIES, SCHEDULES
-    from .optim import LR_SCHEDULES, OPTIMIZERS
-    from .registry import check_choice
-
-    DATASETS.get(cfg.data.name)
-    check_choice("data.toy", cfg.data.toy, TOYS)
-    check_model_config(cfg.model)
-    LOSSES.get(cfg.loss.name)
-    for name in cfg.penalty.name.split("+"):
-        PENALTIES.get(name.strip())
-    from .augment import expand_ops
-
-    expand_ops(cfg.augment.ops)
-    SCHEDULES.get(cfg.penalty.schedule)
-    for net in ("g", "d"):
-        OPTIMIZERS.get(getattr(cfg.optim, net).name)
-        check_choice(f"optim.{net}.schedule", getattr(cfg.optim, net).schedule, LR_SCHEDULES)
+    """Raise ConfigError for any component name no registry knows (``Config.validate``
+    does this too; kept for callers that hold an unvalidated config)."""
+    cfg.check_names()
 
 
 def as_config(cfg: ConfigLike) -> Config:

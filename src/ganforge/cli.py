@@ -8,6 +8,7 @@ import argparse
 import difflib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -34,6 +35,12 @@ class Parser(argparse.ArgumentParser):
                         hints.append(f"{bad} -> did you mean {m[0]}?")
             if hints:
                 message += " (" + "; ".join(hints) + ")"
+        m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if m:  # a mistyped subcommand or choice
+            choices = re.findall(r"'([^']*)'", m.group(2)) or [c.strip() for c in m.group(2).split(",")]
+            close = difflib.get_close_matches(m.group(1), choices, n=1, cutoff=0.5)
+            if close:
+                message += f" (did you mean {close[0]!r}?)"
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 

@@ -17,7 +17,7 @@ from typing import Any, Optional
 import yaml
 
 from .errors import ConfigError
-from .registry import suggest
+from .registry import check_choice, suggest
 
 
 @dataclass
@@ -87,6 +87,7 @@ class IVGPConfig:
     beta: float = 0.9  #: smoothing of the distance estimate
     reference: str = "max"  #: max (running maximum of the smoothed distance) | initial
     warmup: int = 0  #: critic steps before the schedule may lower rho below 1
+    distance: str = "batch"  #: batch (W on the training batch) | holdout (real side from held-out data, needs data.holdout)
 
 
 @dataclass
@@ -116,7 +117,7 @@ class RegConfig:
 class PenaltyConfig:
     """Lipschitz control / regularizer for the discriminator and its schedule."""
 
-    name: str = "gp"  #: none | gp | lp | dragan | r1 | r2 | clip, or several joined by + (r1+r2)
+    name: str = "gp"  #: none | gp | gp0 | lp | dragan | r1 | r2 | clip, or several joined by + (r1+r2)
     weight: float = 10.0  #: lambda (for schedules: lambda_max and the starting value)
     term_weights: list[float] = field(default_factory=list)  #: for a+b: each term's factor on lambda (empty: 1 each)
     weight_min: float = 0.0  #: lambda_min for the ivgp, linear and cosine schedules
@@ -306,15 +307,13 @@ class Config:
         _pos("eval.kid_subsets", self.eval.kid_subsets)
         if self.eval.n < 10:
             raise ConfigError(f"eval.n must be at least 10, got {self.eval.n}")
-        if self.eval.reference not in ("auto", "holdout", "train"):
-            raise ConfigError(f"eval.reference must be auto, holdout or train, got {self.eval.reference!r}")
+        check_choice("eval.reference", self.eval.reference, ("auto", "holdout", "train"))
         if self.eval.reference == "holdout" and self.data.holdout == 0:
             raise ConfigError("eval.reference=holdout needs data.holdout > 0")
         for k in ("d_batch_size", "g_batch_size"):
             if getattr(t, k) is not None:
                 _pos(f"train.{k}", getattr(t, k))
-        if t.precision not in ("fp32", "bf16", "fp16"):
-            raise ConfigError(f"train.precision must be fp32, bf16 or fp16, got {t.precision!r}")
+        check_choice("train.precision", t.precision, ("fp32", "bf16", "fp16"))
         if t.max_rollbacks < 0:
             raise ConfigError(f"train.max_rollbacks must be >= 0, got {t.max_rollbacks}")
         if not 0.0 < t.rollback_lr_factor <= 1.0:
@@ -360,8 +359,10 @@ class Config:
             raise ConfigError(f"penalty.clip must be > 0, got {p.clip}")
         if not 0.0 <= p.ivgp.beta < 1.0:
             raise ConfigError(f"penalty.ivgp.beta must be in [0, 1), got {p.ivgp.beta}")
-        if p.ivgp.reference not in ("max", "initial"):
-            raise ConfigError(f"penalty.ivgp.reference must be 'max' or 'initial', got {p.ivgp.reference!r}")
+        check_choice("penalty.ivgp.reference", p.ivgp.reference, ("max", "initial"))
+        check_choice("penalty.ivgp.distance", p.ivgp.distance, ("batch", "holdout"))
+        if p.schedule == "ivgp" and p.ivgp.distance == "holdout" and self.data.holdout == 0:
+            raise ConfigError("penalty.ivgp.distance=holdout needs held-out data: set data.holdout > 0")
         if not 0 <= p.pi.lambda_lo <= p.pi.lambda_hi:
             raise ConfigError("penalty.pi needs 0 <= lambda_lo <= lambda_hi")
         if t.ema_decay is not None and not 0.0 < t.ema_decay < 1.0:
@@ -378,6 +379,9 @@ class Config:
         if p.decay_steps is not None:
             _pos("penalty.decay_steps", p.decay_steps)
         terms = p.name.split("+")
+        if p.schedule != "constant" and all(n.strip() in ("none", "clip") for n in terms):
+            raise ConfigError(f"penalty.schedule={p.schedule} has no effect with penalty.name={p.name} "
+                              "(it sets the weight of a gradient penalty); use gp, lp, dragan, r1 or r2")
         if p.term_weights and len(p.term_weights) != len(terms):
             raise ConfigError(f"penalty.term_weights has {len(p.term_weights)} values but penalty.name={p.name!r} "
                               f"has {len(terms)} term(s)")
@@ -416,6 +420,30 @@ class Config:
         dev = t.device
         if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
             raise ConfigError(f"train.device must be auto, cpu, cuda or cuda:N, got {dev!r}")
+        self.check_names()
+
+    def check_names(self) -> None:
+        """ConfigError (with "did you mean") for a component name that no registry knows.
+        The registries live in the component modules, imported here on first use (they
+        import this module for their config types)."""
+        from .augment import expand_ops
+        from .data import DATASETS
+        from .data.toy import TOYS
+        from .models import check_model_config
+        from .objectives import LOSSES, PENALTIES, SCHEDULES
+        from .optim import LR_SCHEDULES, OPTIMIZERS
+
+        DATASETS.get(self.data.name)
+        check_choice("data.toy", self.data.toy, TOYS)
+        check_model_config(self.model)
+        LOSSES.get(self.loss.name)
+        for name in self.penalty.name.split("+"):
+            PENALTIES.get(name.strip())
+        SCHEDULES.get(self.penalty.schedule)
+        expand_ops(self.augment.ops)
+        for net in ("g", "d"):
+            OPTIMIZERS.get(getattr(self.optim, net).name)
+            check_choice(f"optim.{net}.schedule", getattr(self.optim, net).schedule, LR_SCHEDULES)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -15,7 +15,7 @@ import torch
 
 from ..errors import ConfigError
 from .features import EXTRACTORS, Extractor, extractor_info
-from .fid import fid_from_features, kid_from_features
+from .fid import KID_SUBSETS, fid_from_features, kid_from_features
 from .prdc import prdc
 from .toy import exact_w1, mode_metrics
 
@@ -30,7 +30,10 @@ def tensor_hash(x: torch.Tensor) -> str:
 
 def reference_features(ext: Extractor, real: torch.Tensor, use_cache: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(features, logits) of the reference set, from the cache when possible."""
-    key = f"{ext.name}-{extractor_info(ext.name).get('sha256', 'x')[:12]}-{tensor_hash(real)[:24]}.npz"
+    # keyed by the weights actually in use (not the shipped metadata): features computed
+    # with other weights (--weights, a rebuilt extractor) are never reused
+    wid = getattr(ext, "weights_id", "") or extractor_info(ext.name).get("sha256", "x")[:16]
+    key = f"{ext.name}-{wid}-{tensor_hash(real)[:24]}.npz"
     path = cache_dir() / key
     if use_cache and path.is_file():
         try:
@@ -72,7 +75,7 @@ def classifier_metrics(logits: np.ndarray, num_classes: int) -> dict[str, float]
 
 
 def evaluate_samples(fake: torch.Tensor, real: torch.Tensor, extractor: Optional[str] = "auto",
-                     toy_info: Optional[dict] = None, kid_subsets: int = 20, kid_subset_size: int = 1000,
+                     toy_info: Optional[dict] = None, kid_subsets: int = KID_SUBSETS, kid_subset_size: int = 1000,
                      prdc_k: int = 5, device: str = "cpu", use_cache: bool = True,
                      extractor_obj: Optional[Extractor] = None, data_name: Optional[str] = None,
                      weights: Optional[str] = None) -> dict[str, Any]:

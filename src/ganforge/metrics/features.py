@@ -73,9 +73,12 @@ class Extractor:
     name = "base"
     num_classes = 0
 
-    def __init__(self, net: nn.Module, device: str | torch.device = "cpu") -> None:
+    def __init__(self, net: nn.Module, device: str | torch.device = "cpu", weights_id: str = "") -> None:
         self.net = net.to(device).eval()
         self.device = torch.device(device)
+        #: identifies the weights in use (their sha256), so that cached reference features
+        #: computed with other weights (``--weights``) are never reused
+        self.weights_id = weights_id
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         return x
@@ -122,6 +125,12 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def weights_id(name: str, path: Optional[Path] = None) -> str:
+    """sha256 (first 16 hex digits) of the weights file an extractor loads."""
+    path = path or WEIGHTS_DIR / f"{name}.pt"
+    return sha256_file(path)[:16] if path.is_file() else "missing"
+
+
 def load_weights(name: str, path: Optional[Path] = None) -> dict:
     """State dict from the shipped file, verified against the recorded sha256."""
     meta_path = WEIGHTS_DIR / f"{name}.json"
@@ -141,14 +150,14 @@ def load_weights(name: str, path: Optional[Path] = None) -> dict:
 def mnist_lenet(device: str | torch.device = "cpu", weights: Optional[Path] = None) -> Extractor:
     net = LeNet()
     net.load_state_dict(load_weights("mnist-lenet", weights))
-    return DigitExtractor(net, device)
+    return DigitExtractor(net, device, weights_id("mnist-lenet", weights))
 
 
 @EXTRACTORS.register("digits")
 def digits_net(device: str | torch.device = "cpu", weights: Optional[Path] = None) -> Extractor:
     net = DigitsNet()
     net.load_state_dict(load_weights("digits", weights))
-    return SmallDigitExtractor(net, device)
+    return SmallDigitExtractor(net, device, weights_id("digits", weights))
 
 
 #: torch-fidelity's InceptionV3 weights (the TF-FID-compatible port), for machines without internet
@@ -197,7 +206,7 @@ def inception(device: str | torch.device = "cpu", weights: Optional[Path] = None
     except OSError as e:
         raise RunError(f"cannot get the Inception weights ({str(e).splitlines()[0][:120]}); download "
                        f"{INCEPTION_URL} and pass its path with --weights") from None
-    return InceptionExtractor(net, device)
+    return InceptionExtractor(net, device, sha256_file(Path(weights))[:16] if weights else "torch-fidelity")
 
 
 def extractor_info(name: str) -> dict:

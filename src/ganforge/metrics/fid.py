@@ -43,7 +43,12 @@ def _poly_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (x @ y.T / d + 1.0) ** 3
 
 
-def kid_from_features(a: np.ndarray, b: np.ndarray, subsets: int = 50, subset_size: int = 1000,
+#: KID's number of random subsets, everywhere (in-training evaluation, ``ganforge eval``,
+#: the metric function): one default, so the same run reports the same KID wherever measured
+KID_SUBSETS = 10
+
+
+def kid_from_features(a: np.ndarray, b: np.ndarray, subsets: int = KID_SUBSETS, subset_size: int = 1000,
                       seed: int = 0) -> tuple[float, float]:
     """Unbiased MMD^2 with the cubic polynomial kernel (Bińkowski et al. 2018), averaged over
     random subsets; returns (mean, std)."""

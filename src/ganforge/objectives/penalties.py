@@ -128,6 +128,28 @@ class GradientPenalty(Penalty):
         return PenaltyResult(self.shape(norms).mean(), stats)
 
 
+@PENALTIES.register("gp0")
+class ZeroCentredGP(Penalty):
+    """Zero-centred gradient penalty at the interpolated points (Thanh-Tung et al. 2019):
+    1/2 E[||grad D(x_hat)||^2]. With the IVGP schedule this is the reading IVGP-0: as the
+    points move onto the real samples (eps -> 1) it becomes R1 exactly, the penalty known
+    to make GAN training converge locally (Mescheder et al. 2018)."""
+
+    uses_interpolation = True
+    needs_gradient = True
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def __call__(self, critic, real, fake, eps_low=0.0, rng=None, detail=True, grad_scale=1.0):
+        x_hat, eps = interpolate(real, fake, eps_low, rng)
+        grad = input_gradient(critic, x_hat, grad_scale)
+        sq = grad.flatten(1).pow(2).sum(1)
+        norms = sq.sqrt()
+        stats = _gradient_stats(grad, norms, real, fake, eps) if detail else {"gp_grad_norm": norms.mean().detach()}
+        return PenaltyResult(0.5 * sq.mean(), stats)
+
+
 @PENALTIES.register("lp")
 class LipschitzPenalty(GradientPenalty):
     """One-sided (WGAN-LP, Petzka et al. 2018): E[max(0, ||grad D(x_hat)|| - 1)^2]."""

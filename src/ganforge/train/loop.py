@@ -15,12 +15,12 @@ from typing import Any, Optional
 import torch
 import torch.nn as nn
 
+from ..augment import Augment
 from ..config import Config
 from ..data import Dataset
 from ..errors import ConfigError, RunError
 from ..models import build_models, sample_latent
 from ..objectives import LOSSES, Observation, build_penalty, build_schedule
-from ..augment import Augment
 from ..optim import EMA, build_optimizer, grad_norm, lazy_corrected, lr_factor, set_lr
 from .distributed import DistContext
 from .health import HealthMonitor
@@ -152,6 +152,18 @@ class Trainer:
             self.x = self.x.contiguous(memory_format=self.memory_format)
         self.y = data.y.to(self.device) if data.y is not None else None
         self.source = self.make_source(self.dist.rank, self.dist.world)
+        # IVGP with the distance measured on held-out reals: the critic cannot have
+        # memorised them, so its overfitting does not read as the distributions meeting
+        self.held: Optional[BatchSource] = None
+        if cfg.penalty.schedule == "ivgp" and cfg.penalty.ivgp.distance == "holdout":
+            if data.holdout_x is None:
+                raise ConfigError("penalty.ivgp.distance=holdout needs held-out data: set data.holdout > 0")
+            hx = data.holdout_x.to(self.device)
+            hy = data.holdout_y.to(self.device) if self.conditional and data.holdout_y is not None else None
+            w, r = self.dist.world, self.dist.rank
+            self.held = BatchSource(hx[r::w], hy[r::w] if hy is not None else None, self.device,
+                                    rank_seed(cfg.train.seed + 104729, self.dist.rank), cfg.model.z_dim,
+                                    cfg.model.latent, memory_format=self.memory_format)
         self.step = 0  # completed generator steps
         self.critic_steps = 0
         self.elapsed = 0.0  # seconds of training (evaluation excluded), across resumes
@@ -299,7 +311,9 @@ class Trainer:
                          d_fake=d_fake.mean().detach())
         ctx.total = loss_d
         if self.augment.ada is not None:
-            self.augment.ada.observe(d_real)
+            # a relativistic D's outputs have no fixed zero (only differences enter its
+            # loss), so its overfitting signal is the sign of D(real) - D(fake), pair by pair
+            self.augment.ada.observe(d_real - d_fake if self.loss.relativistic else d_real)
         if self.augment.enabled:
             ctx.stats["augment_p"] = torch.tensor(self.augment.ada.p if self.augment.ada else self.augment.p)
             if self.augment.ada is not None and math.isfinite(self.augment.ada.last_r):
@@ -314,7 +328,7 @@ class Trainer:
         if not self.penalty.needs_gradient:
             return
         # schedules see the distance over the whole (all-rank) batch
-        wf = self.dist.mean(float(ctx.w)) if self.schedule.uses_distance else math.nan
+        wf = self.dist.mean(float(self.distance(ctx))) if self.schedule.uses_distance else math.nan
         dec = self.schedule.decide(Observation(step, iters, wf))
         ctx.stats["penalty_weight"] = torch.tensor(dec.weight)
         for k, v in dec.stats.items():
@@ -332,6 +346,18 @@ class Trainer:
         ctx.stats.update(res.stats)
         if "gp_grad_norm" in res.stats and self.schedule.uses_feedback:
             self.schedule.feedback(self.dist.mean(float(res.stats["gp_grad_norm"])))
+
+    def distance(self, ctx: "StepContext") -> torch.Tensor:
+        """The distance the schedule sees: this step's W estimate, or (ivgp.distance=holdout)
+        mean D on a held-out real batch minus mean D on this step's fakes."""
+        if self.held is None:
+            return ctx.w
+        with torch.no_grad():
+            xh, yh = self.held.real(ctx.real.shape[0])
+            d_held = self.D(xh, yh) if self.conditional else self.D(xh)
+        w = d_held.float().mean() - ctx.stats["d_fake"].float()
+        ctx.stats["wasserstein_holdout"] = w
+        return w
 
     def generator_step(self) -> dict[str, torch.Tensor]:
         cfg = self.cfg
@@ -480,6 +506,7 @@ class Trainer:
             "schedule": self.schedule.state_dict(), "health": self.health.state_dict(), "rng": rng,
             "augment": self.augment.state_dict(),
             "source": self.source.state_dict(), "best": dict(self.best), "lr_scale": self.lr_scale,
+            "held": self.held.state_dict() if self.held is not None else None,
             "rollbacks": self.rollbacks, "world": self.dist.world,
             "scalers": [s.state_dict() if s is not None else None for s in (self.scaler_d, self.scaler_g)],
         }
@@ -491,7 +518,7 @@ class Trainer:
         s = self.state_dict()
         if not self.dist.enabled:
             return s
-        ranks = self.dist.gather({"rng": s["rng"], "source": s["source"]})
+        ranks = self.dist.gather({"rng": s["rng"], "source": s["source"], "held": s["held"]})
         if not self.dist.is_main:
             return None
         s["ranks"] = ranks
@@ -521,7 +548,7 @@ class Trainer:
                 sc.load_state_dict(st)
         self.rollbacks = int(s.get("rollbacks", 0))
         self.step, self.critic_steps, self.elapsed = int(s["step"]), int(s["critic_steps"]), float(s["elapsed"])
-        mine = {"rng": s["rng"], "source": s.get("source")}
+        mine = {"rng": s["rng"], "source": s.get("source"), "held": s.get("held")}
         ranks = s.get("ranks") or [mine]
         if len(ranks) == self.dist.world:
             mine = ranks[self.dist.rank]
@@ -534,3 +561,5 @@ class Trainer:
             torch.cuda.set_rng_state(mine["rng"]["cuda"], self.device)
         if mine.get("source") is not None:
             self.source.load_state_dict(mine["source"])
+        if self.held is not None and mine.get("held") is not None:
+            self.held.load_state_dict(mine["held"])

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..config import Config, deep_merge, load_preset, load_yaml
+from ..registry import check_choice
 from ..errors import ConfigError
 
 SPACE_DIR = Path(__file__).parent / "spaces"
@@ -114,8 +115,11 @@ def load_space(path: str | Path, overrides: Optional[list[str]] = None) -> Space
                   pruner=d.get("pruner", "median"))
     if space.mode not in ("best", "final") or space.direction not in ("minimize", "maximize"):
         raise ConfigError(f"{path}: objective needs mode best|final and direction minimize|maximize")
-    if space.sampler not in ("tpe", "random", "grid") or space.pruner not in ("median", "hyperband", "none"):
-        raise ConfigError(f"{path}: sampler must be tpe|random|grid and pruner median|hyperband|none")
+    try:
+        check_choice("sampler", space.sampler, ("tpe", "random", "grid"))
+        check_choice("pruner", space.pruner, ("median", "hyperband", "none"))
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
     return space
 
 
