@@ -62,3 +62,10 @@ def test_fixed_threads_disable_the_governor():
     assert auto_candidates(0) == [1, torch.get_num_threads()]
     g = ThreadGovernor([2])
     assert not g.active
+
+
+def test_a_short_quiet_run_settles_on_all_threads_at_once():
+    # the first probe must not be abandoned for taking longer in total than a shorter
+    # window of the other setting: 500 steps, no periodic re-probe in between
+    hist = simulate([(500, QUIET)], seed=3)
+    assert hist[60:].count(2) == len(hist[60:])

@@ -44,6 +44,11 @@ class ThreadGovernor(Callback):
         # at any thread count: measuring them would favour whichever candidate came second
         self.warmup_steps = warmup_steps
         self.seen = 0
+        # the first steps after a change of thread count pay for the change (the pool's
+        # threads waking, kernels re-planned for the new count): not timed
+        self.settle_steps = 3
+        self.settle = 0
+        self.strikes = 0  #: consecutive windows that say the load changed
         self.wait_s = reprobe_s  #: seconds until the next periodic probe
         self.probed_from: Optional[int] = None
         self.current = self.candidates[-1]
@@ -75,6 +80,7 @@ class ThreadGovernor(Callback):
             self.switches += 1
         self.current = n
         self.times = []
+        self.settle = self.settle_steps
 
     def on_step(self, t: Trainer, stats: dict[str, torch.Tensor]) -> None:
         now = t.elapsed
@@ -85,11 +91,15 @@ class ThreadGovernor(Callback):
             stats["threads"] = torch.tensor(float(torch.get_num_threads()))
         if not self.active or dt <= 0 or self.seen <= self.warmup_steps:
             return
+        if self.settle > 0:
+            self.settle -= 1
+            return
         self.times.append(dt)
         # a probe already clearly slower than the best setting measured (its steps so far
-        # took longer than that setting's whole window would): stop paying for it now
+        # took 1.5x as long as the same number of that setting's): stop paying for it now
         known = [v for c, v in self.results.items() if c != self.current]
-        losing = bool(self.queue) and known and len(self.times) >= 2 and sum(self.times) > self.min_steps * min(known)
+        losing = (bool(self.queue) and bool(known) and len(self.times) >= 2
+                  and sum(self.times) > 1.5 * len(self.times) * min(known))
         if not losing and (len(self.times) < self.min_steps or sum(self.times) < self.window_s):
             return
         m = statistics.median(self.times)
@@ -114,7 +124,12 @@ class ThreadGovernor(Callback):
         ref = self.results.get(self.current, m)
         others = [c for c in self.candidates if c != self.current]
         best_other = min((self.results[c] for c in others if c in self.results), default=math.inf)
-        if m > best_other or m < ref / self.change or now - self.chosen_at >= self.wait_s:
+        # a changed load must show in two windows running: one noisy window (a slow log
+        # step, the OS) must not send the run to measure the slower setting again
+        changed = m > best_other * 1.1 or m < ref / self.change
+        self.strikes = self.strikes + 1 if changed else 0
+        if self.strikes >= 2 or now - self.chosen_at >= self.wait_s:
+            self.strikes = 0
             self.results = {self.current: m}
             self.queue = others
             self.probed_from = self.current
