@@ -196,6 +196,7 @@ params:
     ("notaurl", "not a database URL"),
     ("foo://x/y", "unknown database kind 'foo'"),
     ("mysql+nosuchdriver://u:secret@127.0.0.1:1/db", None),
+    ("postgresql+pg8000://u:secret@127.0.0.1:1/db", "no module 'pg8000'"),
     ("sqlite:////nonexistent-dir/x/study.db", "cannot open the database"),
 ])
 def test_bad_storage_url_is_one_line(tmp_path, capsys, url, match):
@@ -213,7 +214,7 @@ def test_refused_connection_is_one_line(tmp_path):
     space = tmp_path / "s.yaml"
     space.write_text(SPACE)
     p = subprocess.run([sys.executable, "-m", "ganforge", "tune", "--space", str(space), "--trials", "1",
-                        "--out", str(tmp_path / "st"), "--storage", "postgresql://u:pw@127.0.0.1:9/db"],
+                        "--out", str(tmp_path / "st"), "--storage", "postgresql+psycopg2://u:pw@127.0.0.1:9/db"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert "cannot open the database" in p.stderr

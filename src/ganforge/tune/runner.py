@@ -99,8 +99,12 @@ def storage_error(url: str, e: BaseException) -> str:
     elif isinstance(e, ArgumentError):
         why = "not a database URL (expected e.g. sqlite:///study.db or postgresql://user:pass@host/db)"
     elif isinstance(e, ImportError):
-        why = ("the Python driver for this database is not installed (PostgreSQL: pip install "
-               "'ganforge[postgres]'; MySQL: pip install pymysql and use mysql+pymysql://)")
+        # Optuna re-raises the driver's ImportError with its own text: name the module
+        cause = e.__cause__ if isinstance(e.__cause__, ImportError) else e
+        missing = f"no module {cause.name!r}; " if getattr(cause, "name", None) else ""
+        why = (f"the Python driver for this database is not installed ({missing}PostgreSQL: pip install "
+               "'ganforge[postgres]' and use postgresql+psycopg2://...; MySQL: pip install pymysql and use "
+               "mysql+pymysql://...)")
     elif isinstance(e, OperationalError):
         detail = str(getattr(e, "orig", None) or e).strip().splitlines()
         why = f"cannot open the database ({detail[0] if detail else 'operational error'})"
