@@ -59,6 +59,11 @@ def test_sigint_checkpoints_and_says_how_to_resume(tmp_path):
     p = subprocess.Popen(cmd("--iters", "100000", "--out", str(run)), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     wait_for_checkpoint(run, p)
+    # the step-0 checkpoint exists before the first step: wait for a logged step, so the
+    # interrupt lands mid-training (sent at once, it could stop the run at step 0)
+    t0 = time.time()
+    while not (run / "metrics.jsonl").exists() and p.poll() is None and time.time() - t0 < 120:
+        time.sleep(0.05)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
