@@ -62,7 +62,7 @@ def test_r1_plus_r2_on_a_linear_critic():
 
 def test_penalty_term_errors():
     with pytest.raises(ConfigError, match="did you mean 'r2'"):
-        Config.from_dict({"penalty": {"name": "r1+r3"}}) and api.check_names(Config.from_dict({"penalty": {"name": "r1+r3"}}))
+        Config.from_dict({"penalty": {"name": "r1+r3"}})
     with pytest.raises(ConfigError, match="term_weights has 1 values"):
         Config.from_dict({"penalty": {"name": "r1+r2", "term_weights": [1.0]}})
 
@@ -117,6 +117,20 @@ def test_augment_keeps_shapes_and_gradients(tmp_path):
         Augment(AugmentConfig(ops=["cutot"]), is_image=True)
     with pytest.raises(ConfigError, match="works on images"):
         Augment(AugmentConfig(ops=["cutout"]), is_image=False)
+
+
+def test_adaptive_augmentation_follows_adas_p_not_its_start_value():
+    class Rng:
+        g = torch.Generator().manual_seed(0)
+
+        def uniform(self, shape, like):
+            return torch.rand(shape, generator=self.g)
+
+    aug = Augment(AugmentConfig(ops=["cutout"], adaptive=True, p=0.0), is_image=True)
+    x = torch.ones(8, 1, 8, 8)
+    assert torch.equal(aug(x, Rng()), x)  # p starts at 0: nothing applied
+    aug.ada.p = 1.0  # ADA raised it
+    assert (aug(x, Rng()) == 0).any()
 
 
 def test_ada_moves_p_toward_the_target():

@@ -125,8 +125,7 @@ def _train(config, resume, overrides, progress, log, handle_signals, extra_callb
             raise RunError(f"cannot resume: {e}") from None
         cfg = original.copy()
         cfg.apply_overrides(overrides or [])
-        cfg.validate()
-        check_names(cfg)
+        cfg.validate()  # names included
         for sec in STRUCTURAL:
             if getattr(cfg, sec) != getattr(original, sec):
                 raise ConfigError(f"cannot change the {sec} section when resuming; start a new run instead")
@@ -134,8 +133,7 @@ def _train(config, resume, overrides, progress, log, handle_signals, extra_callb
     else:
         cfg = as_config(config)
         cfg.apply_overrides(overrides or [])
-        cfg.validate()
-        check_names(cfg)
+        cfg.validate()  # names included
         if cfg.data.dir:  # stored absolute: the run must resume and evaluate from any folder
             cfg.data.dir = str(Path(cfg.data.dir).expanduser().resolve())
         # rank 0 names the folder (a default name has a time stamp)

@@ -113,9 +113,10 @@ class Augment:
         return bool(self.ops)
 
     def __call__(self, x: Tensor, rng) -> Tensor:
-        if not self.ops or self.p <= 0:
-            return x
+        # the probability in force: ADA's current p when adaptive (cfg.p is only its start)
         p = self.ada.p if self.ada is not None else self.p
+        if not self.ops or p <= 0:
+            return x
 
         def u(shape: tuple[int, ...]) -> Tensor:
             return rng.uniform(shape, x)
@@ -153,18 +154,19 @@ class AdaController:
 
     def observe(self, d_real: Tensor) -> None:
         """Record one critic step's outputs on the (augmented) real batch."""
-        self.sum_sign += float(torch.sign(d_real.detach()).sum())
+        # summed on the device: one host sync per interval, not one per critic step
+        self.sum_sign = self.sum_sign + torch.sign(d_real.detach()).sum()
         self.count += d_real.numel()
         self.steps += 1
         if self.steps >= self.cfg.interval:
-            self.last_r = self.sum_sign / max(self.count, 1)
+            self.last_r = float(self.sum_sign) / max(self.count, 1)
             step = self.count / self.cfg.speed_img
             sign = (self.last_r > self.cfg.target) - (self.last_r < self.cfg.target)
             self.p = min(1.0, max(0.0, self.p + sign * step))
             self.sum_sign, self.count, self.steps = 0.0, 0, 0
 
     def state_dict(self) -> dict:
-        return {"p": self.p, "sum_sign": self.sum_sign, "count": self.count, "steps": self.steps,
+        return {"p": self.p, "sum_sign": float(self.sum_sign), "count": self.count, "steps": self.steps,
                 "last_r": self.last_r}
 
     def load_state_dict(self, s: dict) -> None:

@@ -163,8 +163,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = api.train(resume=args.resume, overrides=overrides, progress=not args.quiet,
                            log=_log, handle_signals=True)
     else:
-        cfg = resolve_config(args.preset, args.config, overrides)
-        api.check_names(cfg)
+        cfg = resolve_config(args.preset, args.config, overrides)  # validated, component names included
         if args.dry_run:
             print(cfg.to_yaml(), end="")
             return 0
@@ -203,10 +202,8 @@ def _launch_wanted(args: argparse.Namespace) -> bool:
 def _launch(args: argparse.Namespace, cfg) -> int:
     """Check what can be checked here (a user mistake fails once, not in K workers),
     then run the command in K worker processes."""
-    from . import api
     from .train.distributed import launch, strip_option
 
-    api.check_names(cfg)
     for key in ("batch_size", "d_batch_size", "g_batch_size"):
         n = getattr(cfg.train, key)
         if n is not None and n % args.nproc:

@@ -57,7 +57,6 @@ class ThreadGovernor(Callback):
         self.queue: list[int] = list(self.candidates)
         self.results: dict[int, float] = {}
         self.times: list[float] = []
-        self.window_start = 0.0
         self.chosen_at = 0.0
         self.last_elapsed: Optional[float] = None
         self.restore: Optional[int] = None
@@ -70,7 +69,7 @@ class ThreadGovernor(Callback):
     def on_start(self, t: Trainer) -> None:
         self.restore = torch.get_num_threads()
         self.last_elapsed = t.elapsed
-        self.window_start = self.chosen_at = t.elapsed
+        self.chosen_at = t.elapsed
         if self.active:
             self._set(self.queue[0])
 
@@ -138,10 +137,6 @@ class ThreadGovernor(Callback):
     def on_end(self, t: Trainer) -> None:
         if self.restore is not None and self.active:
             torch.set_num_threads(self.restore)
-
-    def choice(self) -> int:
-        """The thread count in use now."""
-        return self.current
 
 
 def auto_candidates(threads: int) -> list[int]:
