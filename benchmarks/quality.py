@@ -179,8 +179,14 @@ def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
             "reason": res.reason, "steps": res.step, "seconds": round(res.elapsed, 1),
             "wall_seconds": round(time.time() - t0, 1), "final": fin, "curve": curve,
             "config_used": Config.from_dict(cfg).to_dict(), "warnings": res.warnings,
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+            "machine": machine_name(),
             "date": time.strftime("%Y-%m-%d")}
+
+
+def machine_name() -> str:
+    """What the cell ran on: the CPU, and the GPU when training used one."""
+    gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return f"{platform.machine()}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}"
 
 
 def spec_kind(task: str) -> str:
@@ -246,6 +252,24 @@ def fmt_stat(vals: list[float], digits: int = 3) -> str:
     return f"{med:.{digits}g} [{min(vals):.{digits}g}-{max(vals):.{digits}g}]"
 
 
+def rel(p: Path) -> str:
+    try:
+        return p.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def command_flags(a) -> str:
+    """The flags that made this page (the budget and the output folder; tasks, configs and
+    seeds select cells, and the page shows every finished cell)."""
+    flags = ["--mnist ../shared/data/mnist"]
+    if a.budget != "time":
+        flags.append(f"--budget {a.budget}")
+    if a.out.resolve() != (ROOT / "docs" / "results").resolve():
+        flags.append(f"--out {rel(a.out)}")
+    return " ".join(flags)
+
+
 def write_page(a) -> None:
     folder = "cells" if a.budget == "time" else "cells-steps"
     base = a.out / "quality" / folder
@@ -256,8 +280,8 @@ def write_page(a) -> None:
     for c in cells:
         by.setdefault((c["task"], c["config"]), []).append(c)
     lines = ["# Quality at convergence: the suite", "",
-             f"Command: `python benchmarks/quality.py --mnist ../shared/data/mnist` (budget: {a.budget}); "
-             "cells run one by one and are kept in `docs/results/quality/" + folder + "/`. Machine: "
+             f"Command: `python benchmarks/quality.py {command_flags(a)}`; "
+             f"cells run one by one and are kept in `{rel(base)}/`. Machine: "
              f"{cells[0]['machine']}; cell dates {min(c['date'] for c in cells)} to {max(c['date'] for c in cells)}. "
              f"Total training time of the cells here: {sum(c['seconds'] for c in cells) / 60:.0f} min "
              f"(wall {sum(c['wall_seconds'] for c in cells) / 60:.0f} min).", "",

@@ -80,3 +80,25 @@ def test_disk_full_keeps_previous_checkpoint(tmp_path, monkeypatch):
     assert not list(tmp_path.glob(".*tmp*"))  # no half-written file left behind
     st, _ = load_latest(tmp_path)
     assert st["step"] == 1
+
+
+def test_source_state_of_another_device_kind_is_not_loaded():
+    """A run trained on a GPU, loaded on a CPU (ganforge sample/evaluate on a laptop): the
+    CUDA generator's 16-byte state cannot go into a CPU generator. The CPU source keeps
+    its own seeded stream instead of failing (seen on an H200: load_run raised)."""
+    from ganforge.train.sampling import BatchSource
+
+    x = torch.arange(10.0).reshape(10, 1)
+    fresh = BatchSource(x, None, torch.device("cpu"), seed=3, z_dim=2, latent="normal")
+    src = BatchSource(x, None, torch.device("cpu"), seed=3, z_dim=2, latent="normal")
+    src.load_state_dict({"gen": torch.zeros(16, dtype=torch.uint8), "device": "cuda"})
+    assert torch.equal(src.latent(4), fresh.latent(4))
+    # checkpoints written before the device was recorded: told apart by the state's size
+    src.load_state_dict({"gen": torch.zeros(16, dtype=torch.uint8)})
+    assert torch.equal(src.latent(4), fresh.latent(4))
+    # same device kind: the saved stream continues exactly
+    other = BatchSource(x, None, torch.device("cpu"), seed=9, z_dim=2, latent="normal")
+    other.latent(3)
+    src.load_state_dict(other.state_dict())
+    assert src.state_dict()["device"] == "cpu"
+    assert torch.equal(src.latent(5), other.latent(5))

@@ -176,6 +176,7 @@ class TrainConfig:
     threads: int = 0  #: torch intra-op threads on a CPU; 0: auto (the faster of 1 and all, re-measured as load changes)
     precision: str = "fp32"  #: fp32 | bf16 | fp16 (autocast of forward passes; weights stay fp32; fp16 adds grad scalers)
     channels_last: bool = False  #: channels-last memory format for image models
+    tf32: bool = True  #: on a CUDA GPU, TF32 matmuls and convolutions (3.6x faster at 64 px, batch 256, H200); false: full fp32
     tensorboard: bool = True  #: write TensorBoard event files into the run folder
     stop_on_failure: bool = False  #: stop when the health monitor declares the run diverged
     max_rollbacks: int = 3  #: on NaN/inf: roll back to the last good checkpoint this many times (0 = stop at once)

@@ -99,6 +99,11 @@ class Trainer:
         self.data = data
         self.dist = dist or DistContext()
         self.device = resolve_device(cfg.train.device, self.dist.local_rank)
+        if self.device.type == "cuda":
+            # torch leaves TF32 matmuls off by default; a GAN's training gains far more speed
+            # than it loses precision (docs/results/gpu_throughput.md)
+            torch.backends.cuda.matmul.allow_tf32 = cfg.train.tf32
+            torch.backends.cudnn.allow_tf32 = cfg.train.tf32
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         # per-rank share of the (global) batch sizes; a ConfigError when they do not divide

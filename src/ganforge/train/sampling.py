@@ -54,10 +54,15 @@ class BatchSource:
         return torch.rand(shape, device=like.device, dtype=like.dtype, generator=self.gen)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"gen": self.gen.get_state()}
+        return {"gen": self.gen.get_state(), "device": self.device.type}
 
     def load_state_dict(self, s: dict[str, Any]) -> None:
-        self.gen.set_state(s["gen"])
+        # a CPU and a CUDA generator keep states of different kinds: a run trained on a GPU
+        # and loaded on a CPU (to sample, evaluate, or resume) keeps this source's fresh
+        # seeded stream instead. Only the draws after the resume differ from the run's own.
+        saved = s.get("device", "cpu" if s["gen"].numel() > 16 else "cuda")
+        if saved == self.device.type:
+            self.gen.set_state(s["gen"])
 
 
 class ConcatSource:
