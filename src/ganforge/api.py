@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional, Union
 
 import torch
 
-from .config import Config
+from .config import Config, resolve_config
 from .data import load_dataset
 from .errors import ConfigError, RunError
 from .images import save_samples
@@ -60,8 +60,8 @@ def as_config(cfg: ConfigLike) -> Config:
     if isinstance(cfg, Config):
         cfg.validate()
         return cfg.copy()
-    if isinstance(cfg, dict):
-        return Config.from_dict(cfg)
+    if isinstance(cfg, dict):  # a dict says the config in full: no data recipe beneath it
+        return resolve_config(config=cfg, data_recipes=False)
     raise ConfigError(f"config must be a Config or a dict, got {type(cfg).__name__}")
 
 
@@ -154,19 +154,18 @@ def _train(config, resume, overrides, progress, log, handle_signals, extra_callb
     health = HealthCallback(run, say)
     ckpt = Checkpointer(run)
     samples = SampleWriter(run, health)
-    callbacks = [MetricsLogger(run), health]
+    # the loop runs them in their declared order (Callback.order), not in this list's
+    callbacks = [MetricsLogger(run), health, ckpt, bar, *(extra_callbacks or [])]
     if ctx.is_main:  # pictures, TensorBoard and evaluation: rank 0 only
         if cfg.train.tensorboard:
             callbacks.append(TensorBoardLogger(run))
         callbacks += [samples, Evaluator(run, say)]
-    callbacks += list(extra_callbacks or []) + [ckpt, bar]
     # builds everything: bad names fail before any file is written
     trainer = Trainer(cfg, data, callbacks, dist=ctx)
     if trainer.device.type == "cpu" and not cfg.train.threads:
         from .train.threads import ThreadGovernor, auto_candidates
 
-        # first, so that its thread count holds for the other callbacks' work too
-        trainer.callbacks.insert(0, ThreadGovernor(auto_candidates(cfg.train.threads)))
+        trainer.callbacks.append(ThreadGovernor(auto_candidates(cfg.train.threads)))  # order 0: runs first
     if cfg.train.precision == "fp16" and trainer.device.type == "cpu":
         # measured (docs/scale.md): a CPU has no float16 matmul units, so autocast to fp16
         # is emulated; a user who asked for speed should hear it at once

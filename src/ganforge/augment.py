@@ -50,7 +50,7 @@ def contrast(x: Tensor, u: Uniform, cfg: AugmentConfig) -> Tensor:
     return (x - m) * (u((x.shape[0], 1, 1, 1)) + 0.5) + m
 
 
-@AUGMENTS.register("translation")
+@AUGMENTS.register("translation", help="shift by whole pixels, at most augment.translation of the side, zero-filled")
 def translation(x: Tensor, u: Uniform, cfg: AugmentConfig) -> Tensor:
     """Shift by whole pixels, at most ``cfg.translation`` of the side each way; the
     uncovered border is 0 (mid-grey in [-1, 1]). A gather, so gradients flow to x."""

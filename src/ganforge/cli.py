@@ -21,7 +21,45 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("allow_abbrev", False)
+        self.children: list[argparse.ArgumentParser] = []  # subcommand parsers, for "did you mean"
+        self.lazy_help: list[argparse.Action] = []  # actions whose help lists a registry's choices
         super().__init__(*args, **kwargs)
+
+    def _note_lazy(self, action: argparse.Action) -> argparse.Action:
+        if isinstance(action.help, _Choices):
+            self.lazy_help.append(action)
+        return action
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:  # type: ignore[override]
+        return self._note_lazy(super().add_argument(*args, **kwargs))
+
+    def add_argument_group(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        group = super().add_argument_group(*args, **kwargs)
+        add = group.add_argument
+
+        def add_argument(*a: Any, **kw: Any) -> argparse.Action:
+            return self._note_lazy(add(*a, **kw))
+
+        group.add_argument = add_argument  # type: ignore[method-assign]
+        return group
+
+    def format_help(self) -> str:
+        for action in self.lazy_help:  # the registries are imported only when help is shown
+            action.help = str(action.help)
+        self.lazy_help = []
+        return super().format_help()
+
+    def add_subparsers(self, **kwargs):  # type: ignore[override]
+        action = super().add_subparsers(**kwargs)
+        make = action.add_parser
+
+        def add_parser(name: str, **kw: Any) -> argparse.ArgumentParser:
+            child = make(name, **kw)
+            self.children.append(child)
+            return child
+
+        action.add_parser = add_parser  # type: ignore[method-assign]
+        return action
 
     def error(self, message: str) -> None:  # type: ignore[override]
         if message.startswith("unrecognized arguments:"):
@@ -45,13 +83,12 @@ class Parser(argparse.ArgumentParser):
 
 
 def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
-    opts = []
-    for a in parser._actions:
-        opts += [o for o in a.option_strings if o.startswith("--")]
-        if isinstance(a, argparse._SubParsersAction):
-            for sub in a.choices.values():
-                opts += _option_strings(sub)
-    return sorted(set(opts))
+    """Every --flag of ``parser`` and its subcommands, read from their help texts (argparse's
+    public face, not its private lists of actions)."""
+    opts = set(re.findall(r"(?<![\w-])--[a-z0-9][a-z0-9-]*", parser.format_help()))
+    for sub in getattr(parser, "children", []):
+        opts.update(_option_strings(sub))
+    return sorted(opts)
 
 
 # flag -> config keys it sets (a flag may set several, e.g. --optimizer sets both networks)
@@ -75,6 +112,35 @@ FLAG_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+class _Choices:
+    """Help text ``a | b | c (default x)`` from the key's registry (ganforge.choices), so that
+    --help never lists fewer choices than the code has. Turned into text by
+    Parser.format_help, only when help is shown: building the parser imports no registry,
+    which would cost every command torch's import time."""
+
+    def __init__(self, key: str, default: Optional[str] = None, before: str = "", after: str = "") -> None:
+        self.key, self.default, self.before, self.after = key, default, before, after
+
+    def __add__(self, other: str) -> "_Choices":
+        return _Choices(self.key, self.default, self.before, self.after + other)
+
+    def __radd__(self, other: str) -> "_Choices":
+        return _Choices(self.key, self.default, other + self.before, self.after)
+
+    def __str__(self) -> str:
+        from .choices import choice_keys
+
+        text = " | ".join(choice_keys()[self.key].names())
+        return self.before + text + (f" (default {self.default})" if self.default else "") + self.after
+
+    def __mod__(self, params: Any) -> str:  # should argparse format it before format_help does
+        return str(self).replace("%", "%%") % params
+
+
+def _choices(key: str, default: Optional[str] = None) -> Any:
+    return _Choices(key, default)
+
+
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("where the config comes from (later wins: preset < --config < flags < --set)")
     g.add_argument("--preset", help="a shipped preset (see `ganforge presets`)")
@@ -90,32 +156,32 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                         "GPU; the same as torchrun --nproc-per-node K -m ganforge train ...); "
                         "train.batch_size is the global batch, split over the K processes")
     d = p.add_argument_group("data")
-    d.add_argument("--data", help="toy | digits | mnist | imagefolder | lfw (default digits)")
+    d.add_argument("--data", help=_choices("data.name", "digits"))
     d.add_argument("--data-dir", help="folder with the dataset files (mnist, imagefolder)")
     d.add_argument("--size", type=int, help="resize images to 8/16/28/32/64 px")
-    d.add_argument("--toy", help="for --data toy: ring8 | grid25 | swissroll")
+    d.add_argument("--toy", help="for --data toy: " + _choices("data.toy"))
     d.add_argument("--holdout", type=int, help="keep N examples out of training")
     m = p.add_argument_group("model")
-    m.add_argument("--model", help="mlp | dcgan (default mlp)")
+    m.add_argument("--model", help=_choices("model.name", "mlp"))
     m.add_argument("--z-dim", type=int, help="latent dimension (default 64)")
-    m.add_argument("--latent", help="normal | uniform")
+    m.add_argument("--latent", help=_choices("model.latent"))
     m.add_argument("--width", type=int, help="DCGAN base width (default 64)")
-    m.add_argument("--d-norm", help="none | layer | spectral")
-    m.add_argument("--init", help="default | normal | xavier | kaiming | orthogonal")
+    m.add_argument("--d-norm", help=_choices("model.d_norm"))
+    m.add_argument("--init", help=_choices("model.init"))
     m.add_argument("--conditional", action="store_const", const=True, default=None,
                    help="class-conditional G and D (labelled data)")
     o = p.add_argument_group("objective and penalty")
-    o.add_argument("--loss", help="wasserstein | minimax | nonsaturating | lsgan | hinge (default wasserstein)")
-    o.add_argument("--penalty", help="gp | lp | dragan | r1 | r2 | clip | none (default gp)")
+    o.add_argument("--loss", help=_choices("loss.name", "wasserstein"))
+    o.add_argument("--penalty", help=_choices("penalty.name", "gp") + "; several: r1+r2")
     o.add_argument("--penalty-weight", type=float, help="lambda (default 10)")
-    o.add_argument("--penalty-schedule", help="constant | ivgp | pi | linear | cosine (default constant)")
+    o.add_argument("--penalty-schedule", help=_choices("penalty.schedule", "constant"))
     o.add_argument("--penalty-every", type=int, help="lazy penalty: every k critic steps")
     op = p.add_argument_group("optimization")
-    op.add_argument("--optimizer", help="adam | adamw | sgd | rmsprop | adagrad, for G and D")
+    op.add_argument("--optimizer", help=_choices("optim.g.name") + ", for G and D")
     op.add_argument("--lr", type=float, help="learning rate of G and D (default 1e-4)")
     op.add_argument("--lr-g", type=float, help="generator learning rate")
     op.add_argument("--lr-d", type=float, help="discriminator learning rate")
-    op.add_argument("--lr-schedule", help="constant | exponential | step | linear | cosine")
+    op.add_argument("--lr-schedule", help=_choices("optim.g.schedule"))
     op.add_argument("--n-critic", type=int, help="D steps per G step (default 5)")
     op.add_argument("--ema", type=float, metavar="DECAY", help="EMA of generator weights, e.g. 0.999")
     op.add_argument("--instance-noise", type=float, metavar="STD", help="instance noise on D inputs, annealed to 0")
@@ -232,6 +298,13 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_choices(args: argparse.Namespace) -> int:
+    from .choices import choices_text
+
+    print(choices_text(args.key))
+    return 0
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from .plot import plot_run
 
@@ -333,7 +406,8 @@ def build_parser() -> Parser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     t = sub.add_parser("train", help="train a GAN (default: WGAN-GP MLP on the scikit-learn digits)",
                        description="Train a GAN. With no options: a WGAN-GP MLP on the 8x8 digits that "
-                                   "ship with scikit-learn, a few minutes on a laptop CPU.")
+                                   "ship with scikit-learn, a few minutes on a laptop CPU.",
+                       epilog="Every name-valued key and its choices: ganforge choices [KEY]. Any key: --set KEY=VALUE.")
     _add_train_args(t)
     t.set_defaults(func=cmd_train)
     s = sub.add_parser("sample", help="write samples of a trained run as a PNG grid")
@@ -351,7 +425,7 @@ def build_parser() -> Parser:
     e.add_argument("run_dir", type=Path)
     e.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
     e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--extractor", default="auto", help="auto | mnist-lenet | digits | inception")
+    e.add_argument("--extractor", default="auto", help="auto | " + _choices("eval.extractor") + " | module:function | a TorchScript file")
     e.add_argument("--weights", help="extractor weights file (inception on a machine without internet)")
     e.add_argument("--reference", default="auto", choices=["auto", "holdout", "train"])
     e.add_argument("--device", default="cpu")
@@ -385,6 +459,9 @@ def build_parser() -> Parser:
     rp.add_argument("paths", type=Path, nargs="+", help="run folders, folders of runs, study folders")
     rp.add_argument("--out", type=Path, default=Path("report"))
     rp.set_defaults(func=cmd_report)
+    ch = sub.add_parser("choices", help="the choices of every name-valued config key, with a line of help each")
+    ch.add_argument("key", nargs="?", help="one key, e.g. loss.name (default: all)")
+    ch.set_defaults(func=cmd_choices)
     pr = sub.add_parser("presets", help="list the shipped presets")
     pr.set_defaults(func=cmd_presets)
     pl = sub.add_parser("plot", help="plot losses, Wasserstein estimate, penalty schedule of a run as PNG")

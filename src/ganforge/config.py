@@ -17,7 +17,23 @@ from typing import Any, Optional
 import yaml
 
 from .errors import ConfigError
-from .registry import check_choice, suggest
+from .registry import Registry, check_choice, suggest
+
+# keys whose values pick a branch of the code: their choices, with help (ganforge choices)
+PRECISIONS = Registry.of("precision", {
+    "fp32": "float32 throughout (TF32 on a GPU with train.tf32)",
+    "bf16": "bfloat16 autocast of the forward passes; weights and optimizer state stay float32",
+    "fp16": "float16 autocast with one gradient scaler per optimizer (for GPUs)"})
+EVAL_REFERENCES = Registry.of("evaluation reference", {
+    "auto": "the held-out data when data.holdout > 0, else the training data",
+    "holdout": "the held-out data (needs data.holdout > 0)",
+    "train": "the training data"})
+IVGP_REFERENCES = Registry.of("IVGP reference", {
+    "max": "the running maximum of the smoothed distance",
+    "initial": "the smoothed distance at the end of the warm-up"})
+IVGP_DISTANCES = Registry.of("IVGP distance", {
+    "batch": "the critic's Wasserstein estimate on the training batch",
+    "holdout": "the real side from held-out data (needs data.holdout)"})
 
 
 @dataclass
@@ -30,7 +46,7 @@ class DataConfig:
     toy: str = "ring8"  #: for name=toy: ring8 | grid25 | swissroll
     n_samples: int = 20000  #: for name=toy: how many points to draw
     limit: Optional[int] = None  #: use only the first N examples (after the holdout is removed)
-    holdout: int = 0  #: keep the last N examples out of training (reference set for metrics)
+    holdout: int = 0  #: keep a fixed, seeded random N examples out of training (reference set for metrics)
     seed: int = 0  #: seed for generated data (toy) and for the holdout shuffle
     crop: Optional[int] = None  #: imagefolder: centre crop side before resizing (None: the shorter side)
     channels: Optional[int] = None  #: imagefolder: 1 or 3 (None: as the files are; mixed is an error)
@@ -191,10 +207,11 @@ class EvalConfig:
     every: int = 0  #: evaluate every N generator steps; 0 = off
     every_seconds: Optional[float] = None  #: also (or instead) every this many seconds of training
     n: int = 2000  #: generated samples per evaluation
-    extractor: str = "auto"  #: auto | mnist-lenet
+    extractor: str = "auto"  #: auto | a registered extractor (ganforge choices eval.extractor) | a TorchScript file | module:function
     reference: str = "auto"  #: auto (the holdout when data.holdout > 0, else the training data) | holdout | train
     kid_subsets: int = 10
     seed: int = 1234  #: latents for evaluation come from their own generator
+    metrics: list[str] = field(default_factory=list)  #: image metrics to compute (ganforge choices eval.metrics, or module:function); empty: all
 
 
 @dataclass
@@ -308,13 +325,13 @@ class Config:
         _pos("eval.kid_subsets", self.eval.kid_subsets)
         if self.eval.n < 10:
             raise ConfigError(f"eval.n must be at least 10, got {self.eval.n}")
-        check_choice("eval.reference", self.eval.reference, ("auto", "holdout", "train"))
+        check_choice("eval.reference", self.eval.reference, EVAL_REFERENCES)
         if self.eval.reference == "holdout" and self.data.holdout == 0:
             raise ConfigError("eval.reference=holdout needs data.holdout > 0")
         for k in ("d_batch_size", "g_batch_size"):
             if getattr(t, k) is not None:
                 _pos(f"train.{k}", getattr(t, k))
-        check_choice("train.precision", t.precision, ("fp32", "bf16", "fp16"))
+        check_choice("train.precision", t.precision, PRECISIONS)
         if t.max_rollbacks < 0:
             raise ConfigError(f"train.max_rollbacks must be >= 0, got {t.max_rollbacks}")
         if not 0.0 < t.rollback_lr_factor <= 1.0:
@@ -360,8 +377,8 @@ class Config:
             raise ConfigError(f"penalty.clip must be > 0, got {p.clip}")
         if not 0.0 <= p.ivgp.beta < 1.0:
             raise ConfigError(f"penalty.ivgp.beta must be in [0, 1), got {p.ivgp.beta}")
-        check_choice("penalty.ivgp.reference", p.ivgp.reference, ("max", "initial"))
-        check_choice("penalty.ivgp.distance", p.ivgp.distance, ("batch", "holdout"))
+        check_choice("penalty.ivgp.reference", p.ivgp.reference, IVGP_REFERENCES)
+        check_choice("penalty.ivgp.distance", p.ivgp.distance, IVGP_DISTANCES)
         if p.schedule == "ivgp" and p.ivgp.distance == "holdout" and self.data.holdout == 0:
             raise ConfigError("penalty.ivgp.distance=holdout needs held-out data: set data.holdout > 0")
         if not 0 <= p.pi.lambda_lo <= p.pi.lambda_hi:
@@ -430,21 +447,31 @@ class Config:
         from .augment import expand_ops
         from .data import DATASETS
         from .data.toy import TOYS
+        from .metrics.features import EXTRACTORS
         from .models import check_model_config
         from .objectives import LOSSES, PENALTIES, SCHEDULES
         from .optim import LR_SCHEDULES, OPTIMIZERS
 
         DATASETS.get(self.data.name)
-        check_choice("data.toy", self.data.toy, TOYS)
+        check_choice("data.toy", self.data.toy, TOYS.names())
         check_model_config(self.model)
         LOSSES.get(self.loss.name)
         for name in self.penalty.name.split("+"):
             PENALTIES.get(name.strip())
         SCHEDULES.get(self.penalty.schedule)
         expand_ops(self.augment.ops)
+        from .metrics.evaluate import METRICS
+
+        for name in self.eval.metrics:
+            if ":" not in name:
+                check_choice("eval.metrics", name, METRICS.names())
+        ext = self.eval.extractor
+        if ext != "auto" and ext not in EXTRACTORS and ":" not in ext and not Path(ext).expanduser().is_file():
+            raise ConfigError(f"eval.extractor: unknown value {ext!r}{suggest(ext, ['auto', *EXTRACTORS.names()])}; choose "
+                              f"one of: auto, {', '.join(EXTRACTORS.names())}, a TorchScript file, or module:function")
         for net in ("g", "d"):
             OPTIMIZERS.get(getattr(self.optim, net).name)
-            check_choice(f"optim.{net}.schedule", getattr(self.optim, net).schedule, LR_SCHEDULES)
+            check_choice(f"optim.{net}.schedule", getattr(self.optim, net).schedule, LR_SCHEDULES.names())
 
 
 # ---------------------------------------------------------------------- helpers
@@ -604,15 +631,19 @@ DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy"}
 
 
 def resolve_config(preset: Optional[str] = None, file: Optional[str | Path] = None,
-                   overrides: Optional[list[str]] = None, data_recipes: bool = True) -> Config:
-    """The one way from user inputs to a validated Config. Later wins: the data's recipe
-    (``DATA_RECIPES``, only when no preset is named) < preset < config file < overrides
-    (``key=value`` strings: the CLI's flags and ``--set``)."""
+                   overrides: Optional[list[str]] = None, data_recipes: bool = True,
+                   config: Optional[dict[str, Any]] = None, where: Optional[str] = None) -> Config:
+    """The one way from user inputs to a validated Config, used by the CLI, the Python API
+    (a dict config) and tune (a space's base). Later wins: the data's recipe
+    (``DATA_RECIPES``, only when no preset is named) < preset < config file < ``config``
+    (a dict) < overrides (``key=value`` strings: the CLI's flags and ``--set``)."""
     overrides = list(overrides or [])
     user: dict[str, Any] = load_preset(preset) if preset else {}
     if file is not None:
         user = deep_merge(user, load_yaml(file))
-    where = str(file) if file is not None else (f"preset {preset}" if preset else "config")
+    if config:
+        user = deep_merge(user, config)
+    where = where or (str(file) if file is not None else (f"preset {preset}" if preset else "config"))
 
     def build(base: dict[str, Any]) -> Config:
         cfg = Config.from_dict(deep_merge(base, user), where=where)

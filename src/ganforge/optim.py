@@ -19,29 +19,29 @@ from .registry import Registry
 OPTIMIZERS: Registry[Callable[[Iterable[nn.Parameter], OptimizerConfig], torch.optim.Optimizer]] = Registry("optimizer")
 
 
-@OPTIMIZERS.register("adam")
+@OPTIMIZERS.register("adam", help="Adam (lr, betas, weight_decay)")
 def _adam(params, c: OptimizerConfig) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=c.lr, betas=tuple(c.betas), weight_decay=c.weight_decay)
 
 
-@OPTIMIZERS.register("adamw")
+@OPTIMIZERS.register("adamw", help="AdamW, decoupled weight decay")
 def _adamw(params, c: OptimizerConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=c.lr, betas=tuple(c.betas), weight_decay=c.weight_decay)
 
 
-@OPTIMIZERS.register("sgd")
+@OPTIMIZERS.register("sgd", help="SGD (momentum, nesterov)")
 def _sgd(params, c: OptimizerConfig) -> torch.optim.Optimizer:
     if c.nesterov and c.momentum <= 0:
         raise ConfigError("optim nesterov=true needs momentum > 0")
     return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, nesterov=c.nesterov, weight_decay=c.weight_decay)
 
 
-@OPTIMIZERS.register("rmsprop")
+@OPTIMIZERS.register("rmsprop", help="RMSprop (the original WGAN's choice)")
 def _rmsprop(params, c: OptimizerConfig) -> torch.optim.Optimizer:
     return torch.optim.RMSprop(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
 
 
-@OPTIMIZERS.register("adagrad")
+@OPTIMIZERS.register("adagrad", help="Adagrad")
 def _adagrad(params, c: OptimizerConfig) -> torch.optim.Optimizer:
     return torch.optim.Adagrad(params, lr=c.lr, weight_decay=c.weight_decay)
 
@@ -61,27 +61,42 @@ def build_optimizer(params: Iterable[nn.Parameter], c: OptimizerConfig) -> torch
     return OPTIMIZERS.get(c.name)(params, c)
 
 
-LR_SCHEDULES = ("constant", "exponential", "step", "linear", "cosine")
+#: learning-rate schedules by name: each maps (config, steps past warm-up, steps to span)
+#: to a multiplier of the base learning rate
+LR_SCHEDULES: Registry[Callable[[OptimizerConfig, int, int], float]] = Registry("LR schedule")
+
+
+@LR_SCHEDULES.register("constant", help="the base learning rate throughout")
+def _lr_constant(c: OptimizerConfig, t: int, span: int) -> float:
+    return 1.0
+
+
+@LR_SCHEDULES.register("exponential", help="x gamma every 100 generator steps, continuously")
+def _lr_exponential(c: OptimizerConfig, t: int, span: int) -> float:
+    return c.gamma ** (t / 100.0)
+
+
+@LR_SCHEDULES.register("step", help="x gamma every step_size generator steps")
+def _lr_step(c: OptimizerConfig, t: int, span: int) -> float:
+    return c.gamma ** (t // c.step_size)
+
+
+@LR_SCHEDULES.register("linear", help="linear decay to 0 at the end of the run")
+def _lr_linear(c: OptimizerConfig, t: int, span: int) -> float:
+    return max(0.0, 1.0 - t / span)
+
+
+@LR_SCHEDULES.register("cosine", help="cosine decay to 0 at the end of the run")
+def _lr_cosine(c: OptimizerConfig, t: int, span: int) -> float:
+    return 0.5 * (1.0 + math.cos(math.pi * min(t / span, 1.0)))
 
 
 def lr_factor(c: OptimizerConfig, step: int, total: int) -> float:
-    """Multiplier of the base learning rate at generator step ``step`` of ``total``."""
-    if c.schedule not in LR_SCHEDULES:
-        raise ConfigError(f"unknown LR schedule {c.schedule!r}; choose one of: {', '.join(LR_SCHEDULES)}")
+    """Multiplier of the base learning rate at generator step ``step`` of ``total``
+    (after a linear warm-up over ``c.warmup`` steps)."""
+    schedule = LR_SCHEDULES.get(c.schedule)
     warm = min(1.0, (step + 1) / c.warmup) if c.warmup > 0 else 1.0
-    t = max(step - c.warmup, 0)
-    span = max(total - c.warmup, 1)
-    if c.schedule == "constant":
-        f = 1.0
-    elif c.schedule == "exponential":  # gamma per 100 generator steps
-        f = c.gamma ** (t / 100.0)
-    elif c.schedule == "step":
-        f = c.gamma ** (t // c.step_size)
-    elif c.schedule == "linear":
-        f = max(0.0, 1.0 - t / span)
-    else:
-        f = 0.5 * (1.0 + math.cos(math.pi * min(t / span, 1.0)))
-    return warm * f
+    return warm * schedule(c, max(step - c.warmup, 0), max(total - c.warmup, 1))
 
 
 def set_lr(opt: torch.optim.Optimizer, base_lr: float, factor: float) -> float:

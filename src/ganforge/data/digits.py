@@ -6,7 +6,7 @@ import torch
 from .base import DATASETS, Dataset, resize
 
 
-@DATASETS.register("digits")
+@DATASETS.register("digits", help="the 1,797 8x8 digits of scikit-learn (embedded)")
 def load_digits_dataset(cfg) -> Dataset:
     from sklearn.datasets import load_digits
 

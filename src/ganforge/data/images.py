@@ -55,7 +55,7 @@ def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max
     return (arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), c
 
 
-@DATASETS.register("imagefolder")
+@DATASETS.register("imagefolder", help="any folder of JPEG/PNG images (data.dir)")
 def load_imagefolder(cfg) -> Dataset:
     if not cfg.dir:
         raise ConfigError("data.name=imagefolder needs data.dir (--data-dir FOLDER of images)")
@@ -142,7 +142,7 @@ class ImageStream:
         return next(self._it).float() / 127.5 - 1.0
 
 
-@DATASETS.register("lfw")
+@DATASETS.register("lfw", help="the 200 grey 25x25 faces of Labeled Faces in the Wild that scikit-image ships")
 def load_lfw(cfg) -> Dataset:
     """The 200 grey 25x25 faces of Labeled Faces in the Wild that scikit-image ships."""
     try:

@@ -54,7 +54,7 @@ def load_mnist_arrays(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-@DATASETS.register("mnist")
+@DATASETS.register("mnist", help="MNIST from IDX files in data.dir (downloaded with checksums when data.download)")
 def load_mnist(cfg) -> Dataset:
     if not cfg.dir:
         raise ConfigError("data.name=mnist needs data.dir (--data-dir FOLDER with the IDX files)")

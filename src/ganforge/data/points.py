@@ -56,7 +56,7 @@ def read_points(path: Path) -> np.ndarray:
     return arr
 
 
-@DATASETS.register("points")
+@DATASETS.register("points", help="your N x D array from a .npy or .csv file (data.file)")
 def load_points(cfg) -> Dataset:
     if not cfg.file:
         raise ConfigError("data.name=points needs data.file (a .npy or .csv file of N x D numbers)")

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .features import EXTRACTORS, Extractor, extractor_info
+from ..registry import Registry
+from .features import EXTRACTORS, Extractor, build_extractor, extractor_info
 from .fid import KID_SUBSETS, fid_from_features, kid_from_features
 from .prdc import prdc
 from .toy import exact_w1, mode_metrics
@@ -33,7 +36,8 @@ def reference_features(ext: Extractor, real: torch.Tensor, use_cache: bool = Tru
     # keyed by the weights actually in use (not the shipped metadata): features computed
     # with other weights (--weights, a rebuilt extractor) are never reused
     wid = getattr(ext, "weights_id", "") or extractor_info(ext.name).get("sha256", "x")[:16]
-    key = f"{ext.name}-{wid}-{tensor_hash(real)[:24]}.npz"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", f"{ext.name}-{wid}")  # user extractors: module:function, files
+    key = f"{safe}-{tensor_hash(real)[:24]}.npz"
     path = cache_dir() / key
     if use_cache and path.is_file():
         try:
@@ -74,12 +78,69 @@ def classifier_metrics(logits: np.ndarray, num_classes: int) -> dict[str, float]
             "classifier_score": float(np.exp(kl))}
 
 
+@dataclass(frozen=True)
+class MetricInputs:
+    """What a metric of images is computed from: features (and classifier logits) of the
+    generated and the reference images, and the evaluation's options."""
+
+    fake: np.ndarray
+    real: np.ndarray
+    fake_logits: np.ndarray
+    num_classes: int
+    kid_subsets: int
+    kid_subset_size: int
+    prdc_k: int
+
+
+#: metrics of images by name: each maps MetricInputs to a dict of named values
+METRICS: Registry[Callable[[MetricInputs], dict[str, Any]]] = Registry("metric")
+
+
+@METRICS.register("fid", help="Frechet distance between feature Gaussians (lower is better)")
+def _fid(m: MetricInputs) -> dict[str, Any]:
+    return {"fid": fid_from_features(m.fake, m.real)}
+
+
+@METRICS.register("kid", help="kernel inception distance, unbiased, mean and std over subsets")
+def _kid(m: MetricInputs) -> dict[str, Any]:
+    kid, std = kid_from_features(m.fake, m.real, m.kid_subsets, m.kid_subset_size)
+    return {"kid": kid, "kid_std": std}
+
+
+@METRICS.register("prdc", help="precision, recall, density, coverage (k-NN, at most 5,000 each side)")
+def _prdc(m: MetricInputs) -> dict[str, Any]:
+    sub = min(len(m.fake), len(m.real), 5000)  # k-NN metrics are O(N^2): cap, documented
+    return prdc(m.real[:sub], m.fake[:sub], m.prdc_k)
+
+
+@METRICS.register("classes", help="classes hit, class entropy, classifier score (classifier extractors only)")
+def _classes(m: MetricInputs) -> dict[str, Any]:
+    return classifier_metrics(m.fake_logits, m.num_classes) if m.num_classes else {}
+
+
+def resolve_metric(name: str) -> Callable[[MetricInputs], dict[str, Any]]:
+    """A registered metric, or your own as ``module:function`` (MetricInputs -> dict)."""
+    if name in METRICS or ":" not in name:
+        return METRICS.get(name)
+    import importlib
+
+    mod_name, _, attr = name.partition(":")
+    try:
+        fn = getattr(importlib.import_module(mod_name), attr, None)
+    except ImportError as e:
+        raise ConfigError(f"metric {name}: cannot import {mod_name!r} ({e})") from None
+    if not callable(fn):
+        raise ConfigError(f"metric {name}: {mod_name} has no function {attr!r}")
+    return fn
+
+
 def evaluate_samples(fake: torch.Tensor, real: torch.Tensor, extractor: Optional[str] = "auto",
                      toy_info: Optional[dict] = None, kid_subsets: int = KID_SUBSETS, kid_subset_size: int = 1000,
                      prdc_k: int = 5, device: str = "cpu", use_cache: bool = True,
                      extractor_obj: Optional[Extractor] = None, data_name: Optional[str] = None,
-                     weights: Optional[str] = None) -> dict[str, Any]:
-    """All metrics that apply to ``fake`` against ``real``."""
+                     weights: Optional[str] = None, metrics: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    """The metrics of ``fake`` against ``real``: for images, those named in ``metrics``
+    (names in METRICS or your own ``module:function``; default all registered)."""
     out: dict[str, Any] = {"n_fake": int(len(fake)), "n_real": int(len(real))}
     if fake.dim() == 2:  # toy points
         if toy_info and "centres" in toy_info:
@@ -90,16 +151,16 @@ def evaluate_samples(fake: torch.Tensor, real: torch.Tensor, extractor: Optional
     name = pick_extractor(fake, data_name) if extractor == "auto" else extractor
     if name is None:
         raise ConfigError("no feature extractor fits these images; pass one of: " + ", ".join(EXTRACTORS.names()))
-    ext = extractor_obj or EXTRACTORS.get(name)(device=device, weights=Path(weights) if weights else None)
+    ext = extractor_obj or build_extractor(name, device=device, weights=Path(weights) if weights else None)
     fr, lr = reference_features(ext, real, use_cache)
     ff, lf = ext.run(fake)
     out["extractor"] = ext.name
-    out["fid"] = fid_from_features(ff, fr)
-    out["kid"], out["kid_std"] = kid_from_features(ff, fr, kid_subsets, kid_subset_size)
-    sub = min(len(ff), len(fr), 5000)  # k-NN metrics are O(N^2): cap, documented
-    out.update(prdc(fr[:sub], ff[:sub], prdc_k))
-    if ext.num_classes:
-        out.update(classifier_metrics(lf, ext.num_classes))
+    inputs = MetricInputs(ff, fr, lf, ext.num_classes, kid_subsets, kid_subset_size, prdc_k)
+    for name in (metrics or METRICS.in_order()):
+        values = resolve_metric(name)(inputs)
+        if not isinstance(values, dict):
+            raise ConfigError(f"metric {name} must return a dict of named values, got {type(values).__name__}")
+        out.update(values)
     return out
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ConfigError, RunError
-from ..registry import Registry
+from ..registry import Registry, suggest
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -146,14 +146,14 @@ def load_weights(name: str, path: Optional[Path] = None) -> dict:
     return {k: v.float() for k, v in state.items()}
 
 
-@EXTRACTORS.register("mnist-lenet")
+@EXTRACTORS.register("mnist-lenet", help="a LeNet trained on MNIST, shipped (28 px grey)")
 def mnist_lenet(device: str | torch.device = "cpu", weights: Optional[Path] = None) -> Extractor:
     net = LeNet()
     net.load_state_dict(load_weights("mnist-lenet", weights))
     return DigitExtractor(net, device, weights_id("mnist-lenet", weights))
 
 
-@EXTRACTORS.register("digits")
+@EXTRACTORS.register("digits", help="a small net trained on the 8x8 digits, shipped")
 def digits_net(device: str | torch.device = "cpu", weights: Optional[Path] = None) -> Extractor:
     net = DigitsNet()
     net.load_state_dict(load_weights("digits", weights))
@@ -185,7 +185,7 @@ class InceptionExtractor(Extractor):
         return torch.cat(feats).numpy(), torch.cat(logits).numpy()
 
 
-@EXTRACTORS.register("inception")
+@EXTRACTORS.register("inception", help="InceptionV3 of torch-fidelity (the standard FID; weights from a file or a download)")
 def inception(device: str | torch.device = "cpu", weights: Optional[Path] = None) -> Extractor:
     """torch-fidelity's InceptionV3. ``weights`` (or $GANFORGE_INCEPTION_WEIGHTS) points at the
     weights file for machines without internet; without it torch-fidelity downloads them."""
@@ -207,6 +207,92 @@ def inception(device: str | torch.device = "cpu", weights: Optional[Path] = None
         raise RunError(f"cannot get the Inception weights ({str(e).splitlines()[0][:120]}); download "
                        f"{INCEPTION_URL} and pass its path with --weights") from None
     return InceptionExtractor(net, device, sha256_file(Path(weights))[:16] if weights else "torch-fidelity")
+
+
+class UserExtractor(Extractor):
+    """Your own features: a callable (an nn.Module, a TorchScript module, a function) that
+    maps a batch of images in [-1, 1], (N, C, H, W), to features (N, D), or to a pair
+    (features, logits) when it is a classifier (the class metrics then apply too)."""
+
+    def __init__(self, fn: Callable[[torch.Tensor], Any], name: str, device: str | torch.device, weights_id: str) -> None:
+        self.fn, self.name, self.device, self.weights_id = fn, name, torch.device(device), weights_id
+        self.num_classes = 0
+        if isinstance(fn, nn.Module):
+            fn.to(self.device)
+            try:
+                fn.eval()
+            except NotImplementedError:  # a torch.export program keeps the mode it was exported in
+                pass
+
+    @torch.no_grad()
+    def run(self, x: torch.Tensor, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
+        feats, logits = [], []
+        for i in range(0, len(x), batch_size):
+            out = self.fn(x[i:i + batch_size].to(self.device).float())
+            f, lg = (out[0], out[1]) if isinstance(out, (tuple, list)) else (out, None)
+            if not isinstance(f, torch.Tensor) or f.dim() != 2 or f.shape[0] != min(batch_size, len(x) - i):
+                raise ConfigError(f"extractor {self.name}: expected features of shape (N, D) for a batch of "
+                                  f"{min(batch_size, len(x) - i)} images, got "
+                                  f"{tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__}")
+            feats.append(f.double().cpu())
+            if lg is not None:
+                logits.append(lg.double().cpu())
+        if logits:
+            self.num_classes = int(logits[0].shape[1])
+        return torch.cat(feats).numpy(), (torch.cat(logits).numpy() if logits else np.zeros((len(x), 0)))
+
+
+def _load_program(path: Path, device: str | torch.device) -> Callable[[torch.Tensor], Any]:
+    """A saved network: a torch.export program (``.pt2``, torch.export.save) or a
+    TorchScript archive (torch.jit.save; deprecated by torch, still read)."""
+    import warnings
+
+    try:
+        if path.suffix == ".pt2":
+            return torch.export.load(str(path)).module()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(str(path), map_location=device)
+    except Exception as e:  # not such an archive
+        kind = "torch.export (.pt2)" if path.suffix == ".pt2" else "TorchScript"
+        raise ConfigError(f"extractor {path}: not a {kind} file ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0][:120] if str(e) else ''})") from None
+
+
+def build_extractor(name: str, device: str | torch.device = "cpu", weights: Optional[Path] = None) -> Extractor:
+    """A feature extractor by ``name``: a registered one (EXTRACTORS), a saved network
+    (torch.export ``.pt2`` or TorchScript), or ``module:function`` (an importable function returning the callable, called with no
+    arguments). The cache of reference features is keyed by the file's sha256 (TorchScript)
+    or the module source's, so editing your extractor never reuses stale features."""
+    import importlib
+
+    if name in EXTRACTORS:
+        return EXTRACTORS.get(name)(device=device, weights=weights)
+    path = Path(name).expanduser()
+    if path.is_file():
+        return UserExtractor(_load_program(path, device), path.name, device, sha256_file(path)[:16])
+    mod_name, sep, attr = name.partition(":")
+    if not sep or not mod_name or not attr:
+        raise ConfigError(f"unknown feature extractor {name!r}{suggest(name, EXTRACTORS.names())}; choose one of: "
+                          f"auto, {', '.join(EXTRACTORS.names())}, a TorchScript file, or module:function")
+    try:
+        mod = importlib.import_module(mod_name)
+    except ImportError as e:
+        raise ConfigError(f"extractor {name}: cannot import {mod_name!r} ({e})") from None
+    factory = getattr(mod, attr, None)
+    if not callable(factory):
+        raise ConfigError(f"extractor {name}: {mod_name} has no function {attr!r}")
+    try:
+        fn = factory()
+    except TypeError as e:  # it wants arguments: not a factory of extractors
+        raise ConfigError(f"extractor {name}: calling {attr}() with no arguments failed ({e})") from None
+    if isinstance(fn, Extractor):
+        return fn
+    if not callable(fn):
+        raise ConfigError(f"extractor {name}: {attr}() must return a callable (images -> features), got {type(fn).__name__}")
+    src = getattr(mod, "__file__", None)
+    ident = sha256_file(Path(src))[:16] if src and Path(src).is_file() else "no-source"
+    return UserExtractor(fn, name, device, f"{name}@{ident}")
 
 
 def extractor_info(name: str) -> dict:

@@ -16,10 +16,10 @@ from .mlp import MLPDiscriminator, MLPGenerator
 
 Builder = Callable[[ModelConfig, tuple[int, ...], int], tuple[nn.Module, nn.Module]]
 MODELS: Registry[Builder] = Registry("model")
-LATENTS = ("normal", "uniform")
+LATENTS = Registry.of("latent", {"normal": "standard normal z", "uniform": "uniform z on [-1, 1]"})
 
 
-@MODELS.register("mlp")
+@MODELS.register("mlp", help="fully connected G and D (any data shape)")
 def build_mlp(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.Module, nn.Module]:
     g = MLPGenerator(z_in, shape, cfg.g_hidden, resolve_act(cfg.g_act, "leakyrelu"), cfg.slope, cfg.g_norm == "batch")
     d = MLPDiscriminator(shape, cfg.d_hidden, resolve_act(cfg.d_act, "leakyrelu"), cfg.slope, cfg.d_norm,
@@ -27,7 +27,7 @@ def build_mlp(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.M
     return g, d
 
 
-@MODELS.register("dcgan")
+@MODELS.register("dcgan", help="DCGAN convolutions (square images of 8, 16, 28, 32 or 64 px)")
 def build_dcgan(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.Module, nn.Module]:
     if len(shape) != 3 or shape[1] != shape[2]:
         raise ConfigError(f"model dcgan needs square images, but the data has shape {shape}; use model.name=mlp")

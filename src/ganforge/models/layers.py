@@ -1,16 +1,26 @@
 """Building blocks the architectures share: activations, D normalization, initialization."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ConfigError
+from ..registry import Registry
 
-D_NORMS = ("none", "layer", "spectral")
-G_NORMS = ("batch", "none")
-ACTIVATIONS = ("auto", "relu", "leakyrelu", "tanh", "silu")
-INITS = ("default", "normal", "xavier", "kaiming", "orthogonal")
+D_NORMS = Registry.of("D normalization", {
+    "none": "no normalization in D (what gradient penalties assume)",
+    "layer": "layer norm after each hidden layer of D",
+    "spectral": "spectral norm of every D layer (Miyato et al.)"})
+G_NORMS = Registry.of("G normalization", {
+    "batch": "batch norm after each hidden layer of G (DCGAN)",
+    "none": "no normalization in G"})
+#: activations by name: each builds a module from the LeakyReLU slope
+ACTIVATIONS: Registry[Callable[[float], nn.Module]] = Registry("activation")
+#: weight initializations by name: each initializes one weight tensor in place
+INITS: Registry[Callable[[torch.Tensor], object]] = Registry("initialization")
 
 
 class _PiecewiseLinearFn(torch.autograd.Function):
@@ -32,8 +42,9 @@ class _PiecewiseLinearFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
         (out,) = ctx.saved_tensors
-        # differentiable in grad (double backward works), constant in the activation
-        return torch.ops.aten.leaky_relu_backward(grad, out.detach(), ctx.slope, True), None
+        # differentiable in grad (double backward works), constant in the activation; the
+        # same values as torch's leaky_relu backward (out > 0: grad, else grad * slope)
+        return torch.where(out.detach() > 0, grad, grad * ctx.slope), None
 
 
 class PiecewiseLinear(nn.Module):
@@ -54,17 +65,20 @@ class PiecewiseLinear(nn.Module):
         return f"slope={self.slope}"
 
 
+ACTIVATIONS.add("auto", lambda slope: PiecewiseLinear(slope),
+                "the model's own choice (ReLU in G, LeakyReLU in D)")
+ACTIVATIONS.add("relu", lambda slope: PiecewiseLinear(0.0), "ReLU")
+ACTIVATIONS.add("leakyrelu", lambda slope: PiecewiseLinear(slope), "LeakyReLU with model.slope")
+ACTIVATIONS.add("tanh", lambda slope: nn.Tanh(), "tanh")
+ACTIVATIONS.add("silu", lambda slope: nn.SiLU(), "SiLU (swish)")
+
+
 def activation(name: str, slope: float = 0.2) -> nn.Module:
-    """An activation module by name. ReLU and LeakyReLU are :class:`PiecewiseLinear`."""
-    if name == "relu":
-        return PiecewiseLinear(0.0)
-    if name == "leakyrelu":
-        return PiecewiseLinear(slope)
-    if name == "tanh":
-        return nn.Tanh()
-    if name == "silu":
-        return nn.SiLU()
-    raise ConfigError(f"unknown activation {name!r}; choose one of: {', '.join(ACTIVATIONS)}")
+    """An activation module by name. ReLU and LeakyReLU are :class:`PiecewiseLinear`.
+    ``auto`` is resolved by the model first (:func:`resolve_act`)."""
+    if name == "auto":
+        raise ConfigError("activation 'auto' must be resolved by the model first")
+    return ACTIVATIONS.get(name)(slope)
 
 
 def resolve_act(name: str, default: str) -> str:
@@ -73,8 +87,7 @@ def resolve_act(name: str, default: str) -> str:
 
 def d_norm_wrap(layer: nn.Module, norm: str) -> nn.Module:
     """Spectral norm wraps the layer; other choices add separate layers elsewhere."""
-    if norm not in D_NORMS:
-        raise ConfigError(f"model.d_norm must be one of {', '.join(D_NORMS)}, got {norm!r}")
+    D_NORMS.get(norm)
     return nn.utils.parametrizations.spectral_norm(layer) if norm == "spectral" else layer
 
 
@@ -88,26 +101,22 @@ def spectral_all(module: nn.Module) -> nn.Module:
     return module
 
 
+INITS.add("default", lambda w: None, "PyTorch's own initialization")
+INITS.add("normal", lambda w: nn.init.normal_(w, 0.0, 0.02), "N(0, 0.02), as DCGAN")
+INITS.add("xavier", nn.init.xavier_uniform_, "Xavier (Glorot) uniform")
+INITS.add("kaiming", lambda w: nn.init.kaiming_normal_(w, a=0.2, nonlinearity="leaky_relu"),
+          "Kaiming (He) normal for LeakyReLU 0.2")
+INITS.add("orthogonal", nn.init.orthogonal_, "orthogonal")
+
+
 def init_weights(module: nn.Module, scheme: str) -> None:
-    """DCGAN's N(0, 0.02), Xavier, Kaiming or orthogonal init of Linear/conv weights; biases 0.
-    ``default`` keeps PyTorch's own initialization."""
+    """Initialize Linear/conv weights by ``scheme`` (a name in INITS), biases to 0.
+    ``default`` keeps PyTorch's own initialization, biases included."""
+    init = INITS.get(scheme)
     if scheme == "default":
         return
-    if scheme not in INITS:
-        raise ConfigError(f"model.init must be one of {', '.join(INITS)}, got {scheme!r}")
     for m in module.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            w = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
-            if scheme == "normal":
-                nn.init.normal_(w, 0.0, 0.02)
-            elif scheme == "xavier":
-                nn.init.xavier_uniform_(w)
-            elif scheme == "kaiming":
-                nn.init.kaiming_normal_(w, a=0.2, nonlinearity="leaky_relu")
-            else:
-                nn.init.orthogonal_(w)
+            init(m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and scheme == "normal":
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)

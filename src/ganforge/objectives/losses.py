@@ -96,10 +96,10 @@ def ragan_g(fake: Tensor, real: Tensor) -> Tensor:
     return F.softplus(-(fake - real.mean())).mean() + F.softplus(real - fake.mean()).mean()
 
 
-LOSSES.add("minimax", Loss("minimax", _bce_d, minimax_g))
-LOSSES.add("nonsaturating", Loss("nonsaturating", _bce_d, nonsaturating_g))
-LOSSES.add("lsgan", Loss("lsgan", lsgan_d, lsgan_g))
-LOSSES.add("hinge", Loss("hinge", hinge_d, hinge_g))
-LOSSES.add("wasserstein", Loss("wasserstein", wasserstein_d, wasserstein_g, wasserstein=True))
-LOSSES.add("rpgan", Loss("rpgan", rpgan_d, rpgan_g, relativistic=True))
-LOSSES.add("ragan", Loss("ragan", ragan_d, ragan_g, relativistic=True))
+LOSSES.add("minimax", Loss("minimax", _bce_d, minimax_g), help="the original GAN's log(1 - D(G(z))) for G")
+LOSSES.add("nonsaturating", Loss("nonsaturating", _bce_d, nonsaturating_g), help="G maximises log D(G(z)) (the usual GAN loss)")
+LOSSES.add("lsgan", Loss("lsgan", lsgan_d, lsgan_g), help="least squares (Mao et al.)")
+LOSSES.add("hinge", Loss("hinge", hinge_d, hinge_g), help="hinge loss for D (SNGAN, BigGAN)")
+LOSSES.add("wasserstein", Loss("wasserstein", wasserstein_d, wasserstein_g, wasserstein=True), help="WGAN critic (pair with a Lipschitz penalty)")
+LOSSES.add("rpgan", Loss("rpgan", rpgan_d, rpgan_g, relativistic=True), help="relativistic pairing: softplus(-(D(real) - D(fake))) (R3GAN)")
+LOSSES.add("ragan", Loss("ragan", ragan_d, ragan_g, relativistic=True), help="relativistic average (Jolicoeur-Martineau)")

@@ -101,7 +101,7 @@ class Penalty:
 PENALTIES: Registry[Callable[..., Penalty]] = Registry("penalty")
 
 
-@PENALTIES.register("none")
+@PENALTIES.register("none", help="no penalty")
 class NoPenalty(Penalty):
     def __init__(self, **_: object) -> None:
         pass
@@ -128,7 +128,7 @@ class GradientPenalty(Penalty):
         return PenaltyResult(self.shape(norms).mean(), stats)
 
 
-@PENALTIES.register("gp0")
+@PENALTIES.register("gp0", help="zero-centred penalty at interpolated points (Thanh-Tung et al. 2019; IVGP-0)")
 class ZeroCentredGP(Penalty):
     """Zero-centred gradient penalty at the interpolated points (Thanh-Tung et al. 2019):
     1/2 E[||grad D(x_hat)||^2]. With the IVGP schedule this is the reading IVGP-0: as the
@@ -158,7 +158,7 @@ class LipschitzPenalty(GradientPenalty):
         return torch.clamp(norms - 1.0, min=0.0) ** 2
 
 
-@PENALTIES.register("dragan")
+@PENALTIES.register("dragan", help="DRAGAN (Kodali et al. 2017): unit gradient norm around perturbed real data")
 class DRAGANPenalty(Penalty):
     """DRAGAN (Kodali et al. 2017): (||grad D(x + delta)|| - 1)^2 with
     delta = 0.5 * std(x) * U[0, 1) noise around the real samples."""
@@ -193,12 +193,12 @@ class _ZeroCentred(Penalty):
                                                "gp_grad_norm_max": sq.sqrt().max().detach()})
 
 
-@PENALTIES.register("r1")
+@PENALTIES.register("r1", help="R1: squared gradient norm of D on real data (Mescheder et al.)")
 class R1Penalty(_ZeroCentred):
     on_real = True
 
 
-@PENALTIES.register("r2")
+@PENALTIES.register("r2", help="R2: squared gradient norm of D on generated data")
 class R2Penalty(_ZeroCentred):
     on_real = False
 

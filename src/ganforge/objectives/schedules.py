@@ -159,13 +159,13 @@ class _Decay(Schedule):
         return Decision(lo + (hi - lo) * self.shape(frac))
 
 
-@SCHEDULES.register("linear")
+@SCHEDULES.register("linear", help="linear decay from penalty.weight to weight_min over decay_steps (or the run)")
 class LinearDecay(_Decay):
     def shape(self, frac: float) -> float:
         return 1.0 - frac
 
 
-@SCHEDULES.register("cosine")
+@SCHEDULES.register("cosine", help="cosine decay from penalty.weight to weight_min over decay_steps (or the run)")
 class CosineDecay(_Decay):
     def shape(self, frac: float) -> float:
         return 0.5 * (1.0 + math.cos(math.pi * frac))

@@ -1,5 +1,6 @@
 """Callbacks of the training loop: metrics file, health checks, TensorBoard, sample
-grids, checkpoints, progress bar. Each does one job; the loop calls them in order."""
+grids, checkpoints, progress bar. Each does one job; the loop calls them in their declared
+``order`` and applies the requests they return (loop.REQUEST_ORDER)."""
 from __future__ import annotations
 
 import math
@@ -10,26 +11,28 @@ import torch
 
 from ..images import save_samples
 from .checkpoint import save_checkpoint
-from .health import mean_pairwise_distance
-from .loop import Callback, StepStats, Trainer
+from .loop import Callback, ExcludeTime, Fail, NewBest, Publish, Rollback, StepStats, Stop, Trainer, Warn
 from .rundir import RunDir
 
 
 class MetricsLogger(Callback):
     """Every ``log_every`` steps: one JSON line (interval means) in metrics.jsonl."""
 
+    order = 10
+
     def __init__(self, run: RunDir) -> None:
         self.run = run
         self.acc = StepStats()
 
-    def on_step(self, t: Trainer, stats: dict[str, torch.Tensor]) -> None:
+    def on_step(self, t: Trainer, stats: dict[str, torch.Tensor]) -> Optional[list]:
         self.acc.add(stats)
         if t.step % t.cfg.train.log_every == 0 or t.step == t.cfg.train.iters:
             rec: dict[str, Any] = {"step": t.step, "time": round(t.elapsed, 4)}
             # means over all ranks in a distributed run (every rank calls this)
             rec.update({k: _clean(v) for k, v in t.dist.reduce_means(self.acc.mean_tensors()).items()})
-            t.last_record = rec
             self.run.append_metrics(rec)
+            return [Publish("log", rec)]
+        return None
 
 
 def _clean(v: float) -> float | str:
@@ -41,6 +44,8 @@ def _clean(v: float) -> float | str:
 class HealthCallback(Callback):
     """Runs the health monitor on each new log record and on each sample grid."""
 
+    order = 20
+
     def __init__(self, run: RunDir, log) -> None:
         self.run, self.log = run, log
         self.seen_step = -1
@@ -48,28 +53,31 @@ class HealthCallback(Callback):
 
     def on_start(self, t: Trainer) -> None:
         if t.data.is_image:
-            g = torch.Generator().manual_seed(0)
-            idx = torch.randperm(len(t.data), generator=g)[:256]
-            t.health.real_diversity = mean_pairwise_distance(t.data.x[idx])
-            t.health.collapse_after = max(1, t.cfg.train.iters // 10)
+            t.health.calibrate(t.data.x, t.cfg.train.iters)
 
-    def on_step(self, t: Trainer, stats: dict[str, torch.Tensor]) -> None:
+    def on_step(self, t: Trainer, stats: dict[str, torch.Tensor]) -> list:
+        out: list = []
         rec = t.last_record
         if rec and rec["step"] == t.step and rec["step"] != self.seen_step:
             self.seen_step = rec["step"]
             for w in t.health.check_record({k: (float(v) if isinstance(v, str) else v) for k, v in rec.items()}):
-                self.warn(t, w)
-        self.watch_coverage(t)
+                out.append(self.warn(t, w))
+        out += self.watch_coverage(t)
         # fatal may also come from the checkpointer finding non-finite weights
-        if t.health.fatal and self.rollback(t):
-            return
+        if t.health.fatal:
+            back = self.rollback(t)
+            if back:
+                return out + back
         if t.health.fatal or (t.health.failed and t.cfg.train.stop_on_failure):
-            t.request_stop(f"failed: {t.health.failed}")
+            out.append(Stop(f"failed: {t.health.failed}"))
+        return out
 
-    def watch_coverage(self, t: Trainer) -> None:
+    def watch_coverage(self, t: Trainer) -> list:
         """Coverage from evaluations: the Evaluator's records (FID runs: classes hit,
         recall) and, on data with known modes (toy mixtures, points with centres), a
         cheap modes-covered count every ``sample_every`` steps even without eval.every."""
+        out: list = []
+        ev = t.last_eval
         info = t.data.info
         if "centres" in info and not (t.cfg.eval.every or t.cfg.eval.every_seconds) and (t.step % t.cfg.train.sample_every == 0
                                                            or t.step == t.cfg.train.iters):
@@ -79,25 +87,25 @@ class HealthCallback(Callback):
 
             t0 = time.perf_counter()
             m = mode_metrics(t.generate_n(2000, t.cfg.eval.seed), info["centres"], info["std"])
-            rec = {"step": t.step, "time": round(t.elapsed, 4), **m}
-            self.run.append_metrics(rec)
-            t.last_eval = rec
-            t.excluded += time.perf_counter() - t0
-        ev = t.last_eval
+            ev = {"step": t.step, "time": round(t.elapsed, 4), **m}
+            self.run.append_metrics(ev)
+            out += [Publish("eval", ev), ExcludeTime(time.perf_counter() - t0)]
         if ev and ev.get("step") != self.seen_eval:  # the Evaluator runs after us: its record shows next step
             self.seen_eval = ev["step"]
             for w in t.health.check_coverage(ev, classes=t.num_classes):
-                self.warn(t, w)
+                out.append(self.warn(t, w))
+        return out
 
-    def rollback(self, t: Trainer) -> bool:
-        """Divergence guard: restore the last good checkpoint with lower learning rates."""
+    def rollback(self, t: Trainer) -> list:
+        """Divergence guard: the requests that restore the last good checkpoint with lower
+        learning rates (none when there is nothing to go back to)."""
         import warnings as _w
 
         from ..errors import RunError
         from .checkpoint import load_latest
 
         if t.rollbacks >= t.cfg.train.max_rollbacks:
-            return False
+            return []
         # a log record at step s judges the weights from step s - log_every on: prefer a
         # checkpoint older than that, else the one at its start
         state = path = None
@@ -109,47 +117,47 @@ class HealthCallback(Callback):
                 break
             except RunError:
                 continue
-        if state is None:
-            return False  # nothing to go back to
-        reason = t.health.failed
-        lr_scale, rollbacks = t.lr_scale * t.cfg.train.rollback_lr_factor, t.rollbacks + 1
-        t.load_state_dict(state)
-        t.lr_scale, t.rollbacks = lr_scale, rollbacks
-        t.health.fatal, t.health.failed = False, None
-        self.run.truncate_metrics(t.step)
-        self.seen_step = t.step
-        t.last_record = {}
-        self.warn(t, f"rollback {rollbacks}/{t.cfg.train.max_rollbacks}: {reason}; restarted from step {t.step} "
-                     f"({path.name}) with learning rates x{lr_scale:g}")
-        return True
+        if state is None or path is None:
+            return []  # nothing to go back to
+        factor = t.cfg.train.rollback_lr_factor
+        lr_scale, rollbacks, step = t.lr_scale * factor, t.rollbacks + 1, int(state["step"])
+        self.run.truncate_metrics(step)
+        self.seen_step = step
+        note = self.warn(t, f"rollback {rollbacks}/{t.cfg.train.max_rollbacks}: {t.health.failed}; restarted from "
+                            f"step {step} ({path.name}) with learning rates x{lr_scale:g}",
+                         step=step, elapsed=float(state["elapsed"]))
+        return [Rollback(state, factor), note]
 
-    def warn(self, t: Trainer, msg: str) -> None:
-        t.warnings.append(f"step {t.step}: {msg}")
-        self.log(f"warning: step {t.step}: {msg}")
-        self.run.append_metrics({"step": t.step, "time": round(t.elapsed, 4), "warning": msg})
+    def warn(self, t: Trainer, msg: str, step: Optional[int] = None, elapsed: Optional[float] = None) -> Warn:
+        """Show and log a warning; the request that adds it to the run's result."""
+        step = t.step if step is None else step
+        self.log(f"warning: step {step}: {msg}")
+        self.run.append_metrics({"step": step, "time": round(t.elapsed if elapsed is None else elapsed, 4), "warning": msg})
+        return Warn(f"step {step}: {msg}")
 
 
 class SampleWriter(Callback):
     """Every ``sample_every`` steps and at the end: samples/step_NNNNNN.png of the fixed latents."""
+
+    order = 40
 
     def __init__(self, run: RunDir, health: Optional[HealthCallback] = None) -> None:
         self.run = run
         self.health = health
         self.last_path = None
 
-    def on_start(self, t: Trainer) -> None:
-        if t.step == 0:
-            self.write(t)
+    def on_start(self, t: Trainer) -> Optional[list]:
+        return self.write(t) if t.step == 0 else None
 
-    def on_step(self, t: Trainer, stats) -> None:
-        if t.step % t.cfg.train.sample_every == 0:
-            self.write(t)
+    def on_step(self, t: Trainer, stats) -> Optional[list]:
+        return self.write(t) if t.step % t.cfg.train.sample_every == 0 else None
 
-    def on_end(self, t: Trainer) -> None:
+    def on_end(self, t: Trainer) -> Optional[list]:
         if self.last_path is None or not self.last_path.name.endswith(f"{t.step:06d}.png"):
-            self.write(t)
+            return self.write(t)
+        return None
 
-    def write(self, t: Trainer) -> None:
+    def write(self, t: Trainer) -> list:
         fake = t.generate(t.fixed_z, t.fixed_y)
         real = t.data.x[:2000] if not t.data.is_image else None
         self.last_path = save_samples(fake, self.run.samples / f"step_{t.step:06d}.png", real=real,
@@ -157,49 +165,50 @@ class SampleWriter(Callback):
         ratio, warns = t.health.check_samples(fake, t.step)
         if ratio is not None:
             self.run.append_metrics({"step": t.step, "time": round(t.elapsed, 4), "diversity_ratio": round(ratio, 4)})
-        for w in warns:
-            if self.health:
-                self.health.warn(t, w)
+        return [self.health.warn(t, w) for w in warns] if self.health else []
 
 
 class Checkpointer(Callback):
     """Every ``ckpt_every`` steps and at the end (or on interrupt): an atomic checkpoint."""
+
+    order = 80
 
     def __init__(self, run: RunDir) -> None:
         self.run = run
         self.last_step = -1
         self.last_path = None
 
-    def on_start(self, t: Trainer) -> None:
-        if t.step == 0:  # the initial weights: a rollback target that is always there
-            self.save(t)
+    def on_start(self, t: Trainer) -> Optional[list]:
+        # the initial weights: a rollback target that is always there
+        return self.save(t) if t.step == 0 else None
 
-    def on_step(self, t: Trainer, stats) -> None:
-        if t.step % t.cfg.train.ckpt_every == 0:
-            self.save(t)
+    def on_step(self, t: Trainer, stats) -> Optional[list]:
+        return self.save(t) if t.step % t.cfg.train.ckpt_every == 0 else None
 
-    def on_end(self, t: Trainer) -> None:
+    def on_end(self, t: Trainer) -> Optional[list]:
         # never checkpoint non-finite weights over the last good checkpoint
         if self.last_step != t.step and not t.health.fatal:
-            self.save(t)
+            return self.save(t)
+        return None
 
-    def save(self, t: Trainer) -> None:
+    def save(self, t: Trainer) -> Optional[list]:
         if t.health.fatal:
-            return
+            return None
         if not t.weights_finite():  # the health callback rolls back or stops on the next step
-            t.health.failed = t.health.failed or f"non-finite weights at step {t.step}"
-            t.health.fatal = True
-            return
+            return [Fail(f"non-finite weights at step {t.step}")]
         state = t.checkpoint_state()  # a collective in a distributed run: every rank gets here
         self.last_step = t.step
         if not self.run.writable:
             return
         self.last_path = save_checkpoint(self.run.checkpoints, t.step, state, t.cfg.train.keep_ckpts)
         self.run.write_status(status="running", step=t.step, checkpoint=self.last_path.name)
+        return None
 
 
 class TensorBoardLogger(Callback):
     """Scalars of each log record as TensorBoard events (``tensorboard --logdir runs/``)."""
+
+    order = 30
 
     def __init__(self, run: RunDir) -> None:
         self.run = run
@@ -231,6 +240,7 @@ class Progress(Callback):
     """tqdm bar on a terminal with the live losses; plain lines when output is not a terminal."""
 
     KEYS = ("loss_d", "loss_g", "wasserstein", "penalty_weight", "ivgp_rho")
+    order = 90
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -280,6 +290,8 @@ class Evaluator(Callback):
     written to metrics.jsonl; the checkpoint with the best FID is kept as best.pt.
     Evaluation time is not counted as training time."""
 
+    order = 50
+
     def __init__(self, run: RunDir, log) -> None:
         self.run, self.log = run, log
         self.ext = None
@@ -290,23 +302,24 @@ class Evaluator(Callback):
         self.next_time = es * (math.floor(t.elapsed / es) + 1) if es else math.inf
         if (t.cfg.eval.every or es) and t.data.is_image:
             from ..metrics.evaluate import pick_extractor
-            from ..metrics.features import EXTRACTORS
+            from ..metrics.features import build_extractor
 
             name = pick_extractor(t.data.x, t.data.name) if t.cfg.eval.extractor == "auto" else t.cfg.eval.extractor
             if name is None:
                 from ..errors import ConfigError
 
                 raise ConfigError("eval.every is set but no feature extractor fits this data; set eval.extractor")
-            self.ext = EXTRACTORS.get(name)(device=t.device)
+            self.ext = build_extractor(name, device=t.device)
 
-    def on_step(self, t: Trainer, stats) -> None:
+    def on_step(self, t: Trainer, stats) -> Optional[list]:
         c = t.cfg.eval
         if (c.every and t.step % c.every == 0) or t.elapsed >= self.next_time:
-            self.evaluate(t)
             if c.every_seconds:
                 self.next_time = c.every_seconds * (math.floor(t.elapsed / c.every_seconds) + 1)
+            return self.evaluate(t)
+        return None
 
-    def evaluate(self, t: Trainer) -> dict:
+    def evaluate(self, t: Trainer) -> list:
         import time
 
         from ..metrics.evaluate import evaluate_samples, reference_set
@@ -315,20 +328,20 @@ class Evaluator(Callback):
         c = t.cfg.eval
         fake = t.generate_n(c.n, c.seed)
         if not torch.isfinite(fake).all():  # a diverged generator: the health callback takes over
-            t.health.failed = t.health.failed or f"non-finite samples at step {t.step}"
-            t.health.fatal = True
-            t.excluded += time.perf_counter() - t0
-            return {}
+            return [Fail(f"non-finite samples at step {t.step}"), ExcludeTime(time.perf_counter() - t0)]
         m = evaluate_samples(fake, reference_set(t.data, c.reference)[0].cpu(), toy_info=t.data.info, kid_subsets=c.kid_subsets,
-                             kid_subset_size=min(1000, c.n), extractor_obj=self.ext, device=str(t.device))
+                             kid_subset_size=min(1000, c.n), extractor_obj=self.ext, device=str(t.device),
+                             metrics=c.metrics or None)
         rec = {"step": t.step, "time": round(t.elapsed, 4)}
         rec.update({k: (round(v, 6) if isinstance(v, float) else v) for k, v in m.items()})
-        key = "fid" if "fid" in m else "w1"
-        if not t.best or m[key] < t.best["value"]:
-            t.best = {"metric": key, "value": float(m[key]), "step": t.step}
-            save_checkpoint(self.run.checkpoints / "best", t.step, t.state_dict(), keep=1)
-        rec["best_" + key] = t.best["value"]
+        out: list = []
+        key = next((k for k in ("fid", "w1") if k in m), None)  # eval.metrics may leave FID out
+        if key is not None:
+            best = t.best.get("value")
+            if best is None or m[key] < best:
+                best = float(m[key])
+                out.append(NewBest(key, best, t.step))
+                save_checkpoint(self.run.checkpoints / "best", t.step, t.state_dict(), keep=1)
+            rec["best_" + key] = best
         self.run.append_metrics(rec)
-        t.last_eval = rec
-        t.excluded += time.perf_counter() - t0
-        return rec
+        return out + [Publish("eval", rec), ExcludeTime(time.perf_counter() - t0)]

@@ -48,6 +48,14 @@ class HealthMonitor:
         self.coverage_since: dict[str, int] = {}  #: evaluations since that best improved
         self.coverage_warned: dict[str, str] = {}  #: the last warning per measure (warn on change only)
 
+    def calibrate(self, real: torch.Tensor, iters: int) -> None:
+        """Image runs: the real data's spread, against which a collapsing G is measured;
+        no collapse verdict in the first tenth of the run."""
+        g = torch.Generator().manual_seed(0)
+        idx = torch.randperm(len(real), generator=g)[:256]
+        self.real_diversity = mean_pairwise_distance(real[idx])
+        self.collapse_after = max(1, iters // 10)
+
     def check_record(self, rec: dict[str, Any]) -> list[str]:
         out: list[str] = []
         for k in ("loss_d", "loss_g"):

@@ -40,12 +40,100 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device(name)
 
 
-class Callback:
-    """Hooks the loop calls; subclasses override what they need."""
+# ---------------------------------------------------------------------- requests
+# A callback never assigns to the trainer: it returns requests, and the loop applies them,
+# in REQUEST_ORDER within one callback's answer, callback by callback in Callback.order.
+# So what a callback may change is written here, in one place, and not spread over them.
+@dataclass(frozen=True)
+class Publish:
+    """A new log record (``kind="log"``) or evaluation record (``"eval"``) for the callbacks
+    after this one and for the run's result."""
 
-    def on_start(self, t: "Trainer") -> None: ...
-    def on_step(self, t: "Trainer", stats: dict[str, torch.Tensor]) -> None: ...
-    def on_end(self, t: "Trainer") -> None: ...
+    kind: str
+    record: dict
+
+
+@dataclass(frozen=True)
+class ExcludeTime:
+    """Seconds this step spent in work that is not training (evaluation): off the clock."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Warn:
+    """A warning for the run's result (the callback has already shown and logged it)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Fail:
+    """The run is failing (``fatal``: its weights or samples are no longer finite)."""
+
+    reason: str
+    fatal: bool = True
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """Go back to ``state`` (an earlier checkpoint) with the learning rates x ``lr_factor``."""
+
+    state: dict
+    lr_factor: float
+
+
+@dataclass(frozen=True)
+class NewBest:
+    """The best evaluation so far."""
+
+    metric: str
+    value: float
+    step: int
+
+
+@dataclass(frozen=True)
+class Stop:
+    """End the run after this step."""
+
+    reason: str
+
+
+REQUEST_ORDER = (Publish, ExcludeTime, Warn, Fail, Rollback, NewBest, Stop)
+Request = Any  # one of REQUEST_ORDER's classes
+
+
+class Callback:
+    """Hooks the loop calls; subclasses override what they need. Each hook gets a
+    read-only view of the trainer and may return requests (an iterable, or None).
+
+    ``order`` places the callback among the others (lower runs first): thread control 0,
+    metrics 10, health 20, TensorBoard 30, sample grids 40, evaluation 50, user callbacks
+    60 (the default), checkpoints 80, progress 90. A callback that reads what another
+    publishes in the same step runs after it."""
+
+    order: int = 60
+
+    def on_start(self, t: "Trainer") -> Optional[Any]: ...
+    def on_step(self, t: "Trainer", stats: dict[str, torch.Tensor]) -> Optional[Any]: ...
+    def on_end(self, t: "Trainer") -> Optional[Any]: ...
+
+
+class TrainerView:
+    """What a callback sees of the trainer: everything to read and call, nothing to assign
+    (a callback returns requests instead)."""
+
+    __slots__ = ("_trainer",)
+
+    def __init__(self, trainer: "Trainer") -> None:
+        object.__setattr__(self, "_trainer", trainer)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._trainer, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a callback cannot assign trainer.{name}: return a request "
+                             "(Publish, ExcludeTime, Warn, Fail, Rollback, NewBest, Stop) instead")
 
 
 @dataclass
@@ -179,7 +267,7 @@ class Trainer:
         self.lr_scale = 1.0  # lowered by the divergence guard on each rollback
         self.rollbacks = 0
         self.detail = True
-        self.best: dict[str, float] = {}  # best evaluation so far: {"fid": ..., "step": ...}
+        self.best: dict[str, Any] = {}  # best evaluation so far: {"metric": "fid", "value": ..., "step": ...}
         self.warnings: list[str] = []
         self.stop_reason: Optional[str] = None
         self._stop_requested = False
@@ -447,11 +535,46 @@ class Trainer:
         self.stop_reason = reason
         self._stop_requested = True
 
+    def apply(self, requests: Optional[Any]) -> None:
+        """Carry out what a callback asked for, in REQUEST_ORDER."""
+        if not requests:
+            return
+        for r in sorted(requests, key=lambda r: REQUEST_ORDER.index(type(r))):
+            if isinstance(r, Publish):
+                if r.kind == "log":
+                    self.last_record = r.record
+                else:
+                    self.last_eval = r.record
+            elif isinstance(r, ExcludeTime):
+                self.excluded += r.seconds
+            elif isinstance(r, Warn):
+                self.warnings.append(r.text)
+            elif isinstance(r, Fail):
+                self.health.failed = self.health.failed or r.reason
+                self.health.fatal = self.health.fatal or r.fatal
+            elif isinstance(r, Rollback):
+                # the checkpoint holds the lr scale and rollback count of its own time
+                lr_scale, rollbacks = self.lr_scale * r.lr_factor, self.rollbacks + 1
+                self.load_state_dict(r.state)
+                self.lr_scale, self.rollbacks = lr_scale, rollbacks
+                self.health.fatal, self.health.failed = False, None
+                self.last_record = {}
+            elif isinstance(r, NewBest):
+                self.best = {"metric": r.metric, "value": r.value, "step": r.step}
+            elif isinstance(r, Stop):
+                self.request_stop(r.reason)
+
+    def _fire(self, hook: str, *args: Any) -> None:
+        view = TrainerView(self)
+        for cb in self.callbacks:
+            self.apply(getattr(cb, hook)(view, *args))
+
     def fit(self, handle_signals: bool = False) -> None:
         restore = self._install_signals() if handle_signals else None
+        # declared order, not the order of the list handed in (stable among equals)
+        self.callbacks = sorted(self.callbacks, key=lambda cb: getattr(cb, "order", 60))
         try:
-            for cb in self.callbacks:
-                cb.on_start(self)
+            self._fire("on_start")
             t_last = time.perf_counter()
             budget = self.cfg.train.max_seconds
             while self.step < self.cfg.train.iters and not self._stop_requested:
@@ -463,14 +586,12 @@ class Trainer:
                 self.elapsed += now - t_last - self.excluded
                 self.excluded = 0.0
                 t_last = now
-                for cb in self.callbacks:
-                    cb.on_step(self, stats)
+                self._fire("on_step", stats)
                 if self.dist.enabled:
                     self._sync_flags()
             if self.dist.enabled:  # every rank reports what rank 0 saw
                 self.stop_reason = self.dist.broadcast(self.stop_reason)
-            for cb in self.callbacks:
-                cb.on_end(self)
+            self._fire("on_end")
         finally:
             if restore:
                 restore()

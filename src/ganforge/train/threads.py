@@ -36,6 +36,8 @@ class ThreadGovernor(Callback):
     work never count.
     """
 
+    order = 0  # first, so that its thread count holds for the other callbacks' work too
+
     def __init__(self, candidates: list[int], window_s: float = 0.5, min_steps: int = 6,
                  reprobe_s: float = 60.0, change: float = 1.4, warmup_steps: int = 10) -> None:
         self.candidates = sorted(set(max(1, c) for c in candidates))

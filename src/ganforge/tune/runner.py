@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..errors import ConfigError, GanforgeError
-from ..train.loop import Callback, Trainer
+from ..train.loop import Callback, Stop, Trainer
 from .space import Space, load_space, suggest_config
 
 
@@ -35,15 +35,16 @@ class PruningCallback(Callback):
         self.seen = -1
         self.pruned = False
 
-    def on_step(self, t: Trainer, stats) -> None:
+    def on_step(self, t: Trainer, stats) -> Optional[list]:
         rec = t.last_eval
         if not rec or rec["step"] == self.seen or self.metric not in rec:
-            return
+            return None
         self.seen = rec["step"]
         self.trial.report(float(rec[self.metric]), rec["step"])
         if self.trial.should_prune():
             self.pruned = True
-            t.request_stop(f"pruned at step {rec['step']} ({self.metric} {rec[self.metric]:.4g})")
+            return [Stop(f"pruned at step {rec['step']} ({self.metric} {rec[self.metric]:.4g})")]
+        return None
 
 
 def _optuna():
@@ -129,11 +130,12 @@ def make_study(space: Space, storage: str, name: str, seed: Optional[int] = None
               "none": lambda: optuna.pruners.NopPruner()}[space.pruner]()
     import warnings
 
-    warnings.filterwarnings("ignore", message=".*heartbeat_interval.*")
     kwargs: dict[str, Any] = {"heartbeat_interval": 30, "grace_period": 90}
     if storage.startswith("sqlite"):
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-    st = open_storage(storage, **kwargs)
+    with warnings.catch_warnings():  # Optuna calls heartbeats experimental; only here, not process-wide
+        warnings.filterwarnings("ignore", message=".*heartbeat_interval.*")
+        st = open_storage(storage, **kwargs)
     return optuna.create_study(study_name=name, storage=st, sampler=sampler, pruner=pruner,
                                direction=space.direction, load_if_exists=True)
 

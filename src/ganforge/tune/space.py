@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ..config import Config, deep_merge, load_preset, load_yaml
+from ..config import Config, load_yaml, resolve_config
 from ..registry import check_choice
 from ..errors import ConfigError
 
@@ -84,15 +84,9 @@ def load_space(path: str | Path, overrides: Optional[list[str]] = None) -> Space
     if unknown:
         raise ConfigError(f"{path}: unknown top-level keys {sorted(unknown)}")
     base_spec = d.get("base") or {}
-    base: dict[str, Any] = {}
-    if base_spec.get("preset"):
-        base = load_preset(base_spec["preset"])
-    cfg = Config.from_dict(base, where=str(path))
-    if base_spec.get("config"):
-        cfg = Config.from_dict(deep_merge(cfg.to_dict(), base_spec["config"]), where=str(path))
-    if overrides:
-        cfg.apply_overrides(overrides)
-        cfg.validate()
+    # a space says its base in full: no data recipe beneath it
+    cfg = resolve_config(preset=base_spec.get("preset"), config=base_spec.get("config"), overrides=overrides,
+                         data_recipes=False, where=str(path))
     obj = d.get("objective") or {}
     params = []
     raw = d.get("params") or {}
