@@ -1,192 +1,372 @@
 #!/usr/bin/env python3
-"""Reproduce the paper's claim (IVGP converges faster than WGAN) with numbers.
+"""The paper's adaptive penalty at convergence: every reading of IVGP against weight-clipped
+WGAN, WGAN-GP, the PI controller and R1+R2 (R3GAN's recipe), at the quality suite's budgets,
+with a significance test, and the robustness of each to a wrong lambda.
 
-On the MNIST 10k split (a fixed, seeded 2,000 held out as the FID reference; GANs train
-on the other 8,000), the same DCGAN and the same budget for every method, several seeds:
+    python benchmarks/paper_reproduction.py --mnist ../shared/data/mnist           # the study
+    python benchmarks/paper_reproduction.py --study lambda                          # lambda robustness
+    python benchmarks/paper_reproduction.py --tasks grid25 --methods ivgp0 --seeds 0   # one cell
+    python benchmarks/paper_reproduction.py --report-only
 
-  wgan      weight clipping 0.01, RMSprop 5e-5           (the paper's baseline)
-  wgan-gp   gradient penalty, lambda 10, Adam 1e-4 (0.5, 0.9)
-  ivgp      the paper's adaptive penalty as ganforge reads it (docs/ivgp.md)
-  pi        PI-controlled lambda (Mtetwa et al. 2025)
+Tasks and budgets are the quality suite's (benchmarks/quality.py): ring8 and grid25 for 2
+minutes of training, MNIST (8,000 train / 2,000 held out) for 10 minutes, on this machine's
+training clock (evaluation excluded); ``--budget steps`` uses its generator-step budgets
+for machines of other speeds. The networks and optimizer are the paper's comparison's:
+the MLP WGAN on the toy sets and a DCGAN (width 64, z 64) on MNIST, Adam 1e-4 (0.5, 0.9),
+n_critic 5, for every WGAN method; R1+R2 runs its own recipe (`r3gan-toy`/`r3gan-mnist`).
 
-Quality over time is the digit-classifier FID (ganforge's shipped mnist-lenet features)
-of ``--eval-n`` samples against the held-out 2,000, every ``--eval-every`` steps. The
-report gives, per method, the median generator iterations and training seconds to
-reach each FID threshold, the final FID, and the spread over seeds, and draws the
-curves. Evaluation time is excluded from the training seconds.
+Methods (METHODS): wgan (clipping 0.01, RMSprop 5e-5; the paper's baseline), wgan-gp
+(lambda 10), ivgp (the project's reading, lambda_min 0), ivgp-min (lambda_min = lambda/10),
+ivgp-holdout (the distance on held-out reals), ivgp0 (zero-centred, IVGP-0), pi (PI control
+of lambda), r1r2. ``METHOD@L`` sets lambda (lambda_max) to L. Seeds: 5 for wgan-gp, r1r2
+and the reading named by --best, 3 for the rest.
 
-    python benchmarks/paper_reproduction.py --mnist ../shared/data/mnist
+Thresholds, fixed before any cell ran: toy, the high-quality share >= 0.5 and >= 0.8;
+MNIST, mnist-lenet FID <= 150 and <= 100. Each cell records the quality curve (12
+evaluations) and the trace of lambda, rho and the gradient norm. The page reports final
+quality, generator steps and seconds to each threshold (median and interquartile range;
+a seed that never reaches it counts as the budget, and is counted), and a two-sided
+Mann-Whitney U test of steps-to-threshold against wgan-gp. The lambda study runs wgan-gp and
+the --best reading with lambda in {1, 3, 10, 30, 100} on grid25 and {1, 10, 100} on MNIST,
+3 seeds, and reports how far the final quality moves across lambda.
+
+Cells (task x method x seed) are saved to docs/results/paper/cells/ as they finish and
+skipped on a rerun, so the study can stop and continue. Its size: 90 cells for the methods
+and 36 more for lambda, 9.8 hours of training at the time budgets (the MNIST cells are 7.2
+of them; on a GPU, ``--budget steps --tasks mnist`` is the way to cut that).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any, Optional
 
-import torch
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import ganforge
-from ganforge.train.rundir import iter_metrics
+import quality as q  # noqa: E402  (the suite's tasks, budgets and measures)
+from ganforge import api  # noqa: E402
+from ganforge.config import deep_merge, load_preset  # noqa: E402
+from ganforge.train.checkpoint import atomic_write_bytes  # noqa: E402
 
-METHODS = {
-    "wgan": {"penalty": {"name": "clip", "clip": 0.01},
+TASKS = ("ring8", "grid25", "mnist")
+THRESHOLDS = {"ring8": ("high_quality", 0.5, 0.8), "grid25": ("high_quality", 0.5, 0.8),
+              "mnist": ("fid", 150.0, 100.0)}
+HIGHER_IS_BETTER = {"high_quality": True, "fid": False}
+GP = {"name": "gp", "schedule": "constant"}
+METHODS: dict[str, dict[str, Any]] = {
+    "wgan": {"penalty": {"name": "clip", "clip": 0.01, "schedule": "constant"},
              "optim": {"g": {"name": "rmsprop", "lr": 5e-5}, "d": {"name": "rmsprop", "lr": 5e-5}}},
-    "wgan-gp": {"penalty": {"name": "gp", "weight": 10.0, "schedule": "constant"}},
-    "ivgp": {"penalty": {"name": "gp", "weight": 10.0, "weight_min": 0.0, "schedule": "ivgp"}},
-    "pi": {"penalty": {"name": "gp", "weight": 10.0, "schedule": "pi"}},
+    "wgan-gp": {"penalty": GP},
+    "ivgp": {"penalty": {**GP, "schedule": "ivgp", "weight_min": 0.0}},
+    "ivgp-min": {"penalty": {**GP, "schedule": "ivgp", "weight_min": "lambda/10"}},
+    "ivgp-holdout": {"penalty": {**GP, "schedule": "ivgp", "weight_min": 0.0, "ivgp": {"distance": "holdout"}}},
+    "ivgp0": {"penalty": {**GP, "name": "gp0", "schedule": "ivgp", "weight_min": 0.0}},
+    "pi": {"penalty": {**GP, "schedule": "pi"}},
+    "r1r2": {"recipe": True},
 }
+FIVE_SEEDS = ("wgan-gp", "r1r2")
+LAMBDAS = {"grid25": (1, 3, 10, 30, 100), "mnist": (1, 10, 100)}
+TOY_HOLDOUT = 1000  # every toy cell holds the same 1,000 points out (ivgp-holdout reads them)
+OUT = ROOT / "docs" / "results"
 
 
-def config(method: str, seed: int, a: argparse.Namespace, out: Path) -> dict:
-    cfg = {
-        "data": {"name": "mnist", "dir": str(a.mnist), "holdout": 2000, "seed": 0},
-        "model": {"name": "dcgan", "z_dim": 64, "width": a.width},
-        "loss": {"name": "wasserstein"},
-        "optim": {"g": {"name": "adam", "lr": 1e-4, "betas": [0.5, 0.9]},
-                  "d": {"name": "adam", "lr": 1e-4, "betas": [0.5, 0.9]}},
-        "train": {"iters": a.iters, "batch_size": 64, "n_critic": 5, "seed": seed, "log_every": 10,
-                  "sample_every": a.iters, "ckpt_every": a.iters, "tensorboard": False, "device": "cpu",
-                  "threads": a.threads},
-        "eval": {"every": a.eval_every, "n": a.eval_n, "reference": "holdout", "kid_subsets": 5},
-        "out": str(out),
-    }
-    for sec, vals in METHODS[method].items():
-        for k, v in vals.items():
-            if isinstance(v, dict):
-                cfg[sec].setdefault(k, {}).update(v)
-            else:
-                cfg.setdefault(sec, {})[k] = v
-    return cfg
+def split_method(name: str) -> tuple[str, Optional[float]]:
+    base, _, lam = name.partition("@")
+    if base not in METHODS:
+        raise SystemExit(f"unknown method {base!r}; choose from {', '.join(METHODS)} (METHOD@LAMBDA sets lambda)")
+    return base, (float(lam) if lam else None)
 
 
-def first_reach(curve: list[dict], thr: float, key: str) -> float | None:
-    for r in curve:
-        if r["fid"] <= thr:
-            return r[key]
+def cell_config(task: str, method: str, seed: int, budget: str, mnist: Path, run_dir: Path) -> dict:
+    base, lam = split_method(method)
+    spec = METHODS[base]
+    image = task == "mnist"
+    if spec.get("recipe"):
+        d = load_preset("r3gan-mnist" if image else "r3gan-toy")
+        d.pop("data", None)
+        if lam is not None:
+            d = deep_merge(d, {"penalty": {"weight": lam}})
+    else:
+        d = {"loss": {"name": "wasserstein"}, "train": {"n_critic": 5, "batch_size": 64},
+             "optim": {"g": {"name": "adam", "lr": 1e-4, "betas": [0.5, 0.9]},
+                       "d": {"name": "adam", "lr": 1e-4, "betas": [0.5, 0.9]}}}
+        if image:
+            d["model"] = {"name": "dcgan", "z_dim": 64, "width": 64}
+        pen = json.loads(json.dumps(spec["penalty"]))
+        weight = lam if lam is not None else 10.0
+        if pen["name"] != "clip":
+            pen["weight"] = weight
+        if pen.get("weight_min") == "lambda/10":
+            pen["weight_min"] = weight / 10
+        d = deep_merge(d, {k: v for k, v in spec.items() if k != "penalty"})
+        d = deep_merge(d, {"penalty": pen})
+    # the suite's task: data, budget, evaluation cadence, run folder
+    t = q.task_config(task, "classic", seed, budget, mnist, run_dir)
+    t.pop("model", None)
+    out = deep_merge(d, {k: t[k] for k in ("data", "train", "eval", "out")})
+    if not image:
+        out["data"]["holdout"] = TOY_HOLDOUT
+    return out
+
+
+def trace(records: list[dict], keep: int = 200) -> list[dict]:
+    """The per-step quantities of the curves (lambda, rho, gradient norm), thinned."""
+    keys = ("penalty_weight", "ivgp_rho", "gp_grad_norm", "r1_grad_norm", "wasserstein")
+    rows = [{k: r[k] for k in ("step", "time", *keys) if k in r} for r in records if "loss_d" in r]
+    stride = max(1, len(rows) // keep)
+    return rows[::stride]
+
+
+def run_cell(task: str, method: str, seed: int, a, floors: "q.Floors") -> dict:
+    run_dir = ROOT / "bench_runs" / "paper" / a.budget / task / method / f"seed{seed}"
+    if run_dir.exists():  # an interrupted earlier attempt: start the cell again
+        shutil.rmtree(run_dir)
+    cfg = cell_config(task, method, seed, a.budget, a.mnist, run_dir)
+    t0 = time.time()
+    res = api.train(cfg, log=lambda m: None)
+    trainer, _ = api.load_run(run_dir)
+    fin = q.final_metrics(task, trainer, seed)
+    fin.update(floors.get(task, trainer))
+    recs = api.RunDir(run_dir).read_metrics()
+    key = THRESHOLDS[task][0]
+    curve = [{k: r[k] for k in ("step", "time", key) if k in r} for r in recs if key in r]
+    return {"task": task, "method": method, "seed": seed, "budget": a.budget, "status": res.status,
+            "reason": res.reason, "steps": res.step, "seconds": round(res.elapsed, 1),
+            "wall_seconds": round(time.time() - t0, 1), "final": fin, "curve": curve, "trace": trace(recs),
+            "config_used": cfg, "machine": q.machine_name(), "date": time.strftime("%Y-%m-%d")}
+
+
+def cell_path(a, task: str, method: str, seed: int) -> Path:
+    folder = "cells" if a.budget == "time" else "cells-steps"
+    return a.out / "paper" / folder / task / method / f"seed{seed}.json"
+
+
+def seeds_for(method: str, best: str, given: Optional[list[int]]) -> list[int]:
+    if given is not None:
+        return given
+    return [0, 1, 2, 3, 4] if split_method(method)[0] in (*FIVE_SEEDS, best) else [0, 1, 2]
+
+
+# ---------------------------------------------------------------------- statistics
+def reach(cell: dict, thr: float, x: str) -> Optional[float]:
+    """Generator steps (``x="step"``) or seconds (``"time"``) at the first evaluation that
+    reaches ``thr``; None when the run never does."""
+    key = THRESHOLDS[cell["task"]][0]
+    up = HIGHER_IS_BETTER[key]
+    for p in cell["curve"]:
+        if key in p and (p[key] >= thr if up else p[key] <= thr):
+            return float(p[x])
     return None
 
 
-def med_spread(vals: list[float | None]) -> str:
-    got = [v for v in vals if v is not None]
-    if not got:
-        return "not reached"
-    miss = len(vals) - len(got)
-    s = f"{statistics.median(got):.0f} [{min(got):.0f}-{max(got):.0f}]" if len(got) > 1 else f"{got[0]:.0f}"
-    return s + (f" ({miss}/{len(vals)} seeds never)" if miss else "")
+def budget_of(cell: dict, x: str) -> float:
+    """What a seed that never reaches a threshold counts as: the whole budget it ran."""
+    return float(cell["steps"] if x == "step" else cell["seconds"])
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mnist", type=Path, required=True)
-    ap.add_argument("--iters", type=int, default=600)
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--width", type=int, default=32)
-    ap.add_argument("--eval-every", type=int, default=50)
-    ap.add_argument("--eval-n", type=int, default=1000)
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--thresholds", type=float, nargs="+", default=[400.0, 250.0, 150.0])
-    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    ap.add_argument("--work", type=Path, default=Path("/tmp/ganforge-repro"))
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "results")
-    a = ap.parse_args()
-    shutil.rmtree(a.work, ignore_errors=True)
-    results: dict[str, list[dict]] = {m: [] for m in a.methods}
-    t_start = time.time()
-    # seeds outer, methods inner: any drift in machine load spreads over all methods alike
-    for seed in range(a.seeds):
-        for m in a.methods:
-            out = a.work / f"{m}-s{seed}"
-            r = ganforge.train(config(m, seed, a, out), log=lambda s: None)
-            recs = list(iter_metrics(out / "metrics.jsonl"))
-            curve = [x for x in recs if "fid" in x]
-            train = [x for x in recs if "loss_d" in x]
-            results[m].append({"seed": seed, "curve": curve, "train": train, "status": r.status,
-                               "final_fid": curve[-1]["fid"] if curve else None,
-                               "best_fid": min(c["fid"] for c in curve) if curve else None,
-                               "seconds": r.elapsed, "it_per_s": r.iters_per_second})
-            print(json.dumps({"method": m, "seed": seed, "status": r.status, "final_fid": results[m][-1]["final_fid"],
-                              "seconds": round(r.elapsed, 1)}), flush=True)
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "paper_reproduction.json").write_text(json.dumps(
-        {m: [{k: v for k, v in r.items() if k != "train"} for r in rs] for m, rs in results.items()}, indent=1))
-    plot(results, a.out / "paper_reproduction.png")
-    write_report(results, a, a.out / "paper_reproduction.md", time.time() - t_start)
+def iqr_text(vals: list[float], digits: int = 3) -> str:
+    if not vals:
+        return "-"
+    if len(vals) == 1:
+        return f"{vals[0]:.{digits}g}"
+    qs = statistics.quantiles(vals, n=4, method="inclusive")
+    return f"{statistics.median(vals):.{digits}g} [{qs[0]:.{digits}g}-{qs[2]:.{digits}g}]"
 
 
-def plot(results: dict, path: Path) -> None:
+def to_threshold(cells: list[dict], thr: float, x: str) -> tuple[list[float], int]:
+    vals, reached = [], 0
+    for c in cells:
+        r = reach(c, thr, x)
+        reached += r is not None
+        vals.append(r if r is not None else budget_of(c, x))
+    return vals, reached
+
+
+def mann_whitney(a_: list[float], b: list[float]) -> Optional[float]:
+    """Two-sided Mann-Whitney U p-value (None when either side has under 3 seeds)."""
+    if len(a_) < 3 or len(b) < 3:
+        return None
+    from scipy.stats import mannwhitneyu
+
+    if len(set(a_) | set(b)) == 1:
+        return 1.0
+    return float(mannwhitneyu(a_, b, alternative="two-sided").pvalue)
+
+
+# ---------------------------------------------------------------------- the page
+def load_cells(a) -> list[dict]:
+    folder = a.out / "paper" / ("cells" if a.budget == "time" else "cells-steps")
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*/*/seed*.json"))] if folder.is_dir() else []
+
+
+def method_table(task: str, by: dict[str, list[dict]]) -> list[str]:
+    key, t1, t2 = THRESHOLDS[task]
+    unit = "high-quality share" if key == "high_quality" else "FID"
+    head = (f"| method | seeds | final {unit} | steps to {t1:g} (reached) | steps to {t2:g} (reached) | "
+            f"seconds to {t2:g} | p vs wgan-gp (steps to {t2:g}) |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    ref = by.get("wgan-gp")
+    for m, cells in sorted(by.items(), key=lambda kv: list(METHODS).index(split_method(kv[0])[0])):
+        fin = [c["final"][key] for c in cells if key in c["final"]]
+        s1, r1 = to_threshold(cells, t1, "step")
+        s2, r2 = to_threshold(cells, t2, "step")
+        sec2, _ = to_threshold(cells, t2, "time")
+        p = mann_whitney(s2, to_threshold(ref, t2, "step")[0]) if ref and m != "wgan-gp" else None
+        lines.append(f"| {m} | {len(cells)} | {iqr_text(fin)} | {iqr_text(s1, 4)} ({r1}/{len(cells)}) | "
+                     f"{iqr_text(s2, 4)} ({r2}/{len(cells)}) | {iqr_text(sec2)} | "
+                     f"{'-' if p is None else f'{p:.3f}'} |")
+    return lines
+
+
+def lambda_table(task: str, cells: list[dict], best: str) -> list[str]:
+    key = THRESHOLDS[task][0]
+    lines = [f"| method | " + " | ".join(f"lambda {x:g}" for x in LAMBDAS[task]) + " | spread across lambda |",
+             "|" + "---|" * (len(LAMBDAS[task]) + 2)]
+    for base in ("wgan-gp", best):
+        meds = []
+        row = [base]
+        for lam in LAMBDAS[task]:
+            name = base if lam == 10 else f"{base}@{lam:g}"
+            vals = [c["final"][key] for c in cells if c["method"] == name and key in c["final"]]
+            row.append(f"{iqr_text(vals)} (n={len(vals)})" if vals else "-")
+            if vals:
+                meds.append(statistics.median(vals))
+        spread = (f"{max(meds) / min(meds) - 1:.0%} (max/min of medians - 1)"
+                  if len(meds) == len(LAMBDAS[task]) and min(meds) > 0 else "incomplete")
+        lines.append("| " + " | ".join(row + [spread]) + " |")
+    return lines
+
+
+def plot(task: str, by: dict[str, list[dict]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(2, 2, figsize=(11, 7.5), dpi=100)
-    colors = dict(zip(results, ["tab:gray", "tab:blue", "tab:red", "tab:green"]))
-    for m, runs in results.items():
-        for i, r in enumerate(runs):
-            lab = m if i == 0 else None
-            c = r["curve"]
-            ax[0, 0].plot([x["step"] for x in c], [x["fid"] for x in c], color=colors[m], alpha=0.8, label=lab)
-            ax[0, 1].plot([x["time"] for x in c], [x["fid"] for x in c], color=colors[m], alpha=0.8, label=lab)
-            t = r["train"]
-            ax[1, 0].plot([x["step"] for x in t], [x["wasserstein"] for x in t], color=colors[m], alpha=0.6, label=lab)
-            if "penalty_weight" in t[0]:
-                ax[1, 1].plot([x["step"] for x in t], [x["penalty_weight"] for x in t], color=colors[m], alpha=0.6, label=lab)
-    for a_, (title, xl) in zip(ax.flat, [("digit-classifier FID vs generator step", "generator step"),
-                                         ("FID vs training seconds", "seconds (evaluation excluded)"),
-                                         ("critic Wasserstein estimate", "generator step"),
-                                         ("penalty weight lambda", "generator step")]):
-        a_.set_title(title, fontsize=10)
+    key = THRESHOLDS[task][0]
+    fig, ax = plt.subplots(2, 2, figsize=(11, 7), dpi=90)
+    for i, (m, cells) in enumerate(sorted(by.items())):
+        col = f"C{i % 10}"
+        for j, c in enumerate(cells):
+            lab = m if j == 0 else None
+            pts = [p for p in c["curve"] if key in p]
+            ax[0, 0].plot([p["step"] for p in pts], [p[key] for p in pts], color=col, alpha=0.7, label=lab)
+            ax[0, 1].plot([p["time"] for p in pts], [p[key] for p in pts], color=col, alpha=0.7, label=lab)
+            tr = c["trace"]
+            ax[1, 0].plot([r["step"] for r in tr if "penalty_weight" in r],
+                          [r["penalty_weight"] for r in tr if "penalty_weight" in r], color=col, alpha=0.6, label=lab)
+            gn = [(r["step"], r.get("gp_grad_norm", r.get("r1_grad_norm"))) for r in tr]
+            gn = [(s, g) for s, g in gn if g is not None]
+            ax[1, 1].plot([s for s, _ in gn], [g for _, g in gn], color=col, alpha=0.6, label=lab)
+            if "ivgp_rho" in (tr[0] if tr else {}):
+                ax[1, 0].plot([r["step"] for r in tr], [r["ivgp_rho"] for r in tr], color=col, ls=":", alpha=0.6)
+    titles = [(f"{key} vs generator steps", "generator steps"), (f"{key} vs training seconds", "seconds"),
+              ("lambda (solid) and IVGP rho (dotted)", "generator steps"), ("critic gradient norm", "generator steps")]
+    for a_, (title, xl) in zip(ax.flat, titles):
+        a_.set_title(title, fontsize=9)
         a_.set_xlabel(xl, fontsize=8)
         a_.grid(alpha=0.3)
-        a_.legend(fontsize=8)
-    ax[0, 0].set_yscale("log")
-    ax[0, 1].set_yscale("log")
+    ax[0, 0].legend(fontsize=7)
+    if key == "fid":
+        ax[0, 0].set_yscale("log")
+        ax[0, 1].set_yscale("log")
     ax[1, 0].set_yscale("symlog")
+    fig.suptitle(f"{task}: one line per seed", fontsize=10)
     fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
 
 
-def write_report(results: dict, a: argparse.Namespace, path: Path, total: float) -> None:
-    cmd = " ".join(["python", "benchmarks/paper_reproduction.py"] + [x if " " not in x else repr(x) for x in sys.argv[1:]])
-    lines = [
-        "# Reproducing the paper's claim: IVGP vs WGAN, WGAN-GP and a PI-controlled penalty",
-        "",
-        "Generated by `benchmarks/paper_reproduction.py`; every number below comes from this run.",
-        "",
-        f"Command: `{cmd}`",
-        "",
-        f"Setup: MNIST 10k split, 8,000 train / 2,000 held out (seeded); DCGAN-28 width {a.width}, z 64, batch 64, "
-        f"n_critic 5; {a.iters} generator iterations; {a.seeds} seeds per method; FID from ganforge's "
-        f"mnist-lenet features of {a.eval_n} samples vs the 2,000 held-out digits every {a.eval_every} steps "
-        "(digit-classifier FID: not comparable with Inception FID from papers; real-vs-real is about 3.7 with 2,000 "
-        "vs 8,000). Machine: "
-        f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}; total {total / 60:.1f} min.",
-        "",
-        "Median over seeds, [min-max] in brackets. Seconds are training seconds (evaluation excluded).",
-        "",
-    ]
-    head = "| method | final FID | best FID | " + " | ".join(
-        f"iters to FID {t:g} | s to FID {t:g}" for t in a.thresholds) + " | it/s |"
-    lines += [head, "|" + "---|" * (head.count("|") - 1)]
-    for m, runs in results.items():
-        cells = [m, med_spread([r["final_fid"] for r in runs]).replace(" [", " [", 1),
-                 med_spread([r["best_fid"] for r in runs])]
-        for t in a.thresholds:
-            cells.append(med_spread([first_reach(r["curve"], t, "step") for r in runs]))
-            cells.append(med_spread([first_reach(r["curve"], t, "time") for r in runs]))
-        cells.append(f"{statistics.median(r['it_per_s'] for r in runs):.2f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "![curves](paper_reproduction.png)", "",
-              "Per-seed final FID: " + "; ".join(
-                  f"{m}: " + ", ".join(f"{r['final_fid']:.1f}" for r in runs) for m, runs in results.items()), ""]
-    path.write_text("\n".join(lines) + "\n")
-    print(path.read_text())
+def write_page(a) -> None:
+    cells = load_cells(a)
+    if not cells:
+        return
+    lines = ["# The paper's adaptive penalty at convergence", "",
+             "Generated by `benchmarks/paper_reproduction.py` (its docstring gives the protocol, fixed before any cell "
+             "ran); every figure comes from the cells in `docs/results/paper/`. Machine: "
+             f"{cells[0]['machine']}; cell dates {min(c['date'] for c in cells)} to {max(c['date'] for c in cells)}; "
+             f"training time of the cells {sum(c['seconds'] for c in cells) / 3600:.1f} h "
+             f"(wall {sum(c['wall_seconds'] for c in cells) / 3600:.1f} h).", "",
+             "Median [interquartile range] over seeds. A seed that never reaches a threshold counts as its whole "
+             "budget in the steps and seconds columns; (reached) says how many did. p: two-sided Mann-Whitney U "
+             "on steps to the second threshold against wgan-gp (- when either side has under 3 seeds).", ""]
+    for task in TASKS:
+        main = {}
+        for c in cells:
+            if c["task"] == task and "@" not in c["method"]:
+                main.setdefault(c["method"], []).append(c)
+        if main:
+            budget = f"{q.TASKS[task]['seconds'] // 60} min" if a.budget == "time" else f"{q.TASKS[task]['steps']} steps"
+            lines += [f"## {task} ({budget})", ""] + method_table(task, main) + [""]
+            png = a.out / "paper" / f"{task}_curves.png"
+            plot(task, main, png)
+            lines += [f"![{task} curves](paper/{png.name})", ""]
+    for task in LAMBDAS:
+        lam_cells = [c for c in cells if c["task"] == task and ("@" in c["method"] or split_method(c["method"])[0]
+                                                                   in ("wgan-gp", a.best))]
+        if any("@" in c["method"] for c in lam_cells):
+            lines += [f"## Robustness to lambda: {task} (final {THRESHOLDS[task][0]})", ""]
+            lines += lambda_table(task, lam_cells, a.best) + [""]
+    (a.out / "paper_reproduction.md").write_text("\n".join(lines))
+
+
+def plan(a) -> list[tuple[str, str, int]]:
+    given = [int(s) for s in a.seeds.split(",")] if a.seeds else None
+    out = []
+    if a.study == "methods":
+        methods = a.methods.split(",") if a.methods else list(METHODS)
+        for task in a.tasks.split(","):
+            for m in methods:
+                out += [(task, m, s) for s in seeds_for(m, a.best, given)]
+    else:
+        for task in (t for t in a.tasks.split(",") if t in LAMBDAS):
+            for base in ("wgan-gp", a.best):
+                for lam in LAMBDAS[task]:
+                    m = base if lam == 10 else f"{base}@{lam:g}"
+                    out += [(task, m, s) for s in (given or [0, 1, 2])]
+    # seeds outermost: a partial study still gives every method its first seeds
+    return sorted(dict.fromkeys(out), key=lambda c: (c[2], TASKS.index(c[0])))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--study", choices=["methods", "lambda"], default="methods")
+    ap.add_argument("--tasks", default=",".join(TASKS))
+    ap.add_argument("--methods", default=None, help=f"comma-separated, from: {', '.join(METHODS)} (METHOD@LAMBDA)")
+    ap.add_argument("--seeds", default=None, help="comma-separated (default: 5 or 3 per method, see above)")
+    ap.add_argument("--best", default="ivgp0", help="the IVGP reading given 5 seeds and the lambda study")
+    ap.add_argument("--budget", choices=["time", "steps"], default="time")
+    ap.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--report-only", action="store_true")
+    a = ap.parse_args()
+    for t in a.tasks.split(","):
+        if t not in TASKS:
+            raise SystemExit(f"unknown task {t!r}; choose from {', '.join(TASKS)}")
+    split_method(a.best)
+    floors = q.Floors()
+    if not a.report_only:
+        for task, method, seed in plan(a):
+            path = cell_path(a, task, method, seed)
+            if path.exists():
+                continue
+            print(f"run  {task}/{method}/seed{seed} ...", flush=True)
+            cell = run_cell(task, method, seed, a, floors)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(path, json.dumps(cell, indent=1).encode())
+            print(f"done {task}/{method}/seed{seed}: {cell['steps']} steps, "
+                  + ", ".join(f"{k}={v:.4g}" for k, v in cell["final"].items() if isinstance(v, float)), flush=True)
+            write_page(a)
+    write_page(a)
+    print(f"wrote {a.out / 'paper_reproduction.md'}")
 
 
 if __name__ == "__main__":

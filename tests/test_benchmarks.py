@@ -33,3 +33,60 @@ def test_ganforge_step_executes_fewer_flops_than_the_reference_for_the_same_math
     # lazy penalty: fewer FLOPs again (3 of 4 critic steps without the double backward)
     lazy = throughput.step_flops(reference.ganforge_config("dcgan28", mnist_dir, ["penalty.every=4"]), data)
     assert lazy < 0.85 * ours
+
+
+# ---------------------------------------------------------------- the paper study's machinery
+paper = pytest.importorskip("paper_reproduction")
+
+
+@pytest.mark.parametrize("method", [*paper.METHODS, "wgan-gp@100", "ivgp0@1"])
+@pytest.mark.parametrize("task", ["grid25", "mnist"])
+def test_every_paper_cell_config_is_valid(tmp_path, method, task):
+    from ganforge.config import Config
+
+    cfg = Config.from_dict(paper.cell_config(task, method, 0, "time", tmp_path / "mnist", tmp_path / "run"))
+    cfg.validate()
+    base, lam = paper.split_method(method)
+    if base != "r1r2" and base != "wgan":
+        assert cfg.penalty.weight == (lam or 10.0)
+        assert cfg.train.n_critic == 5 and cfg.loss.name == "wasserstein"
+    if base == "ivgp-min":
+        assert cfg.penalty.weight_min == pytest.approx(cfg.penalty.weight / 10)
+    if base == "ivgp0":
+        assert cfg.penalty.name == "gp0" and cfg.penalty.schedule == "ivgp"
+    assert cfg.train.max_seconds == paper.q.TASKS[task]["seconds"]  # the suite's budget, not a shorter one
+    assert (cfg.model.name == "dcgan") == (task == "mnist")
+
+
+def _cell(task, curve, steps=1000, seconds=100.0):
+    return {"task": task, "curve": curve, "steps": steps, "seconds": seconds}
+
+
+def test_steps_to_threshold_count_misses_as_the_budget():
+    hit = _cell("mnist", [{"step": 100, "time": 10.0, "fid": 300.0}, {"step": 200, "time": 20.0, "fid": 140.0},
+                          {"step": 300, "time": 30.0, "fid": 90.0}])
+    miss = _cell("mnist", [{"step": 100, "time": 10.0, "fid": 200.0}], steps=1200, seconds=120.0)
+    assert paper.reach(hit, 150.0, "step") == 200.0 and paper.reach(hit, 100.0, "time") == 30.0
+    assert paper.reach(miss, 150.0, "step") is None
+    assert paper.to_threshold([hit, miss], 150.0, "step") == ([200.0, 1200.0], 1)
+    toy = _cell("grid25", [{"step": 50, "time": 1.0, "high_quality": 0.6}])  # higher is better there
+    assert paper.reach(toy, 0.5, "step") == 50.0 and paper.reach(toy, 0.8, "step") is None
+
+
+def test_mann_whitney_separates_and_needs_three_seeds():
+    assert paper.mann_whitney([1, 2, 3, 4, 5], [10, 11, 12, 13, 14]) < 0.02
+    assert paper.mann_whitney([1, 2, 3], [1, 2, 3]) > 0.5
+    assert paper.mann_whitney([1, 2], [3, 4, 5]) is None
+
+
+def test_plan_gives_five_seeds_where_the_issue_asks():
+    import argparse
+
+    a = argparse.Namespace(seeds=None, study="methods", methods=None, tasks="mnist", best="ivgp0")
+    counts = {}
+    for _, m, _s in paper.plan(a):
+        counts[m] = counts.get(m, 0) + 1
+    assert counts["wgan-gp"] == counts["r1r2"] == counts["ivgp0"] == 5 and counts["pi"] == counts["wgan"] == 3
+    a.study, a.tasks = "lambda", "grid25,mnist"
+    lam = paper.plan(a)
+    assert len(lam) == 2 * 3 * (5 + 3)  # two methods, 3 seeds, 5 lambdas on grid25 and 3 on MNIST
