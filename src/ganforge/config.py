@@ -303,31 +303,23 @@ class Config:
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
-        """Raise ConfigError for the first value out of its range."""
-        t, p = self.train, self.penalty
+        """Raise ConfigError for the first value out of its range, then for a name that no
+        registry knows (``check_names``). One check per section, each one short."""
+        self._check_train()
+        self._check_eval()
+        self._check_data()
+        self._check_model()
+        self._check_penalty()
+        self._check_augment()
+        for net in ("g", "d"):
+            _check_optimizer(f"optim.{net}", getattr(self.optim, net))
+        self.check_names()
+
+    def _check_train(self) -> None:
+        t = self.train
         _pos("train.iters", t.iters, allow_zero=True)
-        _pos("train.batch_size", t.batch_size)
-        _pos("train.n_critic", t.n_critic)
-        _pos("train.log_every", t.log_every)
-        _pos("train.sample_every", t.sample_every)
-        _pos("train.ckpt_every", t.ckpt_every)
-        _pos("train.keep_ckpts", t.keep_ckpts)
-        _pos("train.n_sample", t.n_sample)
-        _pos("model.z_dim", self.model.z_dim)
-        _pos("model.width", self.model.width)
-        _pos("data.n_samples", self.data.n_samples)
-        _pos("penalty.every", p.every)
-        if self.eval.every < 0:
-            raise ConfigError(f"eval.every must be >= 0, got {self.eval.every}")
-        if self.eval.every_seconds is not None and not self.eval.every_seconds > 0:
-            raise ConfigError(f"eval.every_seconds must be > 0, got {self.eval.every_seconds}")
-        _pos("eval.n", self.eval.n)
-        _pos("eval.kid_subsets", self.eval.kid_subsets)
-        if self.eval.n < 10:
-            raise ConfigError(f"eval.n must be at least 10, got {self.eval.n}")
-        check_choice("eval.reference", self.eval.reference, EVAL_REFERENCES)
-        if self.eval.reference == "holdout" and self.data.holdout == 0:
-            raise ConfigError("eval.reference=holdout needs data.holdout > 0")
+        for k in ("batch_size", "n_critic", "log_every", "sample_every", "ckpt_every", "keep_ckpts", "n_sample"):
+            _pos(f"train.{k}", getattr(t, k))
         for k in ("d_batch_size", "g_batch_size"):
             if getattr(t, k) is not None:
                 _pos(f"train.{k}", getattr(t, k))
@@ -338,37 +330,82 @@ class Config:
             raise ConfigError(f"train.rollback_lr_factor must be in (0, 1], got {t.rollback_lr_factor}")
         if t.epochs is not None and not t.epochs > 0:
             raise ConfigError(f"train.epochs must be > 0, got {t.epochs}")
+        if t.threads < 0:
+            raise ConfigError(f"train.threads must be >= 0, got {t.threads}")
+        if t.ema_decay is not None and not 0.0 < t.ema_decay < 1.0:
+            raise ConfigError(f"train.ema_decay must be in (0, 1), got {t.ema_decay}")
+        if t.ema_halflife_kimg is not None:
+            if not t.ema_halflife_kimg > 0:
+                raise ConfigError(f"train.ema_halflife_kimg must be > 0, got {t.ema_halflife_kimg}")
+            if t.ema_decay is not None:
+                raise ConfigError("set train.ema_decay or train.ema_halflife_kimg, not both")
+        if t.ema_rampup is not None and not t.ema_rampup > 0:
+            raise ConfigError(f"train.ema_rampup must be > 0 (or null for none), got {t.ema_rampup}")
+        if t.max_seconds is not None and not t.max_seconds > 0:
+            raise ConfigError(f"train.max_seconds must be > 0, got {t.max_seconds}")
+        dev = t.device
+        if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+            raise ConfigError(f"train.device must be auto, cpu, cuda or cuda:N, got {dev!r}")
         r = self.reg
         for k in ("instance_noise", "d_l1", "d_l2", "g_l1", "g_l2"):
             if getattr(r, k) < 0:
                 raise ConfigError(f"reg.{k} must be >= 0, got {getattr(r, k)}")
         if r.noise_anneal is not None:
             _pos("reg.noise_anneal", r.noise_anneal)
-        if not 0.0 <= self.model.d_dropout < 1.0:
-            raise ConfigError(f"model.d_dropout must be in [0, 1), got {self.model.d_dropout}")
-        _pos("model.embed_dim", self.model.embed_dim)
-        _pos("data.max_memory_mb", self.data.max_memory_mb)
-        _pos("data.max_pixels", self.data.max_pixels)
-        if self.data.workers < 0:
-            raise ConfigError(f"data.workers must be >= 0, got {self.data.workers}")
-        if self.data.crop is not None:
-            _pos("data.crop", self.data.crop)
-        if self.data.channels not in (None, 1, 3):
-            raise ConfigError(f"data.channels must be 1 or 3, got {self.data.channels}")
-        if t.threads < 0:
-            raise ConfigError(f"train.threads must be >= 0, got {t.threads}")
-        if self.data.holdout < 0:
-            raise ConfigError(f"data.holdout must be >= 0, got {self.data.holdout}")
-        if self.data.limit is not None:
-            _pos("data.limit", self.data.limit)
-        if self.data.size is not None and self.data.size not in (8, 16, 28, 32, 64):
-            raise ConfigError(f"data.size must be one of 8, 16, 28, 32, 64, got {self.data.size}")
-        if any(h <= 0 for h in self.model.g_hidden + self.model.d_hidden):
+
+    def _check_eval(self) -> None:
+        e = self.eval
+        if e.every < 0:
+            raise ConfigError(f"eval.every must be >= 0, got {e.every}")
+        if e.every_seconds is not None and not e.every_seconds > 0:
+            raise ConfigError(f"eval.every_seconds must be > 0, got {e.every_seconds}")
+        _pos("eval.n", e.n)
+        _pos("eval.kid_subsets", e.kid_subsets)
+        if e.n < 10:
+            raise ConfigError(f"eval.n must be at least 10, got {e.n}")
+        check_choice("eval.reference", e.reference, EVAL_REFERENCES)
+        if e.reference == "holdout" and self.data.holdout == 0:
+            raise ConfigError("eval.reference=holdout needs data.holdout > 0")
+
+    def _check_data(self) -> None:
+        d = self.data
+        _pos("data.n_samples", d.n_samples)
+        _pos("data.max_memory_mb", d.max_memory_mb)
+        _pos("data.max_pixels", d.max_pixels)
+        if d.workers < 0:
+            raise ConfigError(f"data.workers must be >= 0, got {d.workers}")
+        if d.crop is not None:
+            _pos("data.crop", d.crop)
+        if d.channels not in (None, 1, 3):
+            raise ConfigError(f"data.channels must be 1 or 3, got {d.channels}")
+        if d.holdout < 0:
+            raise ConfigError(f"data.holdout must be >= 0, got {d.holdout}")
+        if d.limit is not None:
+            _pos("data.limit", d.limit)
+        if d.size is not None and d.size not in (8, 16, 28, 32, 64):
+            raise ConfigError(f"data.size must be one of 8, 16, 28, 32, 64, got {d.size}")
+        if d.spread is not None and not d.spread > 0:
+            raise ConfigError(f"data.spread must be > 0, got {d.spread}")
+        if d.centres and len({len(c) for c in d.centres}) != 1:
+            raise ConfigError("data.centres must all have the same dimension")
+
+    def _check_model(self) -> None:
+        m = self.model
+        _pos("model.z_dim", m.z_dim)
+        _pos("model.width", m.width)
+        _pos("model.embed_dim", m.embed_dim)
+        if not 0.0 <= m.d_dropout < 1.0:
+            raise ConfigError(f"model.d_dropout must be in [0, 1), got {m.d_dropout}")
+        if any(h <= 0 for h in m.g_hidden + m.d_hidden):
             raise ConfigError("model.g_hidden and model.d_hidden must hold positive widths")
-        if not 0.0 <= self.model.slope < 1.0:
-            raise ConfigError(f"model.slope must be in [0, 1), got {self.model.slope}")
+        if not 0.0 <= m.slope < 1.0:
+            raise ConfigError(f"model.slope must be in [0, 1), got {m.slope}")
         if not 0.0 < self.loss.real_label <= 1.0:
             raise ConfigError(f"loss.real_label must be in (0, 1], got {self.loss.real_label}")
+
+    def _check_penalty(self) -> None:
+        p = self.penalty
+        _pos("penalty.every", p.every)
         if p.weight < 0 or p.weight_min < 0:
             raise ConfigError("penalty.weight and penalty.weight_min must be >= 0")
         if p.weight_min > p.weight:
@@ -383,17 +420,6 @@ class Config:
             raise ConfigError("penalty.ivgp.distance=holdout needs held-out data: set data.holdout > 0")
         if not 0 <= p.pi.lambda_lo <= p.pi.lambda_hi:
             raise ConfigError("penalty.pi needs 0 <= lambda_lo <= lambda_hi")
-        if t.ema_decay is not None and not 0.0 < t.ema_decay < 1.0:
-            raise ConfigError(f"train.ema_decay must be in (0, 1), got {t.ema_decay}")
-        if t.ema_halflife_kimg is not None:
-            if not t.ema_halflife_kimg > 0:
-                raise ConfigError(f"train.ema_halflife_kimg must be > 0, got {t.ema_halflife_kimg}")
-            if t.ema_decay is not None:
-                raise ConfigError("set train.ema_decay or train.ema_halflife_kimg, not both")
-        if t.ema_rampup is not None and not t.ema_rampup > 0:
-            raise ConfigError(f"train.ema_rampup must be > 0 (or null for none), got {t.ema_rampup}")
-        if t.max_seconds is not None and not t.max_seconds > 0:
-            raise ConfigError(f"train.max_seconds must be > 0, got {t.max_seconds}")
         if p.decay_steps is not None:
             _pos("penalty.decay_steps", p.decay_steps)
         terms = p.name.split("+")
@@ -405,6 +431,8 @@ class Config:
                               f"has {len(terms)} term(s)")
         if any(w < 0 for w in p.term_weights):
             raise ConfigError("penalty.term_weights must be >= 0")
+
+    def _check_augment(self) -> None:
         a = self.augment
         if not 0.0 <= a.p <= 1.0:
             raise ConfigError(f"augment.p must be in [0, 1], got {a.p}")
@@ -414,31 +442,6 @@ class Config:
         _pos("augment.speed_img", a.speed_img)
         if not 0.0 <= a.translation < 1.0 or not 0.0 <= a.cutout < 1.0:
             raise ConfigError("augment.translation and augment.cutout must be in [0, 1)")
-        d = self.data
-        if d.spread is not None and not d.spread > 0:
-            raise ConfigError(f"data.spread must be > 0, got {d.spread}")
-        if d.centres and len({len(c) for c in d.centres}) != 1:
-            raise ConfigError("data.centres must all have the same dimension")
-        for net in ("g", "d"):
-            o: OptimizerConfig = getattr(self.optim, net)
-            k = f"optim.{net}"
-            if not o.lr > 0:
-                raise ConfigError(f"{k}.lr must be > 0, got {o.lr}")
-            if len(o.betas) != 2 or not all(0.0 <= b < 1.0 for b in o.betas):
-                raise ConfigError(f"{k}.betas must be two numbers in [0, 1), got {o.betas}")
-            if o.momentum < 0 or o.weight_decay < 0:
-                raise ConfigError(f"{k}.momentum and {k}.weight_decay must be >= 0")
-            if not 0.0 < o.gamma <= 1.0:
-                raise ConfigError(f"{k}.gamma must be in (0, 1], got {o.gamma}")
-            _pos(f"{k}.step_size", o.step_size)
-            if o.warmup < 0:
-                raise ConfigError(f"{k}.warmup must be >= 0, got {o.warmup}")
-            if o.grad_clip is not None and not o.grad_clip > 0:
-                raise ConfigError(f"{k}.grad_clip must be > 0, got {o.grad_clip}")
-        dev = t.device
-        if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
-            raise ConfigError(f"train.device must be auto, cpu, cuda or cuda:N, got {dev!r}")
-        self.check_names()
 
     def check_names(self) -> None:
         """ConfigError (with "did you mean") for a component name that no registry knows.
@@ -475,6 +478,22 @@ class Config:
 
 
 # ---------------------------------------------------------------------- helpers
+def _check_optimizer(k: str, o: OptimizerConfig) -> None:
+    if not o.lr > 0:
+        raise ConfigError(f"{k}.lr must be > 0, got {o.lr}")
+    if len(o.betas) != 2 or not all(0.0 <= b < 1.0 for b in o.betas):
+        raise ConfigError(f"{k}.betas must be two numbers in [0, 1), got {o.betas}")
+    if o.momentum < 0 or o.weight_decay < 0:
+        raise ConfigError(f"{k}.momentum and {k}.weight_decay must be >= 0")
+    if not 0.0 < o.gamma <= 1.0:
+        raise ConfigError(f"{k}.gamma must be in (0, 1], got {o.gamma}")
+    _pos(f"{k}.step_size", o.step_size)
+    if o.warmup < 0:
+        raise ConfigError(f"{k}.warmup must be >= 0, got {o.warmup}")
+    if o.grad_clip is not None and not o.grad_clip > 0:
+        raise ConfigError(f"{k}.grad_clip must be > 0, got {o.grad_clip}")
+
+
 def _pos(key: str, value: int | float, allow_zero: bool = False) -> None:
     if value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"{key} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
