@@ -60,8 +60,8 @@ def as_config(cfg: ConfigLike) -> Config:
     if isinstance(cfg, Config):
         cfg.validate()
         return cfg.copy()
-    if isinstance(cfg, dict):  # a dict says the config in full: no data recipe beneath it
-        return resolve_config(config=cfg, data_recipes=False)
+    if isinstance(cfg, dict):
+        return Config.from_dict(cfg)
     raise ConfigError(f"config must be a Config or a dict, got {type(cfg).__name__}")
 
 
@@ -116,31 +116,7 @@ def _device_of(config: ConfigLike, resume, overrides) -> str:
 
 
 def _train(config, resume, overrides, progress, log, handle_signals, extra_callbacks, ctx) -> TrainResult:
-    if resume is not None:
-        run = RunDir(Path(resume), writable=ctx.is_main).require_run()
-        stored = run.read_config()
-        try:
-            original = Config.from_dict(stored, where=str(run.config_file))
-        except ConfigError as e:
-            raise RunError(f"cannot resume: {e}") from None
-        cfg = original.copy()
-        cfg.apply_overrides(overrides or [])
-        cfg.validate()  # names included
-        for sec in STRUCTURAL:
-            if getattr(cfg, sec) != getattr(original, sec):
-                raise ConfigError(f"cannot change the {sec} section when resuming; start a new run instead")
-        cfg.out = str(run.path)
-    else:
-        cfg = as_config(config)
-        cfg.apply_overrides(overrides or [])
-        cfg.validate()  # names included
-        if cfg.data.dir:  # stored absolute: the run must resume and evaluate from any folder
-            cfg.data.dir = str(Path(cfg.data.dir).expanduser().resolve())
-        # rank 0 names the folder (a default name has a time stamp)
-        path = ctx.broadcast(str(Path(cfg.out) if cfg.out else default_run_name(cfg)))
-        run = RunDir(Path(path), writable=ctx.is_main)
-        cfg.out = str(run.path)
-
+    cfg, run = _resolve_run(config, resume, overrides, ctx)
     data = load_dataset(cfg.data)
     if cfg.train.epochs is not None and resume is None:
         import math
@@ -171,7 +147,6 @@ def _train(config, resume, overrides, progress, log, handle_signals, extra_callb
         # is emulated; a user who asked for speed should hear it at once
         say("warning: train.precision=fp16 on a CPU is about 50x slower than fp32 (no float16 matmul "
             "units); fp16 is for GPUs. Use fp32 here, or bf16 on a CPU with AMX")
-
     if resume is not None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -192,6 +167,44 @@ def _train(config, resume, overrides, progress, log, handle_signals, extra_callb
         err = ctx.broadcast(err)  # so that every rank stops, not just the one that writes
         if err:
             raise RunError(err)
+    return _fit(trainer, run, handle_signals, samples, ckpt)
+
+
+def _resolve_run(config, resume, overrides, ctx) -> tuple[Config, RunDir]:
+    """The validated config and the run folder: a new one, or the one to resume (whose
+    stored config may change only outside the structural sections)."""
+    if resume is not None:
+        run = RunDir(Path(resume), writable=ctx.is_main).require_run()
+        stored = run.read_config()
+        try:
+            original = Config.from_dict(stored, where=str(run.config_file))
+        except ConfigError as e:
+            raise RunError(f"cannot resume: {e}") from None
+        cfg = original.copy()
+        cfg.apply_overrides(overrides or [])
+        cfg.validate()  # names included
+        for sec in STRUCTURAL:
+            if getattr(cfg, sec) != getattr(original, sec):
+                raise ConfigError(f"cannot change the {sec} section when resuming; start a new run instead")
+        cfg.out = str(run.path)
+    else:
+        if isinstance(config, dict):  # a dict says the config in full: no data recipe beneath it
+            cfg = resolve_config(config=config, overrides=overrides, data_recipes=False)
+        else:
+            cfg = as_config(config)
+            cfg.apply_overrides(overrides or [])
+            cfg.validate()  # names included
+        if cfg.data.dir:  # stored absolute: the run must resume and evaluate from any folder
+            cfg.data.dir = str(Path(cfg.data.dir).expanduser().resolve())
+        # rank 0 names the folder (a default name has a time stamp)
+        path = ctx.broadcast(str(Path(cfg.out) if cfg.out else default_run_name(cfg)))
+        run = RunDir(Path(path), writable=ctx.is_main)
+        cfg.out = str(run.path)
+    return cfg, run
+
+
+def _fit(trainer: Trainer, run: RunDir, handle_signals: bool, samples: SampleWriter, ckpt: Checkpointer) -> TrainResult:
+    """Train, marking the run folder crashed if anything escapes; the run's result."""
     run.write_status(status="running", step=trainer.step)
     try:
         trainer.fit(handle_signals=handle_signals)

@@ -200,7 +200,15 @@ class Trainer:
         self.g_batch = self.dist.local_batch(cfg.train.g_batch_size or cfg.train.batch_size,
                                              "train.g_batch_size" if cfg.train.g_batch_size else "train.batch_size")
         self.check_model_fits(cfg, data)
-        torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
+        self._build_networks(cfg, data)
+        self._build_objectives(cfg, data)
+        self._build_sources(cfg, data)
+        self._init_run_state(cfg, callbacks)
+
+    def _build_networks(self, cfg: Config, data: Dataset) -> None:
+        """G and D on the device (seeded: the same initial weights on every rank), the EMA
+        copy, and the modules the differentiated forwards go through."""
+        torch.manual_seed(cfg.train.seed)
         self.conditional = cfg.model.conditional
         self.num_classes = data.num_classes
         self.G, self.D = build_models(cfg.model, data.shape, data.num_classes)
@@ -223,6 +231,9 @@ class Trainer:
         self.D_train = self.dist.wrap(self.D, self.device)
         if self.dist.rank:  # dropout and instance noise: an independent global stream per rank
             torch.manual_seed(rank_seed(cfg.train.seed, self.dist.rank))
+
+    def _build_objectives(self, cfg: Config, data: Dataset) -> None:
+        """Loss, penalty, its schedule, augmentation, optimizers (and fp16 scalers)."""
         self.loss = LOSSES.get(cfg.loss.name)
         self.penalty = build_penalty(cfg.penalty.name, cfg.penalty.clip, cfg.penalty.term_weights)
         self.schedule = build_schedule(cfg.penalty)
@@ -239,7 +250,9 @@ class Trainer:
         fp16 = cfg.train.precision == "fp16"
         self.scaler_d = torch.amp.GradScaler(self.device.type) if fp16 else None
         self.scaler_g = torch.amp.GradScaler(self.device.type) if fp16 else None
-        self.health = HealthMonitor()
+
+    def _build_sources(self, cfg: Config, data: Dataset) -> None:
+        """The data on the device and the seeded streams every random draw comes from."""
         self.x = data.x.to(self.device)
         if self.memory_format is not None:
             self.x = self.x.contiguous(memory_format=self.memory_format)
@@ -257,6 +270,11 @@ class Trainer:
             self.held = BatchSource(hx[r::w], hy[r::w] if hy is not None else None, self.device,
                                     rank_seed(cfg.train.seed + 104729, self.dist.rank), cfg.model.z_dim,
                                     cfg.model.latent, memory_format=self.memory_format)
+
+    def _init_run_state(self, cfg: Config, callbacks: Optional[list[Callback]]) -> None:
+        """Counters, the health monitor, what callbacks publish, and the fixed latents of
+        the sample grids."""
+        self.health = HealthMonitor()
         self.step = 0  # completed generator steps
         self.critic_steps = 0
         self.elapsed = 0.0  # seconds of training (evaluation excluded), across resumes
