@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import sys
 import time
@@ -126,20 +125,14 @@ def trace(records: list[dict], keep: int = 200) -> list[dict]:
 
 def run_cell(task: str, method: str, seed: int, a, floors: "q.Floors") -> dict:
     run_dir = ROOT / "bench_runs" / "paper" / a.budget / task / method / f"seed{seed}"
-    if run_dir.exists():  # an interrupted earlier attempt: start the cell again
-        shutil.rmtree(run_dir)
     cfg = cell_config(task, method, seed, a.budget, a.mnist, run_dir)
-    t0 = time.time()
-    res = api.train(cfg, log=lambda m: None)
-    trainer, _ = api.load_run(run_dir)
-    fin = q.final_metrics(task, trainer, seed)
-    fin.update(floors.get(task, trainer))
+    res, _, fin, wall = q.train_and_measure(task, seed, cfg, run_dir, floors)
     recs = api.RunDir(run_dir).read_metrics()
     key = THRESHOLDS[task][0]
     curve = [{k: r[k] for k in ("step", "time", key) if k in r} for r in recs if key in r]
     return {"task": task, "method": method, "seed": seed, "budget": a.budget, "status": res.status,
             "reason": res.reason, "steps": res.step, "seconds": round(res.elapsed, 1),
-            "wall_seconds": round(time.time() - t0, 1), "final": fin, "curve": curve, "trace": trace(recs),
+            "wall_seconds": round(wall, 1), "final": fin, "curve": curve, "trace": trace(recs),
             "config_used": cfg, "machine": q.machine_name(), "date": time.strftime("%Y-%m-%d")}
 
 

@@ -156,16 +156,23 @@ def final_metrics(task: str, trainer, seed: int) -> dict:
     return out
 
 
-def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
-    run_dir = ROOT / "bench_runs" / "quality" / a.budget / task / config / f"seed{seed}"
-    if run_dir.exists():  # an interrupted earlier attempt: start the cell again
+def train_and_measure(task: str, seed: int, cfg: dict, run_dir: Path, floors: Floors):
+    """Train one cell's run from scratch (an interrupted earlier attempt is discarded) and
+    measure its end: (result, trainer, final metrics with the floors, wall seconds)."""
+    if run_dir.exists():
         shutil.rmtree(run_dir)
-    cfg = task_config(task, config, seed, a.budget, a.mnist, run_dir)
     t0 = time.time()
     res = api.train(cfg, log=lambda m: None)
     trainer, _ = api.load_run(run_dir)
     fin = final_metrics(task, trainer, seed)
     fin.update(floors.get(task, trainer))
+    return res, trainer, fin, time.time() - t0
+
+
+def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
+    run_dir = ROOT / "bench_runs" / "quality" / a.budget / task / config / f"seed{seed}"
+    cfg = task_config(task, config, seed, a.budget, a.mnist, run_dir)
+    res, trainer, fin, wall = train_and_measure(task, seed, cfg, run_dir, floors)
     recs = api.RunDir(run_dir).read_metrics()
     keys = ("fid", "precision", "recall", "classes_hit", "w1", "modes_covered", "high_quality")
     curve = [{k: r[k] for k in ("step", "time", *keys) if k in r} for r in recs
@@ -177,7 +184,7 @@ def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
     save_samples(x, pic, real=trainer.data.x[:2000] if x.dim() == 2 else None)
     return {"task": task, "config": config, "seed": seed, "budget": a.budget, "status": res.status,
             "reason": res.reason, "steps": res.step, "seconds": round(res.elapsed, 1),
-            "wall_seconds": round(time.time() - t0, 1), "final": fin, "curve": curve,
+            "wall_seconds": round(wall, 1), "final": fin, "curve": curve,
             "config_used": Config.from_dict(cfg).to_dict(), "warnings": res.warnings,
             "machine": machine_name(),
             "date": time.strftime("%Y-%m-%d")}
