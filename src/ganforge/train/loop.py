@@ -100,7 +100,6 @@ class Stop:
 
 
 REQUEST_ORDER = (Publish, ExcludeTime, Warn, Fail, Rollback, NewBest, Stop)
-Request = Any  # one of REQUEST_ORDER's classes
 
 
 class Callback:
