@@ -51,6 +51,29 @@ def test_lr_warmup_then_schedule():
     assert lr_factor(c, 60, 110) == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("sched,expected", [
+    ("linear", 0.25), ("cosine", 0.5 * (1 + math.cos(math.pi * 0.75))), ("constant", 1.0),
+    ("exponential", 0.9 ** 0.5), ("step", 0.9 ** 5)])
+def test_lr_decays_end_with_the_time_budget(sched, expected):
+    # step 50 of a run of 10**9 steps that has used 75% of its time budget: the decays "to
+    # the end of the run" follow the time; the per-step ones follow the steps only
+    c = OptimizerConfig(schedule=sched, gamma=0.9, step_size=10)
+    assert lr_factor(c, 50, 10**9, time_frac=0.75) == pytest.approx(expected)
+    # whichever budget is further along decides
+    assert lr_factor(OptimizerConfig(schedule="linear"), 80, 100, time_frac=0.5) == pytest.approx(0.2)
+
+
+def test_lr_decay_reaches_zero_at_the_time_budget(tmp_path):
+    res = ganforge.train(tiny_config(tmp_path, optim={"g": {"schedule": "linear", "lr": 1e-3}},
+                                     train={"iters": 10**6, "max_seconds": 1.0, "log_every": 1}))
+    assert "time budget" in res.reason
+    lrs = [r["lr_g"] for r in iter_metrics(res.run_dir / "metrics.jsonl") if "lr_g" in r]
+    base = 1e-3
+    # the first steps run at (nearly) the base rate, the last one just before the budget ends
+    assert lrs[0] > 0.9 * base and lrs[-1] < 0.1 * base
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))
+
+
 def test_lr_logged_every_step(tmp_path):
     res = ganforge.train(tiny_config(tmp_path, optim={"g": {"schedule": "linear"}, "d": {"lr": 2e-4}}))
     recs = [r for r in iter_metrics(res.run_dir / "metrics.jsonl") if "lr_g" in r]

@@ -77,6 +77,17 @@ def test_decay_over_a_fixed_span():
     assert s.decide(Observation(50, 10000, math.nan)).weight == pytest.approx(0.1 + 0.9 * 0.5)
     assert s.decide(Observation(100, 10000, math.nan)).weight == pytest.approx(0.1)
     assert s.decide(Observation(5000, 10000, math.nan)).weight == pytest.approx(0.1)
+    # a fixed span counts steps only, whatever share of a time budget is used
+    assert s.decide(Observation(50, 10000, math.nan, frac=0.9)).weight == pytest.approx(0.1 + 0.9 * 0.5)
+
+
+def test_decay_over_the_run_follows_the_time_budget():
+    from ganforge.objectives import Observation, build_schedule
+
+    cfg = Config.from_dict({"penalty": {"name": "r1", "weight": 1.0, "weight_min": 0.0, "schedule": "linear"}}).penalty
+    s = build_schedule(cfg)
+    assert s.decide(Observation(25, 100, math.nan)).weight == pytest.approx(0.75)  # steps alone
+    assert s.decide(Observation(25, 10**9, math.nan, frac=0.6)).weight == pytest.approx(0.4)
 
 
 # ---------------------------------------------------------------- augmentation

@@ -61,42 +61,49 @@ def build_optimizer(params: Iterable[nn.Parameter], c: OptimizerConfig) -> torch
     return OPTIMIZERS.get(c.name)(params, c)
 
 
-#: learning-rate schedules by name: each maps (config, steps past warm-up, steps to span)
-#: to a multiplier of the base learning rate
-LR_SCHEDULES: Registry[Callable[[OptimizerConfig, int, int], float]] = Registry("LR schedule")
+#: learning-rate schedules by name: each maps (config, generator steps past warm-up, fraction of
+#: the run past warm-up done) to a multiplier of the base learning rate. The fraction is the
+#: larger of the steps' and (with train.max_seconds) the time budget's, so a decay "to the end
+#: of the run" ends when either budget does.
+LR_SCHEDULES: Registry[Callable[[OptimizerConfig, int, float], float]] = Registry("LR schedule")
 
 
 @LR_SCHEDULES.register("constant", help="the base learning rate throughout")
-def _lr_constant(c: OptimizerConfig, t: int, span: int) -> float:
+def _lr_constant(c: OptimizerConfig, t: int, frac: float) -> float:
     return 1.0
 
 
 @LR_SCHEDULES.register("exponential", help="x gamma every 100 generator steps, continuously")
-def _lr_exponential(c: OptimizerConfig, t: int, span: int) -> float:
+def _lr_exponential(c: OptimizerConfig, t: int, frac: float) -> float:
     return c.gamma ** (t / 100.0)
 
 
 @LR_SCHEDULES.register("step", help="x gamma every step_size generator steps")
-def _lr_step(c: OptimizerConfig, t: int, span: int) -> float:
+def _lr_step(c: OptimizerConfig, t: int, frac: float) -> float:
     return c.gamma ** (t // c.step_size)
 
 
-@LR_SCHEDULES.register("linear", help="linear decay to 0 at the end of the run")
-def _lr_linear(c: OptimizerConfig, t: int, span: int) -> float:
-    return max(0.0, 1.0 - t / span)
+@LR_SCHEDULES.register("linear", help="linear decay to 0 at the end of the run (train.iters or train.max_seconds, "
+                                      "whichever comes first)")
+def _lr_linear(c: OptimizerConfig, t: int, frac: float) -> float:
+    return max(0.0, 1.0 - frac)
 
 
-@LR_SCHEDULES.register("cosine", help="cosine decay to 0 at the end of the run")
-def _lr_cosine(c: OptimizerConfig, t: int, span: int) -> float:
-    return 0.5 * (1.0 + math.cos(math.pi * min(t / span, 1.0)))
+@LR_SCHEDULES.register("cosine", help="cosine decay to 0 at the end of the run (train.iters or train.max_seconds, "
+                                      "whichever comes first)")
+def _lr_cosine(c: OptimizerConfig, t: int, frac: float) -> float:
+    return 0.5 * (1.0 + math.cos(math.pi * min(frac, 1.0)))
 
 
-def lr_factor(c: OptimizerConfig, step: int, total: int) -> float:
+def lr_factor(c: OptimizerConfig, step: int, total: int, time_frac: float = 0.0) -> float:
     """Multiplier of the base learning rate at generator step ``step`` of ``total``
-    (after a linear warm-up over ``c.warmup`` steps)."""
+    (after a linear warm-up over ``c.warmup`` steps). ``time_frac`` is the fraction of a
+    time budget used (0 without one); the run ends with whichever budget runs out first."""
     schedule = LR_SCHEDULES.get(c.schedule)
     warm = min(1.0, (step + 1) / c.warmup) if c.warmup > 0 else 1.0
-    return warm * schedule(c, max(step - c.warmup, 0), max(total - c.warmup, 1))
+    t = max(step - c.warmup, 0)
+    frac = max(t / max(total - c.warmup, 1), time_frac)
+    return warm * schedule(c, t, frac)
 
 
 def set_lr(opt: torch.optim.Optimizer, base_lr: float, factor: float) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Optional
 
 from ..config import PenaltyConfig
 from ..registry import Registry
@@ -26,6 +27,13 @@ class Observation:
     step: int  #: generator step (0-based) of this critic step
     total: int  #: generator steps in the run
     w: float  #: W_t = mean D(x_real) - mean D(x_fake) on this critic step's batches
+    #: fraction of the run done: the larger of step / total and (with train.max_seconds) the
+    #: time budget used; None reads as step / total
+    frac: Optional[float] = None
+
+    @property
+    def run_fraction(self) -> float:
+        return self.frac if self.frac is not None else self.step / max(self.total, 1)
 
 
 @dataclass
@@ -153,8 +161,9 @@ class _Decay(Schedule):
         raise NotImplementedError
 
     def decide(self, obs: Observation) -> Decision:
-        span = self.cfg.decay_steps or obs.total  # R3GAN decays over a fixed span, not the run
-        frac = min(obs.step / max(span, 1), 1.0)
+        # R3GAN decays over a fixed span of steps; without one, over the run (steps or time)
+        span = self.cfg.decay_steps
+        frac = min(obs.step / span if span else obs.run_fraction, 1.0)
         lo, hi = self.cfg.weight_min, self.cfg.weight
         return Decision(lo + (hi - lo) * self.shape(frac))
 

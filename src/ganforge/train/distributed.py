@@ -101,6 +101,14 @@ class DistContext:
         dist.all_reduce(t)
         return float(t) / self.world
 
+    def min(self, value: float) -> float:
+        """Smallest value of a scalar over the ranks."""
+        if not self.enabled:
+            return float(value)
+        t = torch.tensor([float(value)], dtype=torch.float64)
+        dist.all_reduce(t, op=dist.ReduceOp.MIN)
+        return float(t)
+
     def reduce_means(self, stats: dict[str, torch.Tensor]) -> dict[str, float]:
         """Per-rank interval means -> means over ranks (``*_max`` keys: maxima)."""
         if not self.enabled:

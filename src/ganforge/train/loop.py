@@ -439,7 +439,7 @@ class Trainer:
             return
         # schedules see the distance over the whole (all-rank) batch
         wf = self.dist.mean(float(self.distance(ctx))) if self.schedule.uses_distance else math.nan
-        dec = self.schedule.decide(Observation(step, iters, wf))
+        dec = self.schedule.decide(Observation(step, iters, wf, self.run_fraction()))
         ctx.stats["penalty_weight"] = torch.tensor(dec.weight)
         for k, v in dec.stats.items():
             ctx.stats[k] = torch.tensor(float(v))
@@ -520,13 +520,25 @@ class Trainer:
         if self.detail:
             stats[key.replace("grad_norm", "grad_scale")] = torch.tensor(scaler.get_scale())
 
+    def time_fraction(self) -> float:
+        """Fraction of the time budget (train.max_seconds) used; 0 without one."""
+        budget = self.cfg.train.max_seconds
+        return min(self.elapsed / budget, 1.0) if budget else 0.0
+
+    def run_fraction(self) -> float:
+        """Fraction of the run done: the larger of the steps' and the time budget's, so that
+        what decays over "the run" ends when either budget does."""
+        return min(max(self.step / max(self.cfg.train.iters, 1), self.time_fraction()), 1.0)
+
     def train_step(self) -> dict[str, torch.Tensor]:
         cfg, step, iters = self.cfg, self.step, self.cfg.train.iters
         # full diagnostics (gradient norms, penalty-point statistics) only on steps that
         # end in a log line: they cost real time on small models and nobody reads the rest
         self.detail = (step + 1) % cfg.train.log_every == 0 or step + 1 == iters
-        lr_g = set_lr(self.opt_g, cfg.optim.g.lr * self.lr_scale, lr_factor(cfg.optim.g, step, iters))
-        lr_d = set_lr(self.opt_d, cfg.optim.d.lr * self.d_lazy_ratio * self.lr_scale, lr_factor(cfg.optim.d, step, iters))
+        tf = self.time_fraction()
+        lr_g = set_lr(self.opt_g, cfg.optim.g.lr * self.lr_scale, lr_factor(cfg.optim.g, step, iters, tf))
+        lr_d = set_lr(self.opt_d, cfg.optim.d.lr * self.d_lazy_ratio * self.lr_scale,
+                      lr_factor(cfg.optim.d, step, iters, tf))
         acc = StepStats()
         with self.autocast():
             for _ in range(cfg.train.n_critic):
@@ -618,6 +630,12 @@ class Trainer:
         sample checks run on rank 0 only) or a fatal health verdict on any rank holds
         for all ranks from the same step on, so their collectives stay in step."""
         stop, fatal = self.dist.any(self._stop_requested, self.health.fatal)
+        if self.cfg.train.max_seconds is not None:
+            # each rank times itself, so one clock must decide for all: every rank then stops
+            # at the same step and sees the same time-driven learning rate and penalty
+            # weight. The smallest: rank 0 excludes its evaluation and sampling from its
+            # clock, while the other ranks count the time they wait for it in a collective
+            self.elapsed = self.dist.min(self.elapsed)
         if stop and not self._stop_requested:
             self.request_stop("interrupted")
         if fatal and not self.health.fatal:
