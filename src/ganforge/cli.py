@@ -442,7 +442,7 @@ def build_parser() -> Parser:
                         description="Search a YAML space of config keys with Optuna (TPE, random or grid; "
                                     "median or Hyperband pruning on the periodic FID). Every trial is a run folder. "
                                     "Re-running the same command continues the study.")
-    tu.add_argument("--space", required=True, help="YAML file, or a shipped space: optimizers, gp, batch-lr")
+    tu.add_argument("--space", required=True, help="YAML file, or a shipped space: optimizers, gp, batch-lr, toy-recipe")
     tu.add_argument("--trials", type=int, required=True, help="total trials in the study")
     tu.add_argument("--out", type=Path, help="study folder (default studies/<space>)")
     tu.add_argument("--storage", help="SQLAlchemy URL (default: sqlite file in the study folder)")
