@@ -90,3 +90,19 @@ def test_plan_gives_five_seeds_where_the_issue_asks():
     a.study, a.tasks = "lambda", "grid25,mnist"
     lam = paper.plan(a)
     assert len(lam) == 2 * 3 * (5 + 3)  # two methods, 3 seeds, 5 lambdas on grid25 and 3 on MNIST
+
+
+# ---------------------------------------------------------------- the quality suite's configs
+@pytest.mark.parametrize("config", list(paper.q.CONFIGS))
+def test_every_quality_config_is_valid_on_its_tasks(tmp_path, config):
+    from ganforge.config import Config
+
+    tasks = [t for t in paper.q.TASKS if t in paper.q.ONLY_ON.get(config, (t,))]
+    assert tasks, f"{config} runs on no task"
+    for task in tasks:
+        cfg = Config.from_dict(paper.q.task_config(task, config, 0, "time", tmp_path / "mnist", tmp_path / "run"))
+        cfg.validate()
+        assert cfg.train.max_seconds == paper.q.TASKS[task]["seconds"]  # the suite's budget
+        assert cfg.train.seed == 0 and cfg.eval.n == paper.q.TASKS[task].get("n_eval", paper.q.N_TOY)
+    if config.startswith("r3gan-mlp"):  # the recipe on the classic MLP networks
+        assert cfg.model.name == "mlp" and cfg.loss.name == "rpgan" and cfg.penalty.name == "r1+r2"

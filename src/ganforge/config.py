@@ -646,7 +646,7 @@ def preset_description(name: str) -> str:
 #: the recipe `ganforge train` starts from for each kind of data when no --preset is given,
 #: each chosen by measurement (docs/results/quality.md); data not listed starts from the
 #: dataclass defaults above (WGAN-GP, the classic setting)
-DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy"}
+DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy", "mnist": "r3gan-mlp-mnist"}
 
 
 def resolve_config(preset: Optional[str] = None, file: Optional[str | Path] = None,
