@@ -106,3 +106,12 @@ def test_every_quality_config_is_valid_on_its_tasks(tmp_path, config):
         assert cfg.train.seed == 0 and cfg.eval.n == paper.q.TASKS[task].get("n_eval", paper.q.N_TOY)
     if config.startswith("r3gan-mlp"):  # the recipe on the classic MLP networks
         assert cfg.model.name == "mlp" and cfg.loss.name == "rpgan" and cfg.penalty.name == "r1+r2"
+
+
+def test_default_is_not_trained_twice_where_it_is_a_named_config():
+    # digits has no recipe: its default is the classic setting; MNIST's recipe is a named
+    # config of its own; the toy recipe has no other name, so "default" runs there
+    assert paper.q.same_as("digits", "default") == "classic"
+    assert paper.q.same_as("mnist", "default") == paper.q.DATA_RECIPES["mnist"] == "r3gan-mlp-mnist"
+    assert paper.q.same_as("ring8", "default") is None
+    assert paper.q.same_as("mnist", "classic") is None

@@ -109,6 +109,21 @@ def test_two_ranks_identical_equal_to_one_process_on_the_concatenated_batch_one_
 
 
 
+def test_two_ranks_on_a_time_budget_share_one_clock(tmp_path):
+    # each rank times itself; with a time budget and a learning rate that decays over it, the
+    # ranks must agree on the time, or they stop at different steps (a hang at the next
+    # collective) and step with different learning rates (weights that drift apart)
+    cfg = _ddp_config(tmp_path)
+    cfg["train"].update(iters=10**6, max_seconds=1.0, ckpt_every=10**6)
+    cfg["optim"] = {"g": {"schedule": "linear"}, "d": {"schedule": "linear"}}
+    (w0, w1), outs = _run_ranks(cfg, tmp_path)
+    assert [o["status"] for o in outs] == ["finished", "finished"]
+    assert w0["step"] == w1["step"] == outs[0]["step"] == outs[1]["step"] > 6
+    for net in ("G", "D"):
+        for k in w0[net]:
+            assert torch.equal(w0[net][k], w1[net][k]), f"{net}.{k} differs between ranks"
+
+
 def _cli(*args, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ganforge", *args], env=env or _env(), capture_output=True,
                           text=True, timeout=300)

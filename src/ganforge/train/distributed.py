@@ -93,21 +93,20 @@ class DistContext:
         if self.enabled:
             dist.barrier()
 
-    def mean(self, value: float) -> float:
-        """Mean of a scalar over the ranks."""
+    def _reduce(self, value: float, op) -> float:
         if not self.enabled:
             return float(value)
         t = torch.tensor([float(value)], dtype=torch.float64)
-        dist.all_reduce(t)
-        return float(t) / self.world
+        dist.all_reduce(t, op=op)
+        return float(t)
+
+    def mean(self, value: float) -> float:
+        """Mean of a scalar over the ranks."""
+        return self._reduce(value, dist.ReduceOp.SUM) / self.world
 
     def min(self, value: float) -> float:
         """Smallest value of a scalar over the ranks."""
-        if not self.enabled:
-            return float(value)
-        t = torch.tensor([float(value)], dtype=torch.float64)
-        dist.all_reduce(t, op=dist.ReduceOp.MIN)
-        return float(t)
+        return self._reduce(value, dist.ReduceOp.MIN)
 
     def reduce_means(self, stats: dict[str, torch.Tensor]) -> dict[str, float]:
         """Per-rank interval means -> means over ranks (``*_max`` keys: maxima)."""
