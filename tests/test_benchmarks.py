@@ -79,6 +79,32 @@ def test_mann_whitney_separates_and_needs_three_seeds():
     assert paper.mann_whitney([1, 2], [3, 4, 5]) is None
 
 
+def _mnist_cell(reach_at, final, steps=1000):
+    curve = [{"step": reach_at, "time": reach_at / 10, "fid": 90.0}] if reach_at else [{"step": 500, "time": 50.0, "fid": 200.0}]
+    return {**_cell("mnist", curve, steps=steps), "final": {"fid": final}}
+
+
+def test_aim_rows_judge_the_steps_ratio_and_final_quality():
+    by = {"wgan-gp": [_mnist_cell(s, 50.0) for s in (1000, 1000, 1000)],
+          "ivgp0": [_mnist_cell(s, 48.0) for s in (600, 700, 800)],  # 0.7x, better final: meets
+          "ivgp": [_mnist_cell(s, 60.0) for s in (500, 500, 500)],  # fast but worse final: does not
+          "pi": [_mnist_cell(600, 40.0), _mnist_cell(None, 40.0), _mnist_cell(None, 40.0)]}  # mostly missed
+    rows = {r.split(" | ")[0].strip("| "): r for r in paper.aim_rows("mnist", by)[2:]}
+    assert rows["ivgp0"].startswith("| ivgp0 | 0.70 (reached 3/3; wgan-gp 3/3)") and rows["ivgp0"].endswith("| yes |")
+    assert "(worse)" in rows["ivgp"] and rows["ivgp"].endswith("| no |")
+    assert "not reached (by 1/3 seeds)" in rows["pi"] and rows["pi"].endswith("| no |")
+    assert paper.aim_rows("mnist", {"ivgp0": by["ivgp0"]}) == []  # nothing to compare against
+
+
+def test_lambda_table_says_whether_the_spread_is_within_ten_percent():
+    cells = [{"method": m, "final": {"fid": f}} for m, f in
+             [("wgan-gp@1", 50.0), ("wgan-gp", 52.0), ("wgan-gp@100", 54.0),
+              ("ivgp0@1", 40.0), ("ivgp0", 50.0), ("ivgp0@100", 80.0)]]
+    gp, iv = paper.lambda_table("mnist", cells, "ivgp0")[2:]
+    assert "8% (max/min of medians - 1; within 10%)" in gp
+    assert "100% (max/min of medians - 1; not within 10%)" in iv
+
+
 def test_plan_gives_five_seeds_where_the_issue_asks():
     import argparse
 
