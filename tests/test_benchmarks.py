@@ -80,7 +80,8 @@ def test_mann_whitney_separates_and_needs_three_seeds():
 
 
 def _mnist_cell(reach_at, final, steps=1000):
-    curve = [{"step": reach_at, "time": reach_at / 10, "fid": 90.0}] if reach_at else [{"step": 500, "time": 50.0, "fid": 200.0}]
+    hit = {"step": reach_at, "time": (reach_at or 0) / 10, "fid": 90.0}
+    curve = [hit] if reach_at else [{"step": 500, "time": 50.0, "fid": 200.0}]
     return {**_cell("mnist", curve, steps=steps), "final": {"fid": final}}
 
 
@@ -96,13 +97,24 @@ def test_aim_rows_judge_the_steps_ratio_and_final_quality():
     assert paper.aim_rows("mnist", {"ivgp0": by["ivgp0"]}) == []  # nothing to compare against
 
 
+def test_no_steps_test_where_no_seed_reaches_the_threshold():
+    # every value would be a budget: a p there measures speed, not convergence
+    slow = [_mnist_cell(None, 50.0, steps=1000) for _ in range(3)]
+    fast = [_mnist_cell(None, 50.0, steps=2000) for _ in range(3)]
+    row = paper.method_table("mnist", {"wgan-gp": slow, "ivgp0": fast})[3]
+    assert row.split(" | ")[6] == "n/r"
+    some = [_mnist_cell(1500, 50.0, steps=2000)] + fast[1:]
+    row = paper.method_table("mnist", {"wgan-gp": slow, "ivgp0": some})[3]
+    assert row.split(" | ")[6] not in ("n/r", "-")
+
+
 def test_lambda_table_says_whether_the_spread_is_within_ten_percent():
     cells = [{"method": m, "final": {"fid": f}} for m, f in
              [("wgan-gp@1", 50.0), ("wgan-gp", 52.0), ("wgan-gp@100", 54.0),
               ("ivgp0@1", 40.0), ("ivgp0", 50.0), ("ivgp0@100", 80.0)]]
     gp, iv = paper.lambda_table("mnist", cells, "ivgp0")[2:]
-    assert "8% (max/min of medians - 1; within 10%)" in gp
-    assert "100% (max/min of medians - 1; not within 10%)" in iv
+    assert "8.0% (max/min of medians - 1; within 10%)" in gp
+    assert "100.0% (max/min of medians - 1; not within 10%)" in iv
 
 
 def test_plan_gives_five_seeds_where_the_issue_asks():
