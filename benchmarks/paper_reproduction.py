@@ -199,6 +199,20 @@ def load_cells(a) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*/*/seed*.json"))] if folder.is_dir() else []
 
 
+def in_order(by: dict[str, list[dict]]) -> list[tuple[str, list[dict]]]:
+    """Methods in the order of METHODS (lambda variants beside their base)."""
+    return sorted(by.items(), key=lambda kv: list(METHODS).index(split_method(kv[0])[0]))
+
+
+def finals(cells: list[dict], key: str) -> list[float]:
+    """The final measure of each cell that has it (a diverged cell records none)."""
+    return [c["final"][key] for c in cells if key in c["final"]]
+
+
+def p_text(p: Optional[float]) -> str:
+    return "-" if p is None else f"{p:.3f}"
+
+
 def method_table(task: str, by: dict[str, list[dict]]) -> list[str]:
     key, t1, t2 = THRESHOLDS[task]
     unit = "high-quality share" if key == "high_quality" else "FID"
@@ -209,27 +223,25 @@ def method_table(task: str, by: dict[str, list[dict]]) -> list[str]:
         head += " final modes covered | final W1 | p vs wgan-gp (W1) |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     ref = by.get("wgan-gp")
-    for m, cells in sorted(by.items(), key=lambda kv: list(METHODS).index(split_method(kv[0])[0])):
-        fin = [c["final"][key] for c in cells if key in c["final"]]
+    # where no seed on either side reaches the threshold, every value is a budget: the test
+    # would compare steps per second, not convergence, so it is not run (n/r)
+    ref_s2, ref_r2 = to_threshold(ref, t2, "step") if ref else ([], 0)
+    for m, cells in in_order(by):
+        fin = finals(cells, key)
         s1, r1 = to_threshold(cells, t1, "step")
         s2, r2 = to_threshold(cells, t2, "step")
         sec2, _ = to_threshold(cells, t2, "time")
-        other = ref and m != "wgan-gp"
-        # where no seed on either side reaches the threshold, every value is a budget: the test
-        # would compare steps per second, not convergence, so it is not run (n/r)
-        ref_s2, ref_r2 = to_threshold(ref, t2, "step") if other else ([], 0)
-        p = mann_whitney(s2, ref_s2) if other and (r2 or ref_r2) else None
-        p_text = "n/r" if other and not (r2 or ref_r2) else ("-" if p is None else f"{p:.3f}")
-        pf = mann_whitney(fin, [c["final"][key] for c in ref if key in c["final"]]) if other else None
+        other = ref is not None and m != "wgan-gp"
+        steps_p = ("n/r" if other and not (r2 or ref_r2) else p_text(mann_whitney(s2, ref_s2) if other else None))
+        pf = mann_whitney(fin, finals(ref, key)) if other else None
         lines.append(f"| {m} | {len(cells)} | {iqr_text(fin)} | {iqr_text(s1, 4)} ({r1}/{len(cells)}) | "
-                     f"{iqr_text(s2, 4)} ({r2}/{len(cells)}) | {iqr_text(sec2)} | "
-                     f"{p_text} | {'-' if pf is None else f'{pf:.3f}'} |")
+                     f"{iqr_text(s2, 4)} ({r2}/{len(cells)}) | {iqr_text(sec2)} | {steps_p} | {p_text(pf)} |")
         if toy:
-            w1 = [c["final"]["w1"] for c in cells]
-            pw = mann_whitney(w1, [c["final"]["w1"] for c in ref]) if other else None
-            modes = [float(c["final"]["modes_covered"]) for c in cells]
-            lines[-1] += (f" {iqr_text(modes, 2)}/{cells[0]['final']['modes_total']} | {iqr_text(w1)} | "
-                          f"{'-' if pw is None else f'{pw:.3f}'} |")
+            w1 = finals(cells, "w1")
+            pw = mann_whitney(w1, finals(ref, "w1")) if other else None
+            modes = [float(v) for v in finals(cells, "modes_covered")]
+            total = next(iter(finals(cells, "modes_total")), "?")
+            lines[-1] += f" {iqr_text(modes, 2)}/{total} | {iqr_text(w1)} | {p_text(pw)} |"
     return lines
 
 
@@ -241,17 +253,17 @@ def aim_rows(task: str, by: dict[str, list[dict]]) -> list[str]:
     key, _, t2 = THRESHOLDS[task]
     up = HIGHER_IS_BETTER[key]
     ref = by.get("wgan-gp")
-    if not ref:
+    if not ref or not finals(ref, key):
         return []
     ref_steps, ref_hit = to_threshold(ref, t2, "step")
-    ref_fin = statistics.median(c["final"][key] for c in ref)
+    ref_fin = statistics.median(finals(ref, key))
     lines = [f"| method | median steps to {t2:g} / wgan-gp's | final {key}: median vs wgan-gp's {ref_fin:.3g} "
              "| meets the aim |", "|---|---|---|---|"]
-    for m, cells in sorted(by.items(), key=lambda kv: list(METHODS).index(split_method(kv[0])[0])):
-        if m == "wgan-gp":
+    for m, cells in in_order(by):
+        if m == "wgan-gp" or not finals(cells, key):
             continue
         steps, hit = to_threshold(cells, t2, "step")
-        fin = statistics.median(c["final"][key] for c in cells)
+        fin = statistics.median(finals(cells, key))
         as_good = fin >= ref_fin if up else fin <= ref_fin
         if hit * 2 <= len(cells):  # most seeds never reach it: no steps to compare
             ratio, ok = f"not reached (by {hit}/{len(cells)} seeds)", False
@@ -273,7 +285,7 @@ def lambda_table(task: str, cells: list[dict], best: str, key: Optional[str] = N
         row = [base]
         for lam in LAMBDAS[task]:
             name = base if lam == 10 else f"{base}@{lam:g}"
-            vals = [c["final"][key] for c in cells if c["method"] == name and key in c["final"]]
+            vals = finals([c for c in cells if c["method"] == name], key)
             row.append(f"{iqr_text(vals)} (n={len(vals)})" if vals else "-")
             if vals:
                 meds.append(statistics.median(vals))

@@ -108,6 +108,19 @@ def test_no_steps_test_where_no_seed_reaches_the_threshold():
     assert row.split(" | ")[6] not in ("n/r", "-")
 
 
+def test_toy_table_skips_a_diverged_cell_in_its_medians():
+    def toy(share, w1, diverged=False):
+        c = _cell("grid25", [{"step": 100, "time": 1.0, "high_quality": share}])
+        c["final"] = {"diverged": True} if diverged else {"high_quality": share, "w1": w1, "modes_covered": 25,
+                                                         "modes_total": 25}
+        return c
+    by = {"wgan-gp": [toy(0.07, 0.2), toy(0.07, 0.3), toy(0.0, 0.0, diverged=True)],
+          "ivgp0": [toy(0.08, 0.1), toy(0.08, 0.1), toy(0.08, 0.1)]}
+    row = paper.method_table("grid25", by)[2]
+    assert row.startswith("| wgan-gp | 3 | 0.07 [0.07-0.07] |") and "| 25 [25-25]/25 | 0.25 [0.225-0.275] |" in row
+    assert paper.aim_rows("grid25", by)[2].startswith("| ivgp0 | not reached (by 0/3 seeds) | 0.08 (equal or better)")
+
+
 def test_lambda_table_says_whether_the_spread_is_within_ten_percent():
     cells = [{"method": m, "final": {"fid": f}} for m, f in
              [("wgan-gp@1", 50.0), ("wgan-gp", 52.0), ("wgan-gp@100", 54.0),
