@@ -216,8 +216,8 @@ def p_text(p: Optional[float]) -> str:
 def method_table(task: str, by: dict[str, list[dict]]) -> list[str]:
     key, t1, t2 = THRESHOLDS[task]
     unit = "high-quality share" if key == "high_quality" else "FID"
-    head = (f"| method | seeds | final {unit} | steps to {t1:g} (reached) | steps to {t2:g} (reached) | "
-            f"seconds to {t2:g} | p vs wgan-gp (steps to {t2:g}) | p vs wgan-gp (final) |")
+    head = (f"| method | seeds | final {unit} | steps to {t1:g} (reached) | seconds to {t1:g} | "
+            f"steps to {t2:g} (reached) | seconds to {t2:g} | p vs wgan-gp (steps to {t2:g}) | p vs wgan-gp (final) |")
     toy = key == "high_quality"
     if toy:  # added after the first cells: no WGAN method reaches either share threshold
         head += " final modes covered | final W1 | p vs wgan-gp (W1) |"
@@ -229,13 +229,14 @@ def method_table(task: str, by: dict[str, list[dict]]) -> list[str]:
     for m, cells in in_order(by):
         fin = finals(cells, key)
         s1, r1 = to_threshold(cells, t1, "step")
+        sec1, _ = to_threshold(cells, t1, "time")
         s2, r2 = to_threshold(cells, t2, "step")
         sec2, _ = to_threshold(cells, t2, "time")
         other = ref is not None and m != "wgan-gp"
         steps_p = ("n/r" if other and not (r2 or ref_r2) else p_text(mann_whitney(s2, ref_s2) if other else None))
         pf = mann_whitney(fin, finals(ref, key)) if other else None
         lines.append(f"| {m} | {len(cells)} | {iqr_text(fin)} | {iqr_text(s1, 4)} ({r1}/{len(cells)}) | "
-                     f"{iqr_text(s2, 4)} ({r2}/{len(cells)}) | {iqr_text(sec2)} | {steps_p} | {p_text(pf)} |")
+                     f"{iqr_text(sec1)} | {iqr_text(s2, 4)} ({r2}/{len(cells)}) | {iqr_text(sec2)} | {steps_p} | {p_text(pf)} |")
         if toy:
             w1 = finals(cells, "w1")
             pw = mann_whitney(w1, finals(ref, "w1")) if other else None
@@ -248,8 +249,9 @@ def method_table(task: str, by: dict[str, list[dict]]) -> list[str]:
 def aim_rows(task: str, by: dict[str, list[dict]]) -> list[str]:
     """The issue's first aim, per method against wgan-gp: the second threshold reached (by most
     seeds) in <= 0.7x wgan-gp's median generator steps, at an equal or better median final
-    quality. Misses count as the budget, as in the table, so where wgan-gp misses, its
-    steps are a lower bound and the ratio flatters wgan-gp."""
+    quality. Misses count as the budget, as in the table, so where most wgan-gp seeds miss,
+    its median is only a lower bound on its steps: a ratio <= 0.7 then still shows the aim
+    met (the true ratio is smaller), but a larger one decides nothing and says so."""
     key, _, t2 = THRESHOLDS[task]
     up = HIGHER_IS_BETTER[key]
     ref = by.get("wgan-gp")
@@ -265,14 +267,18 @@ def aim_rows(task: str, by: dict[str, list[dict]]) -> list[str]:
         steps, hit = to_threshold(cells, t2, "step")
         fin = statistics.median(finals(cells, key))
         as_good = fin >= ref_fin if up else fin <= ref_fin
+        ok: Optional[bool]
         if hit * 2 <= len(cells):  # most seeds never reach it: no steps to compare
             ratio, ok = f"not reached (by {hit}/{len(cells)} seeds)", False
         else:
             r = statistics.median(steps) / statistics.median(ref_steps)
             ok = r <= 0.7 and as_good
             ratio = f"{r:.2f} (reached {hit}/{len(cells)}; wgan-gp {ref_hit}/{len(ref)})"
-        lines.append(f"| {m} | {ratio} | {fin:.3g} ({'equal or better' if as_good else 'worse'}) | "
-                     f"{'yes' if ok else 'no'} |")
+            if r > 0.7 and as_good and ref_hit * 2 <= len(ref):
+                ok = None  # wgan-gp's steps are censored at its budget: the true ratio is unknown
+                ratio += ", wgan-gp's median is its budget, a lower bound"
+        verdict = "undetermined" if ok is None else "yes" if ok else "no"
+        lines.append(f"| {m} | {ratio} | {fin:.3g} ({'equal or better' if as_good else 'worse'}) | {verdict} |")
     return lines
 
 
@@ -375,7 +381,9 @@ def write_page(a) -> None:
             if aim:
                 lines += [f"Against the issue's aim on {task}: median steps to the second threshold as a "
                           "fraction of wgan-gp's (misses count as the budget, as above); 'meets' needs most "
-                          "seeds to reach it, <= 0.7x, and an equal or better median final quality.",
+                          "seeds to reach it, <= 0.7x, and an equal or better median final quality. Where "
+                          "most wgan-gp seeds miss it, its median is a lower bound: a larger ratio is then "
+                          "undetermined, not a miss.",
                           ""] + aim + [""]
     for task in LAMBDAS:
         lam_cells = [c for c in cells if c["task"] == task and ("@" in c["method"] or split_method(c["method"])[0]

@@ -97,15 +97,27 @@ def test_aim_rows_judge_the_steps_ratio_and_final_quality():
     assert paper.aim_rows("mnist", {"ivgp0": by["ivgp0"]}) == []  # nothing to compare against
 
 
+def test_aim_rows_treat_wgan_gp_misses_as_a_lower_bound():
+    # wgan-gp never reaches the threshold: its 1000 steps are a lower bound on its true steps
+    by = {"wgan-gp": [_mnist_cell(None, 50.0) for _ in range(3)],
+          "ivgp0": [_mnist_cell(s, 48.0, steps=3000) for s in (600, 650, 700)],  # <= 0.7x a lower bound: met
+          "r1r2": [_mnist_cell(s, 40.0, steps=3000) for s in (2000, 2100, 2200)],  # 2.1x a lower bound: unknown
+          "ivgp": [_mnist_cell(s, 60.0, steps=3000) for s in (2000, 2100, 2200)]}  # worse final: a miss
+    rows = {r.split(" | ")[0].strip("| "): r for r in paper.aim_rows("mnist", by)[2:]}
+    assert rows["ivgp0"].endswith("| yes |")
+    assert "lower bound" in rows["r1r2"] and rows["r1r2"].endswith("| undetermined |")
+    assert rows["ivgp"].endswith("| no |")
+
+
 def test_no_steps_test_where_no_seed_reaches_the_threshold():
     # every value would be a budget: a p there measures speed, not convergence
     slow = [_mnist_cell(None, 50.0, steps=1000) for _ in range(3)]
     fast = [_mnist_cell(None, 50.0, steps=2000) for _ in range(3)]
     row = paper.method_table("mnist", {"wgan-gp": slow, "ivgp0": fast})[3]
-    assert row.split(" | ")[6] == "n/r"
+    assert row.split(" | ")[7] == "n/r"
     some = [_mnist_cell(1500, 50.0, steps=2000)] + fast[1:]
     row = paper.method_table("mnist", {"wgan-gp": slow, "ivgp0": some})[3]
-    assert row.split(" | ")[6] not in ("n/r", "-")
+    assert row.split(" | ")[7] not in ("n/r", "-")
 
 
 def test_toy_table_skips_a_diverged_cell_in_its_medians():
