@@ -288,6 +288,8 @@ class Trainer:
         self.warnings: list[str] = []
         self.stop_reason: Optional[str] = None
         self._stop_requested = False
+        # a signal seen by this rank, not yet agreed with the others (distributed runs only)
+        self._interrupt_pending = False
         g = torch.Generator().manual_seed(cfg.train.seed + 7919)
         self.fixed_z = sample_latent(cfg.train.n_sample, cfg.model.z_dim, cfg.model.latent, generator=g).to(self.device)
         self.fixed_y: Optional[torch.Tensor] = None
@@ -629,7 +631,7 @@ class Trainer:
         """A stop request (a signal reaches each rank at its own moment, evaluation and
         sample checks run on rank 0 only) or a fatal health verdict on any rank holds
         for all ranks from the same step on, so their collectives stay in step."""
-        stop, fatal = self.dist.any(self._stop_requested, self.health.fatal)
+        stop, fatal = self.dist.any(self._stop_requested or self._interrupt_pending, self.health.fatal)
         if self.cfg.train.max_seconds is not None:
             # each rank times itself, so one clock must decide for all: every rank then stops
             # at the same step and sees the same time-driven learning rate and penalty
@@ -647,9 +649,15 @@ class Trainer:
             return None
 
         def handler(signum, frame):
-            if self._stop_requested and self.stop_reason == "interrupted":
+            if self._interrupt_pending or (self._stop_requested and self.stop_reason == "interrupted"):
                 raise KeyboardInterrupt  # second Ctrl-C: leave at once
-            self.request_stop("interrupted")
+            if self.dist.enabled:
+                # each rank gets the signal at its own moment: stopping here could leave the
+                # loop on this rank while another enters the next step's collectives (a
+                # deadlock); the stop takes effect at the next agreement, on every rank at once
+                self._interrupt_pending = True
+            else:
+                self.request_stop("interrupted")
 
         old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         return lambda: [signal.signal(s, h) for s, h in old.items()]
