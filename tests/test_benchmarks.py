@@ -80,8 +80,8 @@ def test_mann_whitney_separates_and_needs_three_seeds():
 
 
 def _mnist_cell(reach_at, final, steps=1000):
-    hit = {"step": reach_at, "time": (reach_at or 0) / 10, "fid": 90.0}
-    curve = [hit] if reach_at else [{"step": 500, "time": 50.0, "fid": 200.0}]
+    curve = ([{"step": reach_at, "time": reach_at / 10, "fid": 90.0}] if reach_at
+             else [{"step": 500, "time": 50.0, "fid": 200.0}])
     return {**_cell("mnist", curve, steps=steps), "final": {"fid": final}}
 
 

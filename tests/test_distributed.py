@@ -181,3 +181,32 @@ def test_nproc_ctrl_c_checkpoints_every_rank_at_one_step_and_resumes(tmp_path):
     assert state["step"] == step and len(state["ranks"]) == 2
     r = _cli("train", "--resume", str(out), "--iters", str(step + 4), "--nproc", "2", "--quiet")
     assert r.returncode == 0 and f"finished: {step + 4} generator steps" in r.stdout, r.stderr[-2000:]
+
+
+def test_a_signal_on_one_rank_stops_the_loop_only_at_the_agreement(tmp_path):
+    """A rank that gets Ctrl-C must not leave the loop before the ranks agree on it, or the
+    other rank waits in the next step's collectives forever (a hang CI once hit)."""
+    import signal
+
+    from ganforge.train.distributed import DistContext
+
+    class TwoRanks(DistContext):  # this rank's view; the other rank saw no signal
+        def any(self, *flags):
+            return list(flags)
+
+        def min(self, value):
+            return value
+
+    cfg = Config.from_dict(tiny_config(tmp_path))
+    t = Trainer(cfg, load_dataset(cfg.data))
+    t.dist = TwoRanks(rank=1, world=2)
+    restore = t._install_signals()
+    try:
+        signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+        assert not t._stop_requested  # the loop test must still see "go on"
+        t._sync_flags()
+        assert t._stop_requested and t.stop_reason == "interrupted"
+        with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C leaves at once
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+    finally:
+        restore()
