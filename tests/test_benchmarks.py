@@ -120,6 +120,19 @@ def test_no_steps_test_where_no_seed_reaches_the_threshold():
     assert row.split(" | ")[7] not in ("n/r", "-")
 
 
+def test_steps_to_the_first_threshold_get_their_own_test():
+    # both sides reach FID 150 (curve point at 90) but no seed reaches 100 on either side
+    def cell(at, steps):
+        return {**_cell("mnist", [{"step": at, "time": at / 10, "fid": 140.0}], steps=steps), "final": {"fid": 120.0}}
+    ref = [cell(s, 2000) for s in (1000, 1100, 1200)]
+    slower = [cell(s, 2000) for s in (1500, 1600, 1700)]
+    table = paper.method_table("mnist", {"wgan-gp": ref, "ivgp0": slower})
+    assert table[0].endswith("| p vs wgan-gp (steps to 150) |")
+    ref_row, row = table[2].split(" | "), table[3].split(" | ")
+    assert ref_row[7] == ref_row[9].rstrip(" |") == "-"
+    assert row[7] == "n/r" and float(row[9].rstrip(" |")) == pytest.approx(0.1)  # 3 vs 3, fully separated
+
+
 def test_toy_table_skips_a_diverged_cell_in_its_medians():
     def toy(share, w1, diverged=False):
         c = _cell("grid25", [{"step": 100, "time": 1.0, "high_quality": share}])
