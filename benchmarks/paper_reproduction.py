@@ -375,8 +375,9 @@ def write_page(a) -> None:
              "no seed of either reached it, as every value is then a budget and the test would compare speed), and "
              "the same test on the final quality. The last p column, the same test on steps to the first "
              "threshold, was added after the MNIST cells showed that no WGAN method reaches FID 100 in the "
-             "budget (every p on the second threshold is then n/r). On the toy tasks the modes covered, W1 (exact Wasserstein-1 "
-             "distance, by optimal assignment, between the final samples and as many fresh data points; lower "
+             "budget (every p on the second threshold is then n/r). On the toy tasks the modes covered, W1 "
+             "(exact Wasserstein-1 distance, by optimal assignment, between the final samples and as many fresh "
+             "data points; lower "
              "is better) and its test were added after the first cells showed that no WGAN method reaches "
              "either share threshold in the budget: they are descriptive, not part of the protocol fixed "
              "before the study.", ""]

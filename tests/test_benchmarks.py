@@ -121,7 +121,7 @@ def test_no_steps_test_where_no_seed_reaches_the_threshold():
 
 
 def test_steps_to_the_first_threshold_get_their_own_test():
-    # both sides reach FID 150 (curve point at 90) but no seed reaches 100 on either side
+    # both sides reach FID 150 (one curve point, at FID 140) and no seed on either side reaches 100
     def cell(at, steps):
         return {**_cell("mnist", [{"step": at, "time": at / 10, "fid": 140.0}], steps=steps), "final": {"fid": 120.0}}
     ref = [cell(s, 2000) for s in (1000, 1100, 1200)]
