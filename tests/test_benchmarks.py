@@ -155,6 +155,25 @@ def test_lambda_table_says_whether_the_spread_is_within_ten_percent():
     assert "100.0% (max/min of medians - 1; not within 10%)" in iv
 
 
+def test_verdict_is_computed_from_the_cells():
+    by = {"wgan-gp": [_mnist_cell(s, 50.0) for s in (1000, 1000, 1000)],
+          "ivgp0": [_mnist_cell(s, 48.0) for s in (600, 700, 800)],  # 0.7x, better final: meets
+          "pi": [_mnist_cell(s, 60.0) for s in (500, 500, 500)],  # fast but worse final
+          "r1r2": [_mnist_cell(s, 40.0) for s in (500, 500, 500)]}  # meets, but is no adaptive penalty
+    lam = [{"method": m, "final": {"fid": f}} for m, f in
+           [("wgan-gp@1", 50.0), ("wgan-gp", 52.0), ("wgan-gp@100", 70.0),
+            ("ivgp0@1", 50.0), ("ivgp0", 51.0), ("ivgp0@100", 54.0)]]
+    text = "\n".join(paper.verdict_lines({"mnist": by}, {"mnist": lam}, "ivgp0"))
+    assert "**met by ivgp0** (ivgp0 yes, pi no). Not adaptive penalties, for reference: r1r2 yes." in text
+    assert "mnist: met (ivgp0 8.0%, wgan-gp 40.0%)" in text
+    # the best reading no longer within 10%, or wgan-gp within it too: not met
+    worse = [c if c["method"] != "ivgp0@100" else {**c, "final": {"fid": 60.0}} for c in lam]
+    assert "mnist: not met (ivgp0 20.0%" in "\n".join(paper.verdict_lines({"mnist": by}, {"mnist": worse}, "ivgp0"))
+    slow = {**by, "ivgp0": [_mnist_cell(s, 48.0) for s in (900, 900, 900)]}
+    assert "**not met** (ivgp0 no, pi no)" in "\n".join(paper.verdict_lines({"mnist": slow}, {}, "ivgp0"))
+    assert "mnist: incomplete" in "\n".join(paper.verdict_lines({}, {"mnist": lam[:4]}, "ivgp0"))
+
+
 def test_plan_gives_five_seeds_where_the_issue_asks():
     import argparse
 
