@@ -49,7 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from ganforge import api  # noqa: E402
-from ganforge.config import DATA_RECIPES, Config, deep_merge, load_preset  # noqa: E402
+from ganforge.config import Config, deep_merge, load_preset  # noqa: E402
+from ganforge.resolve import DATA_RECIPES  # noqa: E402
 from ganforge.data.toy import make_toy  # noqa: E402
 from ganforge.metrics.evaluate import evaluate_samples  # noqa: E402
 from ganforge.metrics.features import EXTRACTORS  # noqa: E402
@@ -263,7 +264,7 @@ NOTES = [
     "*classic* is the dataclass defaults, which every data kind trained with before the recipes "
     "(WGAN-GP, lambda 10, n_critic 5, Adam 1e-4 betas 0.5/0.9, the 256-512-1024 MLP generator with batch "
     "norm and a tanh output). *default* is what `ganforge train` uses for the task's data now "
-    "(`ganforge.config.DATA_RECIPES`): `r3gan-toy` for the toy tasks, `r3gan-mlp-mnist` for MNIST (its "
+    "(`ganforge.resolve.DATA_RECIPES`): `r3gan-toy` for the toy tasks, `r3gan-mlp-mnist` for MNIST (its "
     "rows are under that name), and the classic setting for digits, whose rows are the classic ones.",
     "",
     "`r3gan-toy` was set by hand from about a dozen single-seed ring8 runs of 60-120 s on this machine "

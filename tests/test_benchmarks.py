@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from ganforge.resolve import finish
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 throughput = pytest.importorskip("throughput")
@@ -44,8 +46,7 @@ paper = pytest.importorskip("paper_reproduction")
 def test_every_paper_cell_config_is_valid(tmp_path, method, task):
     from ganforge.config import Config
 
-    cfg = Config.from_dict(paper.cell_config(task, method, 0, "time", tmp_path / "mnist", tmp_path / "run"))
-    cfg.validate()
+    cfg = finish(Config.from_dict(paper.cell_config(task, method, 0, "time", tmp_path / "mnist", tmp_path / "run")))
     base, lam = paper.split_method(method)
     if base != "r1r2" and base != "wgan":
         assert cfg.penalty.weight == (lam or 10.0)
@@ -195,8 +196,7 @@ def test_every_quality_config_is_valid_on_its_tasks(tmp_path, config):
     tasks = [t for t in paper.q.TASKS if t in paper.q.ONLY_ON.get(config, (t,))]
     assert tasks, f"{config} runs on no task"
     for task in tasks:
-        cfg = Config.from_dict(paper.q.task_config(task, config, 0, "time", tmp_path / "mnist", tmp_path / "run"))
-        cfg.validate()
+        cfg = finish(Config.from_dict(paper.q.task_config(task, config, 0, "time", tmp_path / "mnist", tmp_path / "run")))
         assert cfg.train.max_seconds == paper.q.TASKS[task]["seconds"]  # the suite's budget
         assert cfg.train.seed == 0 and cfg.eval.n == paper.q.TASKS[task].get("n_eval", paper.q.N_TOY)
     if config.startswith("r3gan-mlp"):  # the recipe on the classic MLP networks

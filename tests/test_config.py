@@ -1,12 +1,14 @@
 import pytest
 
-from ganforge.config import Config, load_config, load_preset, preset_names
+from ganforge.config import Config, load_preset, preset_names
+from ganforge.resolve import load_config
 from ganforge.errors import ConfigError
+from ganforge.resolve import finish
 
 
 def test_defaults_valid_and_round_trip(tmp_path):
     c = Config()
-    c.validate()
+    finish(c)
     p = tmp_path / "c.yaml"
     p.write_text(c.to_yaml())
     assert load_config(p) == c
@@ -38,7 +40,7 @@ def test_bad_values_one_line_errors(item, msg):
     c = Config()
     with pytest.raises(ConfigError, match=msg) as e:
         c.apply_overrides([item])
-        c.validate()
+        finish(c)
     assert "\n" not in str(e.value)
 
 

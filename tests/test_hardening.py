@@ -21,6 +21,7 @@ from ganforge.data import load_dataset
 from ganforge.data.idx import MAX_DECOMPRESSED, read_bytes
 from ganforge.errors import ConfigError, DataError, RunError
 from ganforge.train.checkpoint import load_latest, save_checkpoint
+from ganforge.resolve import finish
 
 
 def one_line_error(capsys, argv, match):
@@ -234,7 +235,7 @@ def test_every_enum_key_answers_a_typo_with_did_you_mean(key, typo, want):
     cfg = Config()
     with pytest.raises(ConfigError, match=f"did you mean '{want}'"):
         cfg.set(key, typo)
-        cfg.validate()
+        finish(cfg)
 
 
 def test_mistyped_subcommand_and_choice_suggest(capsys):

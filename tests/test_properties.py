@@ -12,6 +12,7 @@ from PIL import Image
 from ganforge.config import Config, _all_keys
 from ganforge.data.idx import parse_idx, read_bytes
 from ganforge.errors import GanforgeError
+from ganforge.resolve import finish
 
 KEYS = _all_keys(Config())
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
@@ -29,10 +30,10 @@ def test_config_from_generated_dicts(flat):
             node = node.setdefault(p, {}) if isinstance(node.get(p, {}), dict) else {}
         node[parts[-1]] = v
     try:
-        cfg = Config.from_dict(nested)
+        cfg = finish(Config.from_dict(nested))
     except GanforgeError:
         return
-    cfg.validate()  # what loads is valid
+    finish(cfg)  # what loads stays valid
 
 
 @settings(max_examples=300, deadline=None)
@@ -41,7 +42,7 @@ def test_config_overrides_from_strings(key, value):
     cfg = Config()
     try:
         cfg.apply_overrides([f"{key}={value}"])
-        cfg.validate()
+        finish(cfg)
     except GanforgeError:
         pass
 

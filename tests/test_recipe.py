@@ -16,6 +16,7 @@ from ganforge.data import load_dataset
 from ganforge.errors import ConfigError, DataError
 from ganforge.objectives import LOSSES, build_penalty
 from ganforge.optim import EMA
+from ganforge.resolve import resolve_config
 from ganforge.train.health import HealthMonitor
 
 
@@ -62,9 +63,9 @@ def test_r1_plus_r2_on_a_linear_critic():
 
 def test_penalty_term_errors():
     with pytest.raises(ConfigError, match="did you mean 'r2'"):
-        Config.from_dict({"penalty": {"name": "r1+r3"}})
+        resolve_config(config={"penalty": {"name": "r1+r3"}})
     with pytest.raises(ConfigError, match="term_weights has 1 values"):
-        Config.from_dict({"penalty": {"name": "r1+r2", "term_weights": [1.0]}})
+        resolve_config(config={"penalty": {"name": "r1+r2", "term_weights": [1.0]}})
 
 
 def test_decay_over_a_fixed_span():
@@ -286,12 +287,15 @@ def test_coverage_warnings_fall_and_stall():
 
 # ---------------------------------------------------------------- data recipes
 def test_cli_starts_toy_data_from_its_recipe_and_keeps_presets_and_user_keys():
-    from ganforge.config import resolve_config
+    from ganforge.resolve import resolve_config
 
     toy = resolve_config(overrides=["data.name=toy"])
     assert toy.loss.name == "rpgan" and toy.penalty.name == "r1+r2" and toy.train.n_critic == 1
+    tuned = resolve_config(overrides=["data.name=toy", "penalty.weight=0.3", "train.n_critic=3"])
+    assert tuned.loss.name == "rpgan" and tuned.train.n_critic == 3 and tuned.penalty.weight == 0.3  # recipe kept
     mine = resolve_config(overrides=["data.name=toy", "loss.name=hinge", "train.n_critic=3"])
-    assert mine.loss.name == "hinge" and mine.train.n_critic == 3 and mine.penalty.name == "r1+r2"
+    # another loss is another method: the recipe goes whole, the defaults and the user's keys stay
+    assert mine.loss.name == "hinge" and mine.train.n_critic == 3 and mine.penalty.name == "gp"
     classic = resolve_config("wgan-gp-mnist")  # a named preset is taken as it is
     assert classic.loss.name == "wasserstein" and classic.train.n_critic == 5
     assert resolve_config().loss.name == Config().loss.name  # digits: no recipe listed (yet)

@@ -15,6 +15,7 @@ from ganforge.errors import ConfigError
 from ganforge.metrics.evaluate import METRICS, evaluate_samples
 from ganforge.metrics.features import build_extractor
 from ganforge.train.loop import REQUEST_ORDER, Callback, ExcludeTime, Publish, Stop, Trainer, TrainerView, Warn
+from ganforge.resolve import finish
 
 from conftest import ROOT, tiny_config
 
@@ -114,7 +115,7 @@ def test_every_name_valued_key_answers_a_typo_with_did_you_mean(key):
     value = [typo] if key in ("augment.ops", "eval.metrics") else typo
     with pytest.raises(ConfigError, match="did you mean '"):
         cfg.set(key, value)
-        cfg.validate()
+        finish(cfg)
 
 
 def test_choices_command_lists_a_key(capsys):

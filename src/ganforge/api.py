@@ -13,18 +13,17 @@ from typing import Any, Callable, Optional, Union
 
 import torch
 
-from .config import Config, resolve_config
+from .config import Config
 from .data import load_dataset
 from .errors import ConfigError, RunError
 from .images import save_samples
+from .resolve import finish, resolve
 from .train.callbacks import Checkpointer, Evaluator, HealthCallback, MetricsLogger, Progress, SampleWriter, TensorBoardLogger
 from .train.checkpoint import load_latest
-from .train.loop import Trainer
+from .train.loop import RunStatus, Trainer
 from .train.rundir import RunDir, default_run_name
 
 ConfigLike = Union[Config, dict, None]
-#: config sections that must not change when a run is resumed
-STRUCTURAL = ("data", "model", "loss")
 
 
 @dataclass
@@ -33,7 +32,7 @@ class TrainResult:
 
     run_dir: Path
     step: int
-    status: str  #: finished | interrupted | pruned | failed
+    status: RunStatus  #: finished | interrupted | pruned | failed (a str enum: compares equal to those words)
     metrics: dict[str, Any] = field(default_factory=dict)  #: the last metrics record
     samples: Optional[Path] = None  #: the last sample grid
     checkpoint: Optional[Path] = None
@@ -48,31 +47,17 @@ class TrainResult:
         return self.step / self.elapsed if self.elapsed else 0.0
 
 
-def check_names(cfg: Config) -> None:
-    """Raise ConfigError for any component name no registry knows (``Config.validate``
-    does this too; kept for callers that hold an unvalidated config)."""
-    cfg.check_names()
-
-
-def as_config(cfg: ConfigLike) -> Config:
-    if cfg is None:
-        return Config()
-    if isinstance(cfg, Config):
-        cfg.validate()
-        return cfg.copy()
-    if isinstance(cfg, dict):
-        return Config.from_dict(cfg)
-    raise ConfigError(f"config must be a Config or a dict, got {type(cfg).__name__}")
-
-
 def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
           overrides: Optional[list[str]] = None, progress: bool = False,
           log: Callable[[str], None] = print, handle_signals: bool = False,
           extra_callbacks: Optional[list] = None) -> TrainResult:
     """Train a GAN; returns a :class:`TrainResult`. Safe to call many times in one process.
 
-    ``resume`` continues the run in that folder from its newest intact checkpoint
-    (``config`` is then ignored; ``overrides`` such as ``train.iters=300`` still apply).
+    ``config`` goes through :func:`ganforge.resolve.resolve` as the CLI's flags do: a dict
+    (or None) lies over the data's recipe while it keeps the recipe's method, a
+    :class:`Config` is taken as it is. ``resume`` continues the run in that folder from its
+    newest intact checkpoint (``config`` is then ignored; ``overrides`` such as
+    ``train.iters=300`` still apply).
 
     Launched by ``torchrun`` (environment WORLD_SIZE > 1), each process calls this with
     the same arguments and they train one model data-parallel: ``train.batch_size`` is
@@ -80,14 +65,18 @@ def train(config: ConfigLike = None, *, resume: Union[str, Path, None] = None,
     """
     from .train.distributed import DistContext, env_world_size
 
+    if resume is not None:
+        cfg = resolve(overrides=overrides, resume=resume).config
+    else:
+        cfg = resolve(config=config, overrides=overrides).config
     if env_world_size() > 1 or _dist_initialized():
-        ctx = DistContext.setup(_device_of(config, resume, overrides))
+        ctx = DistContext.setup(cfg.train.device)
         try:
-            return _train(config, resume, overrides, progress and ctx.is_main,
+            return _train(cfg, resume, progress and ctx.is_main,
                           log if ctx.is_main else _quiet, handle_signals, extra_callbacks, ctx)
         finally:
             ctx.close()
-    return _train(config, resume, overrides, progress, log, handle_signals, extra_callbacks, DistContext())
+    return _train(cfg, resume, progress, log, handle_signals, extra_callbacks, DistContext())
 
 
 def _dist_initialized() -> bool:
@@ -98,25 +87,8 @@ def _quiet(msg: str) -> None:
     """Log sink of ranks other than 0 (rank 0 speaks for the job)."""
 
 
-def _device_of(config: ConfigLike, resume, overrides) -> str:
-    """train.device before the config is fully resolved (to pick the backend)."""
-    for o in reversed(overrides or []):
-        if o.startswith("train.device="):
-            return o.split("=", 1)[1]
-    if resume is not None:
-        try:
-            return str(RunDir(Path(resume)).read_config().get("train", {}).get("device", "auto"))
-        except (RunError, AttributeError):
-            return "auto"
-    if isinstance(config, Config):
-        return config.train.device
-    if isinstance(config, dict):
-        return str((config.get("train") or {}).get("device", "auto"))
-    return "auto"
-
-
-def _train(config, resume, overrides, progress, log, handle_signals, extra_callbacks, ctx) -> TrainResult:
-    cfg, run = _resolve_run(config, resume, overrides, ctx)
+def _train(cfg: Config, resume, progress, log, handle_signals, extra_callbacks, ctx) -> TrainResult:
+    run = _run_dir(cfg, resume, ctx)
     data = load_dataset(cfg.data)
     if cfg.train.epochs is not None and resume is None:
         import math
@@ -170,37 +142,17 @@ def _train(config, resume, overrides, progress, log, handle_signals, extra_callb
     return _fit(trainer, run, handle_signals, samples, ckpt)
 
 
-def _resolve_run(config, resume, overrides, ctx) -> tuple[Config, RunDir]:
-    """The validated config and the run folder: a new one, or the one to resume (whose
-    stored config may change only outside the structural sections)."""
+def _run_dir(cfg: Config, resume, ctx) -> RunDir:
+    """The run folder: the one to resume, or a new one (named by rank 0: a default name
+    has a time stamp). Sets ``cfg.out`` to it."""
     if resume is not None:
-        run = RunDir(Path(resume), writable=ctx.is_main).require_run()
-        stored = run.read_config()
-        try:
-            original = Config.from_dict(stored, where=str(run.config_file))
-        except ConfigError as e:
-            raise RunError(f"cannot resume: {e}") from None
-        cfg = original.copy()
-        cfg.apply_overrides(overrides or [])
-        cfg.validate()  # names included
-        for sec in STRUCTURAL:
-            if getattr(cfg, sec) != getattr(original, sec):
-                raise ConfigError(f"cannot change the {sec} section when resuming; start a new run instead")
-        cfg.out = str(run.path)
-    else:
-        if isinstance(config, dict):  # a dict says the config in full: no data recipe beneath it
-            cfg = resolve_config(config=config, overrides=overrides, data_recipes=False)
-        else:
-            cfg = as_config(config)
-            cfg.apply_overrides(overrides or [])
-            cfg.validate()  # names included
-        if cfg.data.dir:  # stored absolute: the run must resume and evaluate from any folder
-            cfg.data.dir = str(Path(cfg.data.dir).expanduser().resolve())
-        # rank 0 names the folder (a default name has a time stamp)
-        path = ctx.broadcast(str(Path(cfg.out) if cfg.out else default_run_name(cfg)))
-        run = RunDir(Path(path), writable=ctx.is_main)
-        cfg.out = str(run.path)
-    return cfg, run
+        return RunDir(Path(resume), writable=ctx.is_main).require_run()
+    if cfg.data.dir:  # stored absolute: the run must resume and evaluate from any folder
+        cfg.data.dir = str(Path(cfg.data.dir).expanduser().resolve())
+    path = ctx.broadcast(str(Path(cfg.out) if cfg.out else default_run_name(cfg)))
+    run = RunDir(Path(path), writable=ctx.is_main)
+    cfg.out = str(run.path)
+    return run
 
 
 def _fit(trainer: Trainer, run: RunDir, handle_signals: bool, samples: SampleWriter, ckpt: Checkpointer) -> TrainResult:
@@ -211,15 +163,8 @@ def _fit(trainer: Trainer, run: RunDir, handle_signals: bool, samples: SampleWri
     except BaseException:
         run.write_status(status="crashed", step=trainer.step)
         raise
-    if trainer.health.fatal or (trainer.stop_reason or "").startswith("failed"):
-        status = "failed"
-    elif trainer.stop_reason == "interrupted":
-        status = "interrupted"
-    elif (trainer.stop_reason or "").startswith("pruned"):
-        status = "pruned"
-    else:
-        status = "finished"
-    run.write_status(status=status, step=trainer.step, reason=trainer.stop_reason)
+    status = trainer.status
+    run.write_status(status=status.value, step=trainer.step, reason=trainer.stop_reason)
     return TrainResult(run_dir=run.path, step=trainer.step, status=status, metrics=dict(trainer.last_record),
                        samples=samples.last_path, checkpoint=ckpt.last_path, elapsed=trainer.elapsed,
                        warnings=list(trainer.warnings), reason=trainer.stop_reason, best=dict(trainer.best),
@@ -229,7 +174,7 @@ def _fit(trainer: Trainer, run: RunDir, handle_signals: bool, samples: SampleWri
 def load_run(run_dir: Union[str, Path], device: str = "cpu") -> tuple[Trainer, Config]:
     """Rebuild a run's trainer from its newest checkpoint (for sampling, evaluation)."""
     run = RunDir(Path(run_dir)).require_run()
-    cfg = Config.from_dict(run.read_config(), where=str(run.config_file))
+    cfg = finish(Config.from_dict(run.read_config(), where=str(run.config_file), validate=False))
     cfg.train.device = device
     data = load_dataset(cfg.data)
     trainer = Trainer(cfg, data)

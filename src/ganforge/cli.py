@@ -148,7 +148,7 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="any config key, dotted (repeatable), e.g. --set optim.d.lr=4e-4")
     g.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue this run from its last checkpoint")
-    g.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    g.add_argument("--dry-run", action="store_true", help="print the resolved config (after a comment line naming the recipe under it, if any) and exit")
     g.add_argument("--out", help="run folder (default: runs/<data>-<model>-<time>)")
     g.add_argument("--quiet", action="store_true", help="no progress output")
     g.add_argument("--nproc", type=int, metavar="K",
@@ -194,7 +194,7 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     t.add_argument("--sample-every", type=int, help="sample grid every N steps (default 250)")
     t.add_argument("--ckpt-every", type=int, help="checkpoint every N steps (default 500)")
     t.add_argument("--device", help="auto | cpu | cuda (default auto)")
-    t.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    t.add_argument("--threads", type=int, help="torch intra-op threads on a CPU (default 0: the thread governor picks the faster of 1 and all, re-measured as load changes)")
 
 
 def _flag_overrides(args: argparse.Namespace) -> list[str]:
@@ -208,34 +208,27 @@ def _flag_overrides(args: argparse.Namespace) -> list[str]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import api
-    from .config import Config, resolve_config
-    from .train.rundir import RunDir
+    from .resolve import resolve
 
     overrides = _flag_overrides(args)
-    if args.resume is not None:
-        if args.preset or args.config:
-            raise GanforgeError("--resume continues a run with its own config; drop --preset/--config")
-        if args.dry_run:
-            cfg = Config.from_dict(RunDir(args.resume).read_config())
-            cfg.apply_overrides(overrides)
-            cfg.validate()
-            print(cfg.to_yaml(), end="")
-            return 0
-        if _launch_wanted(args):
-            cfg = Config.from_dict(RunDir(args.resume).require_run().read_config())
-            cfg.apply_overrides(overrides)
-            cfg.validate()
-            return _launch(args, cfg)
+    if args.resume is not None and (args.preset or args.config):
+        raise GanforgeError("--resume continues a run with its own config; drop --preset/--config")
+    launch = _launch_wanted(args)
+    if args.resume is not None and not (args.dry_run or launch):
+        # api.train resolves the stored config with the overrides, once
         result = api.train(resume=args.resume, overrides=overrides, progress=not args.quiet,
                            log=_log, handle_signals=True)
     else:
-        cfg = resolve_config(args.preset, args.config, overrides)  # validated, component names included
+        # the one resolution of this command; api.train takes its Config as it is
+        res = (resolve(overrides=overrides, resume=args.resume) if args.resume is not None
+               else resolve(args.preset, args.config, overrides=overrides))
         if args.dry_run:
-            print(cfg.to_yaml(), end="")
+            print(f"# {res.note}")
+            print(res.config.to_yaml(), end="")
             return 0
-        if _launch_wanted(args):
-            return _launch(args, cfg)
-        result = api.train(cfg, progress=not args.quiet, log=_log, handle_signals=True)
+        if launch:
+            return _launch(args, res.config)
+        result = api.train(res.config, progress=not args.quiet, log=_log, handle_signals=True)
     if os.environ.get("RANK", "0") != "0":  # a torchrun worker other than rank 0: rank 0 reports
         return 0 if result.status in ("finished", "interrupted") else 1
     m = result.metrics

@@ -248,11 +248,14 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None, where: str = "config") -> "Config":
+    def from_dict(cls, d: dict[str, Any] | None, where: str = "config", validate: bool = True) -> "Config":
+        """A config from a (partial) mapping over the defaults; ``validate=False`` leaves the
+        range checks to the caller (``ganforge.resolve`` runs them once, after every layer)."""
         cfg = cls()
         if d:
             _merge(cfg, d, prefix="", where=where)
-        cfg.validate()
+        if validate:
+            cfg.validate()
         return cfg
 
     def to_yaml(self) -> str:
@@ -303,8 +306,9 @@ class Config:
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
-        """Raise ConfigError for the first value out of its range, then for a name that no
-        registry knows (``check_names``). One check per section, each one short."""
+        """Raise ConfigError for the first value out of its range or cross-key rule broken.
+        One check per section, each one short. Names (which need the component registries)
+        are checked by ``ganforge.resolve.check_names``, in the build layer."""
         self._check_train()
         self._check_eval()
         self._check_data()
@@ -313,7 +317,6 @@ class Config:
         self._check_augment()
         for net in ("g", "d"):
             _check_optimizer(f"optim.{net}", getattr(self.optim, net))
-        self.check_names()
 
     def _check_train(self) -> None:
         t = self.train
@@ -442,39 +445,6 @@ class Config:
         _pos("augment.speed_img", a.speed_img)
         if not 0.0 <= a.translation < 1.0 or not 0.0 <= a.cutout < 1.0:
             raise ConfigError("augment.translation and augment.cutout must be in [0, 1)")
-
-    def check_names(self) -> None:
-        """ConfigError (with "did you mean") for a component name that no registry knows.
-        The registries live in the component modules, imported here on first use (they
-        import this module for their config types)."""
-        from .augment import expand_ops
-        from .data import DATASETS
-        from .data.toy import TOYS
-        from .metrics.features import EXTRACTORS
-        from .models import check_model_config
-        from .objectives import LOSSES, PENALTIES, SCHEDULES
-        from .optim import LR_SCHEDULES, OPTIMIZERS
-
-        DATASETS.get(self.data.name)
-        check_choice("data.toy", self.data.toy, TOYS.names())
-        check_model_config(self.model)
-        LOSSES.get(self.loss.name)
-        for name in self.penalty.name.split("+"):
-            PENALTIES.get(name.strip())
-        SCHEDULES.get(self.penalty.schedule)
-        expand_ops(self.augment.ops)
-        from .metrics.evaluate import METRICS
-
-        for name in self.eval.metrics:
-            if ":" not in name:
-                check_choice("eval.metrics", name, METRICS.names())
-        ext = self.eval.extractor
-        if ext != "auto" and ext not in EXTRACTORS and ":" not in ext and not Path(ext).expanduser().is_file():
-            raise ConfigError(f"eval.extractor: unknown value {ext!r}{suggest(ext, ['auto', *EXTRACTORS.names()])}; choose "
-                              f"one of: auto, {', '.join(EXTRACTORS.names())}, a TorchScript file, or module:function")
-        for net in ("g", "d"):
-            OPTIMIZERS.get(getattr(self.optim, net).name)
-            check_choice(f"optim.{net}.schedule", getattr(self.optim, net).schedule, LR_SCHEDULES.names())
 
 
 # ---------------------------------------------------------------------- helpers
@@ -618,11 +588,6 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_config(path: str | Path) -> Config:
-    """Load and validate a YAML config file."""
-    return Config.from_dict(load_yaml(path), where=str(path))
-
-
 PRESET_DIR = Path(__file__).parent / "presets"
 
 
@@ -641,39 +606,3 @@ def load_preset(name: str) -> dict[str, Any]:
 
 def preset_description(name: str) -> str:
     return str(load_yaml(PRESET_DIR / f"{name}.yaml").get("description", ""))
-
-
-#: the recipe `ganforge train` starts from for each kind of data when no --preset is given,
-#: each chosen by measurement (docs/results/quality.md); data not listed starts from the
-#: dataclass defaults above (WGAN-GP, the classic setting)
-DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy", "mnist": "r3gan-mlp-mnist"}
-
-
-def resolve_config(preset: Optional[str] = None, file: Optional[str | Path] = None,
-                   overrides: Optional[list[str]] = None, data_recipes: bool = True,
-                   config: Optional[dict[str, Any]] = None, where: Optional[str] = None) -> Config:
-    """The one way from user inputs to a validated Config, used by the CLI, the Python API
-    (a dict config) and tune (a space's base). Later wins: the data's recipe
-    (``DATA_RECIPES``, only when no preset is named) < preset < config file < ``config``
-    (a dict) < overrides (``key=value`` strings: the CLI's flags and ``--set``)."""
-    overrides = list(overrides or [])
-    user: dict[str, Any] = load_preset(preset) if preset else {}
-    if file is not None:
-        user = deep_merge(user, load_yaml(file))
-    if config:
-        user = deep_merge(user, config)
-    where = where or (str(file) if file is not None else (f"preset {preset}" if preset else "config"))
-
-    def build(base: dict[str, Any]) -> Config:
-        cfg = Config.from_dict(deep_merge(base, user), where=where)
-        cfg.apply_overrides(overrides)
-        cfg.validate()
-        return cfg
-
-    cfg = build({})
-    recipe = DATA_RECIPES.get(cfg.data.name) if data_recipes and not preset else None
-    if recipe:
-        base = load_preset(recipe)
-        base.pop("data", None)  # the recipe sets how to train, never which data
-        cfg = build(base)
-    return cfg

@@ -11,7 +11,7 @@ import torch
 
 from ..images import save_samples
 from .checkpoint import save_checkpoint
-from .loop import Callback, ExcludeTime, Fail, NewBest, Publish, Rollback, StepStats, Stop, Trainer, Warn
+from .loop import Callback, ExcludeTime, Fail, NewBest, Publish, Rollback, RunStatus, StepStats, Stop, Trainer, Warn
 from .rundir import RunDir
 
 
@@ -69,7 +69,7 @@ class HealthCallback(Callback):
             if back:
                 return out + back
         if t.health.fatal or (t.health.failed and t.cfg.train.stop_on_failure):
-            out.append(Stop(f"failed: {t.health.failed}"))
+            out.append(Stop(f"failed: {t.health.failed}", RunStatus.FAILED))
         return out
 
     def watch_coverage(self, t: Trainer) -> list:
@@ -287,7 +287,8 @@ class Progress(Callback):
 
 class Evaluator(Callback):
     """Every ``eval.every`` steps: metrics of ``eval.n`` samples against the reference set,
-    written to metrics.jsonl; the checkpoint with the best FID is kept as best.pt.
+    written to metrics.jsonl; the checkpoint of the best value so far (of the first metric
+    the data has: FID, else W1) is kept in checkpoints/best/ (one file, with its manifest).
     Evaluation time is not counted as training time."""
 
     order = 50

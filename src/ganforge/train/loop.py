@@ -1,6 +1,6 @@
 """The one training loop: critic phase (n_critic steps with loss, penalty and schedule),
 generator phase, then callbacks. Models, losses, penalties, schedules and optimizers
-come from registries; the loop itself knows none of them by name.
+come from registries and are built from the config's names.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Optional
 
 import torch
@@ -38,6 +39,24 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "cuda" and local_rank:
         name = f"cuda:{local_rank}"
     return torch.device(name)
+
+
+class RunStatus(str, Enum):
+    """How a run stands or ended (a str: ``RunStatus.FINISHED == "finished"``, and it is
+    written to status.json as its value)."""
+
+    RUNNING = "running"
+    FINISHED = "finished"  #: the step or time budget was reached, or a callback stopped it
+    INTERRUPTED = "interrupted"  #: a signal (Ctrl-C, SIGTERM) stopped it; it can be resumed
+    PRUNED = "pruned"  #: a search's pruner stopped it
+    FAILED = "failed"  #: the health monitor declared it diverged
+    CRASHED = "crashed"  #: an exception escaped the loop
+
+    def __str__(self) -> str:  # the word, in messages and f-strings, on every Python
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
 # ---------------------------------------------------------------------- requests
@@ -94,9 +113,10 @@ class NewBest:
 
 @dataclass(frozen=True)
 class Stop:
-    """End the run after this step."""
+    """End the run after this step, with ``status`` (FINISHED unless said otherwise)."""
 
     reason: str
+    status: RunStatus = RunStatus.FINISHED
 
 
 REQUEST_ORDER = (Publish, ExcludeTime, Warn, Fail, Rollback, NewBest, Stop)
@@ -287,6 +307,7 @@ class Trainer:
         self.best: dict[str, Any] = {}  # best evaluation so far: {"metric": "fid", "value": ..., "step": ...}
         self.warnings: list[str] = []
         self.stop_reason: Optional[str] = None
+        self._stop_status = RunStatus.FINISHED
         self._stop_requested = False
         # a signal seen by this rank, not yet agreed with the others (distributed runs only)
         self._interrupt_pending = False
@@ -562,9 +583,18 @@ class Trainer:
                               enabled=p != "fp32")
 
     # ------------------------------------------------------------------ loop
-    def request_stop(self, reason: str) -> None:
+    def request_stop(self, reason: str, status: RunStatus = RunStatus.FINISHED) -> None:
         self.stop_reason = reason
+        self._stop_status = status
         self._stop_requested = True
+
+    @property
+    def status(self) -> RunStatus:
+        """How the run ended (or stands): FAILED when the health monitor's verdict is fatal,
+        else what the last stop said (FINISHED when nothing stopped it early)."""
+        if self.health.fatal:
+            return RunStatus.FAILED
+        return self._stop_status if self._stop_requested else RunStatus.FINISHED
 
     def apply(self, requests: Optional[Any]) -> None:
         """Carry out what a callback asked for, in REQUEST_ORDER."""
@@ -593,7 +623,7 @@ class Trainer:
             elif isinstance(r, NewBest):
                 self.best = {"metric": r.metric, "value": r.value, "step": r.step}
             elif isinstance(r, Stop):
-                self.request_stop(r.reason)
+                self.request_stop(r.reason, r.status)
 
     def _fire(self, hook: str, *args: Any) -> None:
         view = TrainerView(self)
@@ -621,7 +651,8 @@ class Trainer:
                 if self.dist.enabled:
                     self._sync_flags()
             if self.dist.enabled:  # every rank reports what rank 0 saw
-                self.stop_reason = self.dist.broadcast(self.stop_reason)
+                self.stop_reason, self._stop_status, self._stop_requested = self.dist.broadcast(
+                    (self.stop_reason, self._stop_status, self._stop_requested))
             self._fire("on_end")
         finally:
             if restore:
@@ -639,7 +670,7 @@ class Trainer:
             # clock, while the other ranks count the time they wait for it in a collective
             self.elapsed = self.dist.min(self.elapsed)
         if stop and not self._stop_requested:
-            self.request_stop("interrupted")
+            self.request_stop("interrupted", RunStatus.INTERRUPTED)
         if fatal and not self.health.fatal:
             self.health.fatal = True
             self.health.failed = self.health.failed or "non-finite values on another process"
@@ -649,7 +680,7 @@ class Trainer:
             return None
 
         def handler(signum, frame):
-            if self._interrupt_pending or (self._stop_requested and self.stop_reason == "interrupted"):
+            if self._interrupt_pending or (self._stop_requested and self._stop_status is RunStatus.INTERRUPTED):
                 raise KeyboardInterrupt  # second Ctrl-C: leave at once
             if self.dist.enabled:
                 # each rank gets the signal at its own moment: stopping here could leave the
@@ -657,7 +688,7 @@ class Trainer:
                 # deadlock); the stop takes effect at the next agreement, on every rank at once
                 self._interrupt_pending = True
             else:
-                self.request_stop("interrupted")
+                self.request_stop("interrupted", RunStatus.INTERRUPTED)
 
         old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         return lambda: [signal.signal(s, h) for s, h in old.items()]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..errors import ConfigError, GanforgeError
-from ..train.loop import Callback, Stop, Trainer
+from ..train.loop import Callback, RunStatus, Stop, Trainer
 from .space import Space, load_space, suggest_config
 
 
@@ -43,7 +43,7 @@ class PruningCallback(Callback):
         self.trial.report(float(rec[self.metric]), rec["step"])
         if self.trial.should_prune():
             self.pruned = True
-            return [Stop(f"pruned at step {rec['step']} ({self.metric} {rec[self.metric]:.4g})")]
+            return [Stop(f"pruned at step {rec['step']} ({self.metric} {rec[self.metric]:.4g})", RunStatus.PRUNED)]
         return None
 
 

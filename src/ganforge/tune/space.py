@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ..config import Config, load_yaml, resolve_config
+from ..config import Config, load_yaml
+from ..resolve import finish, resolve_config
 from ..registry import check_choice
 from ..errors import ConfigError
 
@@ -84,9 +85,10 @@ def load_space(path: str | Path, overrides: Optional[list[str]] = None) -> Space
     if unknown:
         raise ConfigError(f"{path}: unknown top-level keys {sorted(unknown)}")
     base_spec = d.get("base") or {}
-    # a space says its base in full: no data recipe beneath it
+    # the same rule as `ganforge train` and ganforge.train: a base on data with a recipe
+    # trains that recipe while the base keeps its method
     cfg = resolve_config(preset=base_spec.get("preset"), config=base_spec.get("config"), overrides=overrides,
-                         data_recipes=False, where=str(path))
+                         where=str(path))
     obj = d.get("objective") or {}
     params = []
     raw = d.get("params") or {}
@@ -119,7 +121,7 @@ def load_space(path: str | Path, overrides: Optional[list[str]] = None) -> Space
 
 def suggest_config(space: Space, trial) -> Config:
     """A config for ``trial``: the base with each applicable parameter sampled."""
-    cfg = Config.from_dict(space.base)
+    cfg = Config.from_dict(space.base, validate=False)  # validated once, below, after the sampled values
     for p in space.params:
         if any(cfg.get(k) != v for k, v in p.when.items()):
             continue
@@ -131,5 +133,4 @@ def suggest_config(space: Space, trial) -> Config:
             v = trial.suggest_categorical(p.key, p.choices)
         for k in [p.key] + list(p.also):
             cfg.set(k, v)
-    cfg.validate()
-    return cfg
+    return finish(cfg)

@@ -1,0 +1,181 @@
+"""The one way from what a user says to a validated :class:`Config`, for every route: the
+CLI, the Python API (a dict or a Config), resuming, tune spaces and the benchmarks.
+
+The layering rule (later wins)::
+
+    the data's recipe < preset < config file < config (dict) < overrides (key=value)
+
+* The recipe (``DATA_RECIPES``: the measured default way to train that kind of data) lies
+  under the user's layers only when no preset is named, and only while the user keeps its
+  method: naming a loss, a penalty or a penalty schedule other than the recipe's drops the
+  whole recipe (its optimizer, n_critic and EMA belong to its method), and the command
+  trains that method from the dataclass defaults (WGAN-GP's, for the Wasserstein loss)
+  plus what the user set. :class:`Resolved` says which recipe, if any, lies under a config
+  and why; ``ganforge train --dry-run`` prints it.
+* A :class:`Config` object is complete: it is taken as it is (no recipe), overrides on top.
+* Resuming starts from the run's stored config; only overrides apply, and the structural
+  sections (``STRUCTURAL``) may not change.
+* Validation runs once, after every layer (so an override can fix a cross-key rule that
+  an earlier layer broke), then the name checks (:func:`check_names`). This module is the
+  build layer that knows the component registries; ``config.py`` imports none of them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from .config import Config, _parse_scalar, deep_merge, load_preset, load_yaml
+from .errors import ConfigError, RunError
+from .registry import check_choice, suggest
+
+#: the recipe a kind of data trains with when no preset is named, each chosen by
+#: measurement (docs/results/quality.md); data not listed starts from the dataclass
+#: defaults (WGAN-GP, the classic setting)
+DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy", "mnist": "r3gan-mlp-mnist"}
+#: the keys that name a method: a user value for one of them that differs from the
+#: recipe's drops the recipe
+METHOD_KEYS = ("loss.name", "penalty.name", "penalty.schedule")
+#: config sections that must not change when a run is resumed
+STRUCTURAL = ("data", "model", "loss")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A validated config and where it came from."""
+
+    config: Config
+    recipe: Optional[str] = None  #: the data recipe under the config (None: none)
+    note: str = ""  #: one line: which recipe lies under the config, or why none does
+
+
+def check_names(cfg: Config) -> None:
+    """ConfigError (with "did you mean") for a component name that no registry knows."""
+    from .augment import expand_ops
+    from .data import DATASETS
+    from .data.toy import TOYS
+    from .metrics.evaluate import METRICS
+    from .metrics.features import EXTRACTORS
+    from .models import check_model_config
+    from .objectives import LOSSES, PENALTIES, SCHEDULES
+    from .optim import LR_SCHEDULES, OPTIMIZERS
+
+    DATASETS.get(cfg.data.name)
+    check_choice("data.toy", cfg.data.toy, TOYS.names())
+    check_model_config(cfg.model)
+    LOSSES.get(cfg.loss.name)
+    for name in cfg.penalty.name.split("+"):
+        PENALTIES.get(name.strip())
+    SCHEDULES.get(cfg.penalty.schedule)
+    expand_ops(cfg.augment.ops)
+    for name in cfg.eval.metrics:
+        if ":" not in name:
+            check_choice("eval.metrics", name, METRICS.names())
+    ext = cfg.eval.extractor
+    if ext != "auto" and ext not in EXTRACTORS and ":" not in ext and not Path(ext).expanduser().is_file():
+        raise ConfigError(f"eval.extractor: unknown value {ext!r}{suggest(ext, ['auto', *EXTRACTORS.names()])}; choose "
+                          f"one of: auto, {', '.join(EXTRACTORS.names())}, a TorchScript file, or module:function")
+    for net in ("g", "d"):
+        OPTIMIZERS.get(getattr(cfg.optim, net).name)
+        check_choice(f"optim.{net}.schedule", getattr(cfg.optim, net).schedule, LR_SCHEDULES.names())
+
+
+def finish(cfg: Config) -> Config:
+    """Validate ``cfg`` in full (ranges, cross-key rules, then names); returns it."""
+    cfg.validate()
+    check_names(cfg)
+    return cfg
+
+
+def resolve(preset: Optional[str] = None, file: Union[str, Path, None] = None,
+            config: Union[Config, dict[str, Any], None] = None, overrides: Optional[list[str]] = None, *,
+            resume: Union[str, Path, None] = None, recipes: bool = True, where: Optional[str] = None) -> Resolved:
+    """Resolve the user's inputs by the module's layering rule into a validated config."""
+    overrides = list(overrides or [])
+    if resume is not None:
+        if preset or file is not None or config is not None:
+            raise ConfigError("a resumed run keeps its own config: give only overrides")
+        return _resolve_resume(Path(resume), overrides)
+    if isinstance(config, Config):
+        cfg = config.copy()
+        cfg.apply_overrides(overrides)
+        return Resolved(finish(cfg), None, "no recipe: a Config object is complete")
+    if config is not None and not isinstance(config, dict):
+        raise ConfigError(f"config must be a Config or a dict, got {type(config).__name__}")
+    user: dict[str, Any] = load_preset(preset) if preset else {}
+    if file is not None:
+        user = deep_merge(user, load_yaml(file))
+    if config:
+        user = deep_merge(user, config)
+    where = where or (str(file) if file is not None else (f"preset {preset}" if preset else "config"))
+
+    def build(base: dict[str, Any]) -> Config:
+        cfg = Config.from_dict(deep_merge(base, user), where=where, validate=False)
+        cfg.apply_overrides(overrides)
+        return cfg
+
+    plain = build({})
+    recipe = DATA_RECIPES.get(plain.data.name) if recipes and not preset else None
+    if recipe is None:
+        why = f"no recipe: preset {preset} is complete" if preset else (
+            f"no recipe: data.name={plain.data.name} has none (dataclass defaults)" if recipes else
+            "no recipe (recipes off)")
+        return Resolved(finish(plain), None, why)
+    base = load_preset(recipe)
+    base.pop("data", None)  # a recipe says how to train, never which data
+    theirs = Config.from_dict(base, where=f"preset {recipe}", validate=False)
+    clash = [f"{k}={v}" for k, v in _named(user, overrides).items() if v != theirs.get(k)]
+    if clash:
+        method = f"{theirs.loss.name} + {theirs.penalty.name} ({theirs.penalty.schedule})"
+        return Resolved(finish(plain), None, f"no recipe: {recipe}'s method is {method}, you chose "
+                        f"{', '.join(clash)}; it trains from the dataclass defaults plus your settings")
+    return Resolved(finish(build(base)), recipe, f"recipe: {recipe} (data.name={plain.data.name}'s default; "
+                    "your settings on top)")
+
+
+def resolve_config(preset: Optional[str] = None, file: Union[str, Path, None] = None,
+                   overrides: Optional[list[str]] = None, data_recipes: bool = True,
+                   config: Union[Config, dict[str, Any], None] = None, where: Optional[str] = None) -> Config:
+    """:func:`resolve`'s config alone (the name the API has always exported)."""
+    return resolve(preset, file, config, overrides, recipes=data_recipes, where=where).config
+
+
+def load_config(path: Union[str, Path]) -> Config:
+    """A YAML config file resolved as ``ganforge train --config PATH`` resolves it."""
+    return resolve(file=path).config
+
+
+def _named(user: dict[str, Any], overrides: list[str]) -> dict[str, str]:
+    """The method keys the user set (in a layer or an override; the last one wins)."""
+    out: dict[str, str] = {}
+    for key in METHOD_KEYS:
+        sec, name = key.split(".")
+        if isinstance(user.get(sec), dict) and name in user[sec]:
+            out[key] = _norm(user[sec][name])
+    for item in overrides:
+        k, _, v = item.partition("=")
+        if k.strip() in METHOD_KEYS:
+            out[k.strip()] = _norm(_parse_scalar(v.strip()))
+    return out
+
+
+def _norm(value: Any) -> str:
+    return "+".join(p.strip() for p in str(value).split("+"))
+
+
+def _resolve_resume(path: Path, overrides: list[str]) -> Resolved:
+    from .train.rundir import RunDir
+
+    run = RunDir(path, writable=False).require_run()
+    try:
+        original = finish(Config.from_dict(run.read_config(), where=str(run.config_file), validate=False))
+    except ConfigError as e:
+        raise RunError(f"cannot resume: {e}") from None
+    cfg = original.copy()
+    cfg.apply_overrides(overrides)
+    finish(cfg)
+    for sec in STRUCTURAL:
+        if getattr(cfg, sec) != getattr(original, sec):
+            raise ConfigError(f"cannot change the {sec} section when resuming; start a new run instead")
+    cfg.out = str(run.path)
+    return Resolved(cfg, None, f"resumed: the config stored in {run.config_file}")

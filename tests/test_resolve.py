@@ -1,0 +1,119 @@
+"""One resolver for every route: the CLI, the API (dict or Config), resume and tune bases
+resolve the same intent to the same config; a recipe lies under a command only while the
+user keeps its method; validation runs once, after every layer; no import cycle."""
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import ganforge
+from ganforge.cli import main
+from ganforge.config import Config
+from ganforge.errors import ConfigError
+from ganforge.resolve import DATA_RECIPES, resolve
+from ganforge.train.rundir import RunDir
+from ganforge.tune.space import load_space
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import import_graph  # noqa: E402
+
+# toy data, the recipe kept, tiny and fast: what a user types, in three spellings
+INTENT = {"data": {"name": "toy", "n_samples": 512},
+          "train": {"iters": 2, "batch_size": 32, "log_every": 1, "tensorboard": False, "device": "cpu",
+                    "threads": 1, "ema_halflife_kimg": 0.5}}
+FLAGS = ["--data", "toy", "--iters", "2", "--batch-size", "32", "--log-every", "1", "--device", "cpu",
+         "--threads", "1", "--set", "data.n_samples=512", "--set", "train.tensorboard=false",
+         "--set", "train.ema_halflife_kimg=0.5"]
+
+
+def _stored(run: Path) -> dict:
+    d = RunDir(run).read_config()
+    d.pop("out")
+    return d
+
+
+def test_cli_api_dict_and_tune_base_train_the_same_config(tmp_path, capsys):
+    assert main(["train", *FLAGS, "--out", str(tmp_path / "cli"), "--quiet"]) == 0
+    ganforge.train(dict(INTENT, out=str(tmp_path / "api")), log=lambda m: None)
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump({"base": {"config": INTENT},
+                                     "params": {"optim.g.lr": {"type": "float", "low": 1e-4, "high": 1e-3}}}))
+    tuned = Config.from_dict(load_space(space).base)
+    cli, api = _stored(tmp_path / "cli"), _stored(tmp_path / "api")
+    assert cli == api
+    assert cli["loss"]["name"] == "rpgan" and cli["penalty"]["name"] == "r1+r2"  # the toy recipe is under both
+    tuned.out = None
+    assert tuned.to_dict() == dict(cli, out=None)
+    # and the API takes the Config it is given as it is (the CLI hands it the resolved one)
+    res = ganforge.resolve(config=INTENT)
+    assert res.recipe == DATA_RECIPES["toy"] and ganforge.resolve(config=res.config).config == res.config
+
+
+def test_the_paper_method_on_toy_data_drops_the_recipe(capsys):
+    assert main(["train", "--data", "toy", "--loss", "wasserstein", "--penalty", "gp", "--penalty-schedule", "ivgp",
+                 "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    note, cfg = out.splitlines()[0], Config.from_dict(yaml.safe_load(out))
+    assert note.startswith("# no recipe: r3gan-toy's method is rpgan") and "loss.name=wasserstein" in note
+    assert cfg.penalty.weight == 10.0 and cfg.penalty.schedule == "ivgp"  # not r3gan-toy's 0.1
+    assert cfg.optim.g.betas == [0.5, 0.9] and cfg.optim.d.betas == [0.5, 0.9]  # WGAN-GP's, not (0, 0.99)
+    assert cfg.train.n_critic == 5 and cfg.train.ema_halflife_kimg is None
+    # the user's own values win over the defaults
+    mine = resolve(overrides=["data.name=toy", "penalty.schedule=ivgp", "penalty.weight=3", "optim.g.lr=5e-4"])
+    assert mine.recipe is None and mine.config.penalty.weight == 3.0 and mine.config.optim.g.lr == 5e-4
+    # a method named through the dict route drops it just the same
+    assert resolve(config={"data": {"name": "toy"}, "penalty": {"schedule": "ivgp"}}).recipe is None
+
+
+def test_dry_run_names_the_recipe_under_a_command(capsys):
+    assert main(["train", "--data", "mnist", "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == ("# recipe: r3gan-mlp-mnist (data.name=mnist's default; "
+                                                        "your settings on top)")
+    assert main(["train", "--data", "mnist", "--loss", "rpgan", "--dry-run"]) == 0  # the recipe's own loss
+    assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-mnist")
+    assert main(["train", "--preset", "wgan-gp-mnist", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("# no recipe: preset wgan-gp-mnist is complete")
+    assert main(["train", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("# no recipe: data.name=digits has none")
+
+
+def test_validation_runs_once_after_every_layer():
+    # the dict breaks a cross-key rule (weight_min > weight) that an override then fixes
+    cfg = resolve(config={"penalty": {"weight": 1.0, "weight_min": 2.0}}, overrides=["penalty.weight=5"]).config
+    assert cfg.penalty.weight == 5.0 and cfg.penalty.weight_min == 2.0
+    with pytest.raises(ConfigError, match="must not exceed"):
+        resolve(config={"penalty": {"weight": 1.0, "weight_min": 2.0}})
+    with pytest.raises(ConfigError, match="did you mean 'hinge'"):  # names checked after the ranges
+        resolve(overrides=["loss.name=hing"])
+
+
+def test_resume_resolves_the_stored_config_with_overrides_only(tmp_path):
+    res = ganforge.train(dict(INTENT, out=str(tmp_path / "run")), log=lambda m: None)
+    again = resolve(overrides=["train.iters=4"], resume=res.run_dir)
+    assert again.config.train.iters == 4 and again.config.loss.name == "rpgan" and again.note.startswith("resumed")
+    with pytest.raises(ConfigError, match="cannot change the loss section"):
+        resolve(overrides=["loss.name=hinge"], resume=res.run_dir)
+    with pytest.raises(ConfigError, match="only overrides"):
+        resolve(preset="r3gan-toy", resume=res.run_dir)
+
+
+def test_the_package_has_no_import_cycle():
+    graph = import_graph.edges()
+    assert "ganforge.config" in graph and len(graph) > 40
+    assert import_graph.cycles(graph) == []
+    # config.py knows no component: the registries import it, never the reverse
+    assert graph["ganforge.config"] <= {"ganforge.errors", "ganforge.registry"}
+
+
+def test_the_cycle_finder_finds_a_planted_cycle(tmp_path):
+    pkg = tmp_path / "ganforge"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from .sub import b\n")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "sub" / "b.py").write_text("def f():\n    from ..a import x  # lazy, still an edge\n")
+    (pkg / "c.py").write_text("from . import a\n")
+    g = import_graph.edges(pkg)
+    assert g["ganforge.a"] == {"ganforge.sub.b"} and g["ganforge.c"] == {"ganforge.a"}
+    assert import_graph.cycles(g) == [["ganforge.a", "ganforge.sub.b"]]
