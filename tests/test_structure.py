@@ -14,7 +14,7 @@ from ganforge.config import Config
 from ganforge.errors import ConfigError
 from ganforge.metrics.evaluate import METRICS, evaluate_samples
 from ganforge.metrics.features import build_extractor
-from ganforge.train.loop import REQUEST_ORDER, Callback, ExcludeTime, Publish, Stop, Trainer, TrainerView, Warn
+from ganforge.train.loop import REQUEST_ORDER, Callback, ExcludeTime, Fail, Measure, Publish, Stop, Trainer, TrainerView, Warn
 from ganforge.resolve import finish
 
 from conftest import ROOT, tiny_config
@@ -81,6 +81,75 @@ def test_callback_order_not_list_order_decides(tmp_path):
 
     ganforge.train(tiny_config(tmp_path, train={"iters": 1}), extra_callbacks=[A(), B()], log=lambda m: None)
     assert calls == ["B", "A"]
+
+
+def test_callbacks_keep_their_own_state_across_a_resume(tmp_path):
+    """A callback with a state_key is checkpointed and handed its state back on resume."""
+
+    class Counter(Callback):
+        state_key = "counter"
+
+        def __init__(self):
+            self.n = 0
+
+        def state_dict(self):
+            return {"n": self.n}
+
+        def load_state_dict(self, state):
+            self.n = state["n"]
+
+        def on_step(self, t, stats):
+            self.n += 1
+
+    first = Counter()
+    res = ganforge.train(tiny_config(tmp_path, train={"iters": 10}), extra_callbacks=[first], log=lambda m: None)
+    from ganforge.train.checkpoint import load_latest
+
+    state, _ = load_latest(res.run_dir / "checkpoints")
+    assert state["callbacks"]["counter"] == {"n": 10}
+    assert set(state["callbacks"]) == {"counter", "health"} and "health" not in state  # the monitor is the callback's
+    again = Counter()
+    ganforge.train(resume=res.run_dir, overrides=["train.iters=15"], extra_callbacks=[again], log=lambda m: None)
+    assert again.n == 15  # 10 from the checkpoint, 5 of its own
+
+
+def test_run_status_is_what_the_stop_request_said(tmp_path):
+    from ganforge.train.loop import RunStatus
+
+    class Prune(Callback):
+        def on_step(self, t, stats):
+            return [Stop("pruned by hand", RunStatus.PRUNED)] if t.step == 3 else None
+
+    res = ganforge.train(tiny_config(tmp_path), extra_callbacks=[Prune()], log=lambda m: None)
+    assert res.status is RunStatus.PRUNED and res.status == "pruned" and f"{res.status}" == "pruned"
+    assert res.step == 3 and ganforge.api.RunDir(res.run_dir).read_status()["status"] == "pruned"
+    # a Fail request makes the run fail, whatever its reason's words
+    class Break(Callback):
+        def on_step(self, t, stats):
+            return [Fail("weights are odd", fatal=True), Stop("enough")] if t.step == 2 else None
+
+    res = ganforge.train(tiny_config(tmp_path / "b", train={"max_rollbacks": 0}), extra_callbacks=[Break()],
+                         log=lambda m: None)
+    assert res.status is RunStatus.FAILED
+
+
+def test_a_measure_request_reaches_the_callbacks_after_it_and_the_log(tmp_path):
+    class Gauge(Callback):
+        order = 5  # before the metrics logger
+
+        def on_step(self, t, stats):
+            return [Measure("gauge", float(t.step))]
+
+    seen = []
+
+    class Reader(Callback):
+        def on_step(self, t, stats):
+            seen.append(float(stats["gauge"]))
+
+    res = ganforge.train(tiny_config(tmp_path, train={"iters": 5, "log_every": 5}), extra_callbacks=[Gauge(), Reader()],
+                         log=lambda m: None)
+    assert seen == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert res.metrics["gauge"] == 3.0  # the log line's mean over its 5 steps
 
 
 # ---------------------------------------------------------------- registries, help, README

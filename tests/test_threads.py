@@ -4,6 +4,7 @@ import random
 
 import torch
 
+from ganforge.train.loop import Measure
 from ganforge.train.threads import ThreadGovernor, auto_candidates
 
 
@@ -26,9 +27,10 @@ def simulate(phases, seed=0):
                 ran = torch.get_num_threads()
                 assert ran == g.current
                 t.elapsed += cost[ran] * rng.uniform(0.7, 1.5)  # noisy steps
-                g.on_step(t, stats)
+                asked = g.on_step(t, stats)
                 out.append(ran)
-                assert stats["threads"].item() == ran  # logged: the count this step ran with
+                assert stats == {}  # the governor asks; it never writes into the step's stats
+                assert asked == [Measure("threads", ran)]  # logged: the count this step ran with
     finally:
         g.on_end(t)
     assert torch.get_num_threads() == before  # restored for whoever runs next in this process

@@ -20,7 +20,8 @@ from .images import save_samples
 from .resolve import finish, resolve
 from .train.callbacks import Checkpointer, Evaluator, HealthCallback, MetricsLogger, Progress, SampleWriter, TensorBoardLogger
 from .train.checkpoint import load_latest
-from .train.loop import RunStatus, Trainer
+from .train.loop import FORMAT, RunStatus, Trainer
+from .train.model import GANModel, resolve_device
 from .train.rundir import RunDir, default_run_name
 
 ConfigLike = Union[Config, dict, None]
@@ -128,8 +129,6 @@ def _train(cfg: Config, resume, progress, log, handle_signals, extra_callbacks, 
         trainer.load_state_dict(state)
         run.truncate_metrics(trainer.step)
         run.write_config(cfg)
-        ckpt.last_step = trainer.step
-        samples.last_path = run.samples / f"step_{trainer.step:06d}.png"
     else:
         err = None
         try:
@@ -172,22 +171,55 @@ def _fit(trainer: Trainer, run: RunDir, handle_signals: bool, samples: SampleWri
 
 
 def load_run(run_dir: Union[str, Path], device: str = "cpu") -> tuple[Trainer, Config]:
-    """Rebuild a run's trainer from its newest checkpoint (for sampling, evaluation)."""
+    """Rebuild a run's whole trainer (networks, optimizers, streams) from its newest
+    checkpoint: to continue it by hand. Sampling and evaluation need only
+    :func:`load_model`."""
     run = RunDir(Path(run_dir)).require_run()
-    cfg = finish(Config.from_dict(run.read_config(), where=str(run.config_file), validate=False))
-    cfg.train.device = device
-    data = load_dataset(cfg.data)
-    trainer = Trainer(cfg, data)
+    cfg = _stored_config(run, device)
+    trainer = Trainer(cfg, load_dataset(cfg.data))
     state, _ = load_latest(run.checkpoints)
     trainer.load_state_dict(state)
     return trainer, cfg
 
 
-def _require_samples_fit(n: int, trainer: Trainer, flag: str) -> None:
+@dataclass
+class LoadedModel:
+    """What sampling and evaluation load of a run: its networks (G, D, EMA), its config and
+    data, and the step of the checkpoint they came from."""
+
+    model: GANModel
+    cfg: Config
+    data: Any
+    step: int
+
+
+def load_model(run_dir: Union[str, Path], device: str = "cpu") -> LoadedModel:
+    """A run's networks from its newest checkpoint (no optimizers, scalers or data streams)."""
+    run = RunDir(Path(run_dir)).require_run()
+    cfg = _stored_config(run, device)
+    data = load_dataset(cfg.data)
+    model = GANModel(cfg, data, resolve_device(device))
+    state, _ = load_latest(run.checkpoints)
+    if state.get("format") != FORMAT:
+        raise RunError(f"checkpoint format {state.get('format')} is not supported (expected {FORMAT})")
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise RunError(f"checkpoint does not fit this config (changed model?): {str(e).splitlines()[0]}") from None
+    return LoadedModel(model, cfg, data, int(state["step"]))
+
+
+def _stored_config(run: RunDir, device: str) -> Config:
+    cfg = finish(Config.from_dict(run.read_config(), where=str(run.config_file), validate=False))
+    cfg.train.device = device
+    return cfg
+
+
+def _require_samples_fit(n: int, data, flag: str) -> None:
     """ConfigError when ``n`` samples (and a copy of them: a grid, features) cannot fit."""
     from .resources import require_fits
 
-    per = 4 * int(torch.Size(trainer.data.shape).numel())
+    per = 4 * int(torch.Size(data.shape).numel())
     require_fits(2 * n * per, f"{flag} {n} samples", f"ask for fewer samples with {flag}")
 
 
@@ -199,19 +231,20 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
     For a conditional run, ``class_`` picks the class; without it the grid has one row per class."""
     if n <= 0:
         raise ConfigError(f"--n must be > 0, got {n}")
-    trainer, cfg = load_run(run_dir, device)
-    _require_samples_fit(n, trainer, "--n")
+    m = load_model(run_dir, device)
+    cfg = m.cfg
+    _require_samples_fit(n, m.data, "--n")
     y = None
     nrow = None
     if class_ is not None:
-        if not trainer.conditional:
+        if not m.model.conditional:
             raise ConfigError("--class needs a conditional run (model.conditional=true)")
-        if not 0 <= class_ < trainer.num_classes:
-            raise ConfigError(f"--class must be in 0..{trainer.num_classes - 1}, got {class_}")
+        if not 0 <= class_ < m.model.num_classes:
+            raise ConfigError(f"--class must be in 0..{m.model.num_classes - 1}, got {class_}")
         y = torch.full((n,), class_, dtype=torch.long)
-    elif trainer.conditional:
-        nrow = max(1, n // trainer.num_classes)
-        y = torch.arange(n) // nrow % trainer.num_classes
+    elif m.model.conditional:
+        nrow = max(1, n // m.model.num_classes)
+        y = torch.arange(n) // nrow % m.model.num_classes
     g = torch.Generator().manual_seed(seed)
     from .models import sample_latent
 
@@ -221,12 +254,12 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
             raise ConfigError(f"--truncation must be > 0, got {truncation}")
         z = z.clamp(-truncation, truncation)
     chunk = 1000  # bounded working memory, whatever n is
-    x = torch.cat([trainer.generate(z[i:i + chunk].to(trainer.device),
-                                    y[i:i + chunk].to(trainer.device) if y is not None else None).cpu()
+    x = torch.cat([m.model.generate(z[i:i + chunk].to(m.model.device),
+                                    y[i:i + chunk].to(m.model.device) if y is not None else None).cpu()
                    for i in range(0, n, chunk)])
     if out is not None:
-        save_samples(x, out, real=trainer.data.x[:2000] if x.dim() == 2 else None, nrow=nrow)
-    info = trainer.data.info
+        save_samples(x, out, real=m.data.x[:2000] if x.dim() == 2 else None, nrow=nrow)
+    info = m.data.info
     if "scale" in info:  # points: back to the file's units
         x = x * info["scale"] + info["offset"]
     return x
@@ -246,16 +279,16 @@ def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: s
     if n < 10:
         raise ConfigError(f"--n must be at least 10, got {n}")
     t0 = time.perf_counter()
-    trainer, cfg = load_run(run_dir, device)
-    _require_samples_fit(n, trainer, "--n")
-    if reference == "holdout" and trainer.data.holdout_x is None:
+    m = load_model(run_dir, device)
+    _require_samples_fit(n, m.data, "--n")
+    if reference == "holdout" and m.data.holdout_x is None:
         raise ConfigError("this run has no holdout (data.holdout=0); use --reference train")
-    real, which = reference_set(trainer.data, reference)
-    fake = trainer.generate_n(n, seed)
-    m = evaluate_samples(fake, real.cpu(), extractor=extractor, toy_info=trainer.data.info, device=device,
-                         data_name=trainer.data.name, weights=weights)
-    m.update(step=trainer.step, reference=which, seed=seed,
-             weights="ema" if trainer.ema is not None else "generator", seconds=round(time.perf_counter() - t0, 2))
+    real, which = reference_set(m.data, reference)
+    fake = m.model.generate_n(n, seed)
+    m = evaluate_samples(fake, real.cpu(), extractor=extractor, toy_info=m.data.info, device=device,
+                         data_name=m.data.name, weights=weights)
+    m.update(step=m.step, reference=which, seed=seed,
+             weights="ema" if m.model.ema is not None else "generator", seconds=round(time.perf_counter() - t0, 2))
     if write:
         from .train.checkpoint import atomic_write_bytes
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import torch
-import torch.nn.functional as F
 
 from .config import AugmentConfig
 from .errors import ConfigError

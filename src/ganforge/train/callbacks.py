@@ -12,6 +12,7 @@ import torch
 from ..images import save_samples
 from .checkpoint import save_checkpoint
 from .loop import Callback, ExcludeTime, Fail, NewBest, Publish, Rollback, RunStatus, StepStats, Stop, Trainer, Warn
+from .health import HealthMonitor
 from .rundir import RunDir
 
 
@@ -42,34 +43,52 @@ def _clean(v: float) -> float | str:
 
 
 class HealthCallback(Callback):
-    """Runs the health monitor on each new log record and on each sample grid."""
+    """Owns the run's health monitor: runs it on each new log record, evaluation and sample
+    grid (``SampleWriter`` hands its grids here), reports its verdict as a ``Fail`` request,
+    and rolls back or stops a failing run. Its monitor's history is checkpointed."""
 
     order = 20
+    state_key = "health"
 
     def __init__(self, run: RunDir, log) -> None:
         self.run, self.log = run, log
+        self.monitor = HealthMonitor()
+        self.reported: tuple[Optional[str], bool] = (None, False)  #: the verdict last sent as a Fail
         self.seen_step = -1
         self.seen_eval = -1
 
+    def state_dict(self) -> dict[str, Any]:
+        return self.monitor.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.monitor.load_state_dict(state)
+
     def on_start(self, t: Trainer) -> None:
         if t.data.is_image:
-            t.health.calibrate(t.data.x, t.cfg.train.iters)
+            self.monitor.calibrate(t.data.x, t.cfg.train.iters)
 
     def on_step(self, t: Trainer, stats: dict[str, torch.Tensor]) -> list:
         out: list = []
         rec = t.last_record
         if rec and rec["step"] == t.step and rec["step"] != self.seen_step:
             self.seen_step = rec["step"]
-            for w in t.health.check_record({k: (float(v) if isinstance(v, str) else v) for k, v in rec.items()}):
+            for w in self.monitor.check_record({k: (float(v) if isinstance(v, str) else v) for k, v in rec.items()}):
                 out.append(self.warn(t, w))
         out += self.watch_coverage(t)
+        m = self.monitor
+        if m.failed and (m.failed, m.fatal) != self.reported:
+            self.reported = (m.failed, m.fatal)
+            out.append(Fail(m.failed, m.fatal))  # the verdict, for the loop and the run's status
         # fatal may also come from the checkpointer finding non-finite weights
-        if t.health.fatal:
-            back = self.rollback(t)
+        fatal, failed = m.fatal or t.fatal, t.failure or m.failed
+        if fatal:
+            back = self.rollback(t, failed)
             if back:
+                m.failed, m.fatal = None, False  # judged afresh from the restored weights
+                self.reported = (None, False)
                 return out + back
-        if t.health.fatal or (t.health.failed and t.cfg.train.stop_on_failure):
-            out.append(Stop(f"failed: {t.health.failed}", RunStatus.FAILED))
+        if fatal or (failed and t.cfg.train.stop_on_failure):
+            out.append(Stop(f"failed: {failed}", RunStatus.FAILED))
         return out
 
     def watch_coverage(self, t: Trainer) -> list:
@@ -92,11 +111,11 @@ class HealthCallback(Callback):
             out += [Publish("eval", ev), ExcludeTime(time.perf_counter() - t0)]
         if ev and ev.get("step") != self.seen_eval:  # the Evaluator runs after us: its record shows next step
             self.seen_eval = ev["step"]
-            for w in t.health.check_coverage(ev, classes=t.num_classes):
+            for w in self.monitor.check_coverage(ev, classes=t.num_classes):
                 out.append(self.warn(t, w))
         return out
 
-    def rollback(self, t: Trainer) -> list:
+    def rollback(self, t: Trainer, failed: Optional[str]) -> list:
         """Divergence guard: the requests that restore the last good checkpoint with lower
         learning rates (none when there is nothing to go back to)."""
         import warnings as _w
@@ -123,7 +142,7 @@ class HealthCallback(Callback):
         lr_scale, rollbacks, step = t.lr_scale * factor, t.rollbacks + 1, int(state["step"])
         self.run.truncate_metrics(step)
         self.seen_step = step
-        note = self.warn(t, f"rollback {rollbacks}/{t.cfg.train.max_rollbacks}: {t.health.failed}; restarted from "
+        note = self.warn(t, f"rollback {rollbacks}/{t.cfg.train.max_rollbacks}: {failed}; restarted from "
                             f"step {step} ({path.name}) with learning rates x{lr_scale:g}",
                          step=step, elapsed=float(state["elapsed"]))
         return [Rollback(state, factor), note]
@@ -147,7 +166,11 @@ class SampleWriter(Callback):
         self.last_path = None
 
     def on_start(self, t: Trainer) -> Optional[list]:
-        return self.write(t) if t.step == 0 else None
+        if t.step == 0:
+            return self.write(t)
+        here = self.run.samples / f"step_{t.step:06d}.png"  # resumed: the grid of that step, if written
+        self.last_path = here if here.is_file() else None
+        return None
 
     def on_step(self, t: Trainer, stats) -> Optional[list]:
         return self.write(t) if t.step % t.cfg.train.sample_every == 0 else None
@@ -162,7 +185,7 @@ class SampleWriter(Callback):
         real = t.data.x[:2000] if not t.data.is_image else None
         self.last_path = save_samples(fake, self.run.samples / f"step_{t.step:06d}.png", real=real,
                                       title=f"step {t.step}", nrow=t.grid_cols)
-        ratio, warns = t.health.check_samples(fake, t.step)
+        ratio, warns = self.health.monitor.check_samples(fake, t.step) if self.health else (None, [])
         if ratio is not None:
             self.run.append_metrics({"step": t.step, "time": round(t.elapsed, 4), "diversity_ratio": round(ratio, 4)})
         return [self.health.warn(t, w) for w in warns] if self.health else []
@@ -179,20 +202,23 @@ class Checkpointer(Callback):
         self.last_path = None
 
     def on_start(self, t: Trainer) -> Optional[list]:
+        if t.step:  # resumed: from a checkpoint of this step
+            self.last_step = t.step
+            return None
         # the initial weights: a rollback target that is always there
-        return self.save(t) if t.step == 0 else None
+        return self.save(t)
 
     def on_step(self, t: Trainer, stats) -> Optional[list]:
         return self.save(t) if t.step % t.cfg.train.ckpt_every == 0 else None
 
     def on_end(self, t: Trainer) -> Optional[list]:
         # never checkpoint non-finite weights over the last good checkpoint
-        if self.last_step != t.step and not t.health.fatal:
+        if self.last_step != t.step and not t.fatal:
             return self.save(t)
         return None
 
     def save(self, t: Trainer) -> Optional[list]:
-        if t.health.fatal:
+        if t.fatal:
             return None
         if not t.weights_finite():  # the health callback rolls back or stops on the next step
             return [Fail(f"non-finite weights at step {t.step}")]

@@ -21,7 +21,7 @@ from typing import Optional
 
 import torch
 
-from .loop import Callback, Trainer
+from .loop import Callback, Measure, Trainer
 
 
 class ThreadGovernor(Callback):
@@ -83,15 +83,20 @@ class ThreadGovernor(Callback):
         self.times = []
         self.settle = self.settle_steps
 
-    def on_step(self, t: Trainer, stats: dict[str, torch.Tensor]) -> None:
+    def on_step(self, t: Trainer, stats: dict[str, torch.Tensor]) -> Optional[list]:
         now = t.elapsed
         dt = now - (self.last_elapsed if self.last_elapsed is not None else now)
         self.last_elapsed = now
         self.seen += 1
-        if self.active:  # logged (the governor runs before the metrics logger): which count ran this step
-            stats["threads"] = torch.tensor(float(torch.get_num_threads()))
+        # logged (the governor runs before the metrics logger): which count ran this step
+        said = [Measure("threads", torch.get_num_threads())] if self.active else None
         if not self.active or dt <= 0 or self.seen <= self.warmup_steps:
-            return
+            return said
+        self._adjust(now, dt)
+        return said
+
+    def _adjust(self, now: float, dt: float) -> None:
+        """Time this step; move to another thread count when the measurements say so."""
         if self.settle > 0:
             self.settle -= 1
             return

@@ -1,0 +1,122 @@
+"""The model part of a run: G, D, the EMA copy of G and sampling from them. What training
+updates, what checkpoints hold of the networks, and all that ``sample`` and ``evaluate``
+load (no optimizers, scalers or data streams)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import torch
+import torch.nn as nn
+
+from ..config import Config
+from ..data import Dataset
+from ..errors import ConfigError, RunError
+from ..models import build_models, sample_latent
+from ..optim import EMA
+from .distributed import DistContext
+from .sampling import rank_seed
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """``auto`` picks CUDA when present; in a distributed run each rank takes its own GPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RunError(f"train.device={name} but CUDA is not available on this machine; use --device cpu")
+    if name == "cuda" and local_rank:
+        name = f"cuda:{local_rank}"
+    return torch.device(name)
+
+
+def check_model_fits(cfg: Config, data: Dataset, device: torch.device) -> None:
+    """ConfigError when G and D with their optimizer state cannot fit in memory (an absurd
+    model.g_hidden would otherwise end in an allocator traceback)."""
+    from ..resources import BYTES_PER_PARAM, count_parameters, require_fits
+
+    try:
+        n = count_parameters(lambda: build_models(cfg.model, data.shape, data.num_classes))
+    except ConfigError:
+        raise
+    except Exception:  # an op without a meta kernel: the real build will tell
+        return
+    require_fits(n * BYTES_PER_PARAM, f"a model of {n / 1e6:,.0f}M parameters (weights, gradients, "
+                 "optimizer state)", "make model.g_hidden, model.d_hidden or model.width smaller", device)
+
+
+class GANModel:
+    """G and D on the device (seeded: the same initial weights on every rank), the EMA copy,
+    and the modules the differentiated forwards go through (``G_train``/``D_train``: DDP
+    wrappers in a distributed run, which average the gradients over ranks; G and D serve
+    everything else: sampling, checkpoints, the penalty's input gradient)."""
+
+    def __init__(self, cfg: Config, data: Dataset, device: torch.device, dist: Optional[DistContext] = None) -> None:
+        dist = dist or DistContext()
+        self.cfg, self.device = cfg, device
+        check_model_fits(cfg, data, device)
+        torch.manual_seed(cfg.train.seed)
+        self.conditional = cfg.model.conditional
+        self.num_classes = data.num_classes
+        self.G, self.D = build_models(cfg.model, data.shape, data.num_classes)
+        self.G.to(device)
+        self.D.to(device)
+        self.memory_format = torch.channels_last if cfg.train.channels_last and data.is_image else None
+        if self.memory_format is not None:
+            self.G.to(memory_format=self.memory_format)
+            self.D.to(memory_format=self.memory_format)
+        # the EMA copy keeps plain batch norm: it only ever runs in eval mode
+        t = cfg.train
+        self.ema = (EMA(self.G, t.ema_decay) if t.ema_decay else
+                    EMA(self.G, halflife_img=t.ema_halflife_kimg * 1000, rampup=t.ema_rampup)
+                    if t.ema_halflife_kimg else None)
+        self.G = dist.sync_batchnorm(self.G, device)
+        self.G_train = dist.wrap(self.G, device)
+        self.D_train = dist.wrap(self.D, device)
+        if dist.rank:  # dropout and instance noise: an independent global stream per rank
+            torch.manual_seed(rank_seed(cfg.train.seed, dist.rank))
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator used for pictures and evaluation (EMA weights when on)."""
+        return self.ema.module if self.ema is not None else self.G
+
+    def g_forward(self, g: nn.Module, z: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
+        return g(z, y) if self.conditional else g(z)
+
+    def d_forward(self, x: torch.Tensor, y: Optional[torch.Tensor], train: bool = False) -> torch.Tensor:
+        d = self.D_train if train else self.D
+        return d(x, y) if self.conditional else d(x)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        g = self.sampler
+        was = g.training
+        g.eval()
+        try:
+            if self.conditional and y is None:
+                y = torch.arange(z.shape[0], device=z.device) % self.num_classes
+            return self.g_forward(g, z, y)
+        finally:
+            g.train(was)
+
+    def generate_n(self, n: int, seed: int, chunk: int = 1000) -> torch.Tensor:
+        """``n`` samples (on the CPU) from latents of their own seeded generator: the
+        training RNG is untouched, so evaluating never changes a run."""
+        g = torch.Generator().manual_seed(seed)
+        z = sample_latent(n, self.cfg.model.z_dim, self.cfg.model.latent, generator=g)
+        return torch.cat([self.generate(z[i:i + chunk].to(self.device)).cpu() for i in range(0, n, chunk)])
+
+    def weights_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for m in (self.G, self.D) for p in m.parameters())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"G": self.G.state_dict(), "D": self.D.state_dict(),
+                "ema": self.ema.module.state_dict() if self.ema is not None else None}
+
+    def load_state_dict(self, s: dict[str, Any]) -> None:
+        """The networks of a checkpoint (RuntimeError/KeyError when they do not fit)."""
+        self.G.load_state_dict(s["G"])
+        self.D.load_state_dict(s["D"])
+        if self.ema is not None:
+            if s.get("ema") is None:
+                raise RunError("the checkpoint has no EMA weights but train.ema_decay is set")
+            self.ema.module.load_state_dict(s["ema"])
