@@ -51,9 +51,9 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import quality as q  # noqa: E402  (the suite's tasks, budgets and measures)
+import study  # noqa: E402  (cells, curves, statistics)
 from ganforge import api  # noqa: E402
-from ganforge.config import deep_merge, load_preset  # noqa: E402
-from ganforge.train.checkpoint import atomic_write_bytes  # noqa: E402
+from ganforge.config import Config, deep_merge  # noqa: E402
 
 TASKS = ("ring8", "grid25", "mnist")
 THRESHOLDS = {"ring8": ("high_quality", 0.5, 0.8), "grid25": ("high_quality", 0.5, 0.8),
@@ -87,15 +87,16 @@ def split_method(name: str) -> tuple[str, Optional[float]]:
     return base, (float(lam) if lam else None)
 
 
-def cell_config(task: str, method: str, seed: int, budget: str, mnist: Path, run_dir: Path) -> dict:
+def cell_config(task: str, method: str, seed: int, budget: str, mnist: Path, run_dir: Path) -> Config:
+    """A cell's config, through the resolver: the method's settings (or, for r1r2, the
+    recipe's preset) under the suite's task settings (data, budget, evaluation, folder)."""
     base, lam = split_method(method)
     spec = METHODS[base]
     image = task == "mnist"
+    preset = None
     if spec.get("recipe"):
-        d = load_preset("r3gan-mnist" if image else "r3gan-toy")
-        d.pop("data", None)
-        if lam is not None:
-            d = deep_merge(d, {"penalty": {"weight": lam}})
+        preset = "r3gan-mnist" if image else "r3gan-toy"
+        d = {"penalty": {"weight": lam}} if lam is not None else {}
     else:
         d = {"loss": {"name": "wasserstein"}, "train": {"n_critic": 5, "batch_size": 64},
              "optim": {"g": {"name": "adam", "lr": 1e-4, "betas": [0.5, 0.9]},
@@ -111,12 +112,11 @@ def cell_config(task: str, method: str, seed: int, budget: str, mnist: Path, run
         d = deep_merge(d, {k: v for k, v in spec.items() if k != "penalty"})
         d = deep_merge(d, {"penalty": pen})
     # the suite's task: data, budget, evaluation cadence, run folder
-    t = q.task_config(task, "classic", seed, budget, mnist, run_dir)
-    t.pop("model", None)
+    t = q.task_dict(task, "classic", seed, budget, mnist, run_dir)
     out = deep_merge(d, {k: t[k] for k in ("data", "train", "eval", "out")})
     if not image:
         out["data"]["holdout"] = TOY_HOLDOUT
-    return out
+    return study.resolved(out, preset=preset)
 
 
 def trace(records: list[dict], keep: int = 200) -> list[dict]:
@@ -130,19 +130,16 @@ def trace(records: list[dict], keep: int = 200) -> list[dict]:
 def run_cell(task: str, method: str, seed: int, a, floors: "q.Floors") -> dict:
     run_dir = ROOT / "bench_runs" / "paper" / a.budget / task / method / f"seed{seed}"
     cfg = cell_config(task, method, seed, a.budget, a.mnist, run_dir)
-    res, _, fin, wall = q.train_and_measure(task, seed, cfg, run_dir, floors)
+    res, _, fin, wall = study.train_and_measure(cfg, q.measure(task, seed, floors))
     recs = api.RunDir(run_dir).read_metrics()
     key = THRESHOLDS[task][0]
-    curve = [{k: r[k] for k in ("step", "time", key) if k in r} for r in recs if key in r]
-    return {"task": task, "method": method, "seed": seed, "budget": a.budget, "status": res.status,
-            "reason": res.reason, "steps": res.step, "seconds": round(res.elapsed, 1),
-            "wall_seconds": round(wall, 1), "final": fin, "curve": curve, "trace": trace(recs),
-            "config_used": cfg, "machine": q.machine_name(), "date": time.strftime("%Y-%m-%d")}
+    return study.cell_record(res, fin, wall, task=task, method=method, seed=seed, budget=a.budget) | {
+        "curve": study.curve(recs, (key,), (key,)), "trace": trace(recs), "config_used": cfg.to_dict(),
+        "machine": study.machine_name(), "date": time.strftime("%Y-%m-%d")}
 
 
-def cell_path(a, task: str, method: str, seed: int) -> Path:
-    folder = "cells" if a.budget == "time" else "cells-steps"
-    return a.out / "paper" / folder / task / method / f"seed{seed}.json"
+def the_study(a) -> study.Study:
+    return study.Study("paper", a.out, a.budget)
 
 
 def seeds_for(method: str, best: str, given: Optional[list[int]]) -> list[int]:
@@ -156,11 +153,8 @@ def reach(cell: dict, thr: float, x: str) -> Optional[float]:
     """Generator steps (``x="step"``) or seconds (``"time"``) at the first evaluation that
     reaches ``thr``; None when the run never does."""
     key = THRESHOLDS[cell["task"]][0]
-    up = HIGHER_IS_BETTER[key]
-    for p in cell["curve"]:
-        if key in p and (p[key] >= thr if up else p[key] <= thr):
-            return float(p[x])
-    return None
+    r = study.first_reach(cell["curve"], key, thr, x, HIGHER_IS_BETTER[key])
+    return None if r is None else float(r)
 
 
 def budget_of(cell: dict, x: str) -> float:
@@ -168,13 +162,7 @@ def budget_of(cell: dict, x: str) -> float:
     return float(cell["steps"] if x == "step" else cell["seconds"])
 
 
-def iqr_text(vals: list[float], digits: int = 3) -> str:
-    if not vals:
-        return "-"
-    if len(vals) == 1:
-        return f"{vals[0]:.{digits}g}"
-    qs = statistics.quantiles(vals, n=4, method="inclusive")
-    return f"{statistics.median(vals):.{digits}g} [{qs[0]:.{digits}g}-{qs[2]:.{digits}g}]"
+iqr_text = study.median_iqr
 
 
 def to_threshold(cells: list[dict], thr: float, x: str) -> tuple[list[float], int]:
@@ -186,21 +174,12 @@ def to_threshold(cells: list[dict], thr: float, x: str) -> tuple[list[float], in
     return vals, reached
 
 
-def mann_whitney(a_: list[float], b: list[float]) -> Optional[float]:
-    """Two-sided Mann-Whitney U p-value (None when either side has under 3 seeds)."""
-    if len(a_) < 3 or len(b) < 3:
-        return None
-    from scipy.stats import mannwhitneyu
-
-    if len(set(a_) | set(b)) == 1:
-        return 1.0
-    return float(mannwhitneyu(a_, b, alternative="two-sided").pvalue)
+mann_whitney = study.mann_whitney
 
 
 # ---------------------------------------------------------------------- the page
 def load_cells(a) -> list[dict]:
-    folder = a.out / "paper" / ("cells" if a.budget == "time" else "cells-steps")
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*/*/seed*.json"))] if folder.is_dir() else []
+    return the_study(a).load()
 
 
 def in_order(by: dict[str, list[dict]]) -> list[tuple[str, list[dict]]]:
@@ -354,7 +333,7 @@ def spread_text(spread: Optional[float]) -> str:
 
 def lambda_table(task: str, cells: list[dict], best: str, key: Optional[str] = None) -> list[str]:
     key = key or THRESHOLDS[task][0]
-    lines = [f"| method | " + " | ".join(f"lambda {x:g}" for x in LAMBDAS[task]) + " | spread across lambda |",
+    lines = ["| method | " + " | ".join(f"lambda {x:g}" for x in LAMBDAS[task]) + " | spread across lambda |",
              "|" + "---|" * (len(LAMBDAS[task]) + 2)]
     for base in ("wgan-gp", best):
         row, spread = lambda_spread(task, cells, base, key)
@@ -533,17 +512,7 @@ def main() -> None:
     split_method(a.best)
     floors = q.Floors()
     if not a.report_only:
-        for task, method, seed in plan(a):
-            path = cell_path(a, task, method, seed)
-            if path.exists():
-                continue
-            print(f"run  {task}/{method}/seed{seed} ...", flush=True)
-            cell = run_cell(task, method, seed, a, floors)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(path, json.dumps(cell, indent=1).encode())
-            print(f"done {task}/{method}/seed{seed}: {cell['steps']} steps, "
-                  + ", ".join(f"{k}={v:.4g}" for k, v in cell["final"].items() if isinstance(v, float)), flush=True)
-            write_page(a)
+        the_study(a).run(plan(a), lambda t, m, s: run_cell(t, m, s, a, floors), after=lambda: write_page(a))
     write_page(a)
     print(f"wrote {a.out / 'paper_reproduction.md'}")
 

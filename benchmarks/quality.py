@@ -31,32 +31,26 @@ on), for machines of other speeds; those cells are stored apart (cells-steps/).
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import platform
-import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from study import (ROOT, Study, cell_record, curve, machine_name, median_range, resolved,  # noqa: E402,F811
+                   train_and_measure)
 from ganforge import api  # noqa: E402
-from ganforge.config import Config, deep_merge, load_preset  # noqa: E402
-from ganforge.resolve import DATA_RECIPES  # noqa: E402
+from ganforge.config import Config, deep_merge  # noqa: E402
 from ganforge.data.toy import make_toy  # noqa: E402
 from ganforge.metrics.evaluate import evaluate_samples  # noqa: E402
-from ganforge.metrics.features import EXTRACTORS  # noqa: E402
-from ganforge.metrics.fid import fid_from_features  # noqa: E402
 from ganforge.metrics.toy import exact_w1, mode_metrics  # noqa: E402
-from ganforge.train.checkpoint import atomic_write_bytes  # noqa: E402
+from ganforge.resolve import DATA_RECIPES  # noqa: E402
 
 TASKS: dict[str, dict[str, Any]] = {
     "ring8": {"data": {"name": "toy", "toy": "ring8"}, "seconds": 120, "steps": 6000, "kind": "toy"},
@@ -111,14 +105,11 @@ def same_as(task: str, config: str) -> Optional[str]:
     return next((name for name, (preset, extra) in CONFIGS.items() if preset == recipe and not extra), None)
 
 
-def task_config(task: str, config: str, seed: int, budget: str, mnist: Optional[Path], run_dir: Path) -> dict:
+def task_dict(task: str, config: str, seed: int, budget: str, mnist: Optional[Path], run_dir: Path) -> dict:
+    """What the task sets of a cell's config (data, budget, evaluation cadence, run folder)
+    over the config's own settings; the preset beneath comes in :func:`task_config`."""
     spec = TASKS[task]
-    preset, extra = CONFIGS[config]
-    if preset == "<data recipe>":
-        preset = DATA_RECIPES.get(spec["data"]["name"])
-    base = load_preset(preset) if preset else {}
-    base.pop("data", None)  # the task decides the data; a preset decides how to train
-    d = deep_merge(base, extra)
+    d = dict(CONFIGS[config][1])
     data = dict(spec["data"])
     if task == "mnist":
         if mnist is None:
@@ -137,13 +128,23 @@ def task_config(task: str, config: str, seed: int, budget: str, mnist: Optional[
     return deep_merge(d, {"train": train, "eval": ev, "out": str(run_dir)})
 
 
+def task_config(task: str, config: str, seed: int, budget: str, mnist: Optional[Path], run_dir: Path) -> Config:
+    """A cell's config, through the resolver: the config's preset under the task's settings;
+    "default" takes the data's recipe as `ganforge train` does, "classic" none."""
+    preset = CONFIGS[config][0]
+    d = task_dict(task, config, seed, budget, mnist, run_dir)
+    if preset == "<data recipe>":
+        return resolved(d, recipe=True)
+    return resolved(d, preset=preset)
+
+
 class Floors:
     """Real-against-real references at the sample sizes of the measures."""
 
     def __init__(self) -> None:
         self.cache: dict[str, dict] = {}
 
-    def get(self, task: str, trainer) -> dict:
+    def get(self, task: str, trainer: api.LoadedModel) -> dict:
         if task in self.cache:
             return self.cache[task]
         spec = TASKS[task]
@@ -162,11 +163,11 @@ class Floors:
         return out
 
 
-def final_metrics(task: str, trainer, seed: int) -> dict:
+def final_metrics(task: str, trainer: api.LoadedModel, seed: int) -> dict:
     """Quality of the run's final sampler (EMA weights when on) on fresh latents."""
     spec = TASKS[task]
     n = spec.get("n_eval", N_TOY)
-    fake = trainer.generate_n(n, 99_000 + seed)
+    fake = trainer.model.generate_n(n, 99_000 + seed)
     if not torch.isfinite(fake).all():
         return {"diverged": True}
     out: dict[str, Any] = {}
@@ -183,53 +184,37 @@ def final_metrics(task: str, trainer, seed: int) -> dict:
     return out
 
 
-def train_and_measure(task: str, seed: int, cfg: dict, run_dir: Path, floors: Floors):
-    """Train one cell's run from scratch (an interrupted earlier attempt is discarded) and
-    measure its end: (result, trainer, final metrics with the floors, wall seconds)."""
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    t0 = time.time()
-    res = api.train(cfg, log=lambda m: None)
-    trainer, _ = api.load_run(run_dir)
-    fin = final_metrics(task, trainer, seed)
-    fin.update(floors.get(task, trainer))
-    return res, trainer, fin, time.time() - t0
+def measure(task: str, seed: int, floors: Floors) -> Callable[[api.LoadedModel], dict]:
+    """The final measures of a task's run, with the floors beside them."""
+    def fn(m: api.LoadedModel) -> dict:
+        fin = final_metrics(task, m, seed)
+        fin.update(floors.get(task, m))
+        return fin
+    return fn
 
 
 def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
     run_dir = ROOT / "bench_runs" / "quality" / a.budget / task / config / f"seed{seed}"
     cfg = task_config(task, config, seed, a.budget, a.mnist, run_dir)
-    res, trainer, fin, wall = train_and_measure(task, seed, cfg, run_dir, floors)
+    res, trainer, fin, wall = train_and_measure(cfg, measure(task, seed, floors))
     recs = api.RunDir(run_dir).read_metrics()
     keys = ("fid", "precision", "recall", "classes_hit", "w1", "modes_covered", "high_quality")
-    curve = [{k: r[k] for k in ("step", "time", *keys) if k in r} for r in recs
-             if any(k in r for k in ("fid", "w1"))]
     from ganforge.images import save_samples
 
     pic = a.out / "quality" / f"{task}_{config}_seed{seed}.png"
-    x = trainer.generate_n(64 if spec_kind(task) == "image" else 1000, 5)
+    x = trainer.model.generate_n(64 if spec_kind(task) == "image" else 1000, 5)
     save_samples(x, pic, real=trainer.data.x[:2000] if x.dim() == 2 else None)
-    return {"task": task, "config": config, "seed": seed, "budget": a.budget, "status": res.status,
-            "reason": res.reason, "steps": res.step, "seconds": round(res.elapsed, 1),
-            "wall_seconds": round(wall, 1), "final": fin, "curve": curve,
-            "config_used": Config.from_dict(cfg).to_dict(), "warnings": res.warnings,
-            "machine": machine_name(),
-            "date": time.strftime("%Y-%m-%d")}
-
-
-def machine_name() -> str:
-    """What the cell ran on: the CPU, and the GPU when training used one."""
-    gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    return f"{platform.machine()}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}"
+    return cell_record(res, fin, wall, task=task, config=config, seed=seed, budget=a.budget) | {
+        "curve": curve(recs, keys, ("fid", "w1")), "config_used": cfg.to_dict(), "warnings": res.warnings,
+        "machine": machine_name(), "date": time.strftime("%Y-%m-%d")}
 
 
 def spec_kind(task: str) -> str:
     return TASKS[task]["kind"]
 
 
-def cell_path(a, task: str, config: str, seed: int) -> Path:
-    folder = "cells" if a.budget == "time" else "cells-steps"
-    return a.out / "quality" / folder / task / config / f"seed{seed}.json"
+def study(a) -> Study:
+    return Study("quality", a.out, a.budget)
 
 
 # ---------------------------------------------------------------------- the page
@@ -315,13 +300,7 @@ NOTES = [
 ]
 
 
-def fmt_stat(vals: list[float], digits: int = 3) -> str:
-    if not vals:
-        return "-"
-    med = statistics.median(vals)
-    if len(vals) == 1:
-        return f"{med:.{digits}g}"
-    return f"{med:.{digits}g} [{min(vals):.{digits}g}-{max(vals):.{digits}g}]"
+fmt_stat = median_range
 
 
 def rel(p: Path) -> str:
@@ -343,9 +322,8 @@ def command_flags(a) -> str:
 
 
 def write_page(a) -> None:
-    folder = "cells" if a.budget == "time" else "cells-steps"
-    base = a.out / "quality" / folder
-    cells = [json.loads(p.read_text()) for p in sorted(base.glob("*/*/seed*.json"))] if base.is_dir() else []
+    base = study(a).folder
+    cells = study(a).load()
     if not cells:
         return
     by: dict[tuple[str, str], list[dict]] = {}
@@ -431,6 +409,24 @@ def plot_task(a, task: str, rows: list[tuple[str, list[dict]]]) -> Optional[Path
     return out
 
 
+def plan(tasks: list[str], configs: list[str], seeds: list[int]) -> list[tuple[str, str, int]]:
+    """The cells to run: seeds outermost (a partial run still gives every config one seed to
+    compare); image presets on their own data only; "default" only where it is not another
+    config by name (that config's cells count)."""
+    out = []
+    for seed in seeds:
+        for task in tasks:
+            for config in configs:
+                if task not in ONLY_ON.get(config, (task,)):
+                    continue
+                alias = same_as(task, config)
+                if alias is not None:
+                    print(f"skip {task}/{config}/seed{seed} (the same config as {alias}, whose cells count)", flush=True)
+                    continue
+                out.append((task, config, seed))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tasks", default=",".join(TASKS))
@@ -452,30 +448,8 @@ def main() -> None:
     seeds = [int(s) for s in a.seeds.split(",")]
     floors = Floors()
     if not a.report_only:
-        # seeds outermost: a partial run still gives every config one seed to compare
-        for seed in seeds:
-            for task in tasks:
-                for config in configs:
-                    if task not in ONLY_ON.get(config, (task,)):
-                        continue  # image presets run on their own data only
-                    alias = same_as(task, config)
-                    if alias is not None:
-                        print(f"skip {task}/{config}/seed{seed} (the same config as {alias}, whose cells count)",
-                              flush=True)
-                        continue
-                    path = cell_path(a, task, config, seed)
-                    if path.exists():
-                        print(f"skip {task}/{config}/seed{seed} (done)", flush=True)
-                        continue
-                    print(f"run  {task}/{config}/seed{seed} ...", flush=True)
-                    cell = run_cell(task, config, seed, a, floors)
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    atomic_write_bytes(path, json.dumps(cell, indent=1).encode())
-                    f = cell["final"]
-                    print(f"done {task}/{config}/seed{seed}: {cell['steps']} steps in {cell['seconds']} s: "
-                          + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in f.items()),
-                          flush=True)
-                    write_page(a)
+        study(a).run(plan(tasks, configs, seeds), lambda t, c, s: run_cell(t, c, s, a, floors),
+                     after=lambda: write_page(a), say_skips=True)
     write_page(a)
     print(f"wrote {a.out / 'quality.md'}")
 

@@ -39,6 +39,7 @@ from ganforge.metrics.features import EXTRACTORS
 from ganforge.metrics.fid import fid_from_features
 from ganforge.train.loop import Trainer
 from reference import ganforge_config, reference_step, script_it_s
+from study import first_reach, median_or_none
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {"fp32": [], "bf16": ["train.precision=bf16"], "lazy-gp-4": ["penalty.every=4"],
@@ -74,8 +75,10 @@ def reference_run(data: torch.Tensor, seed: int, iters: int, every: int) -> Iter
 
 
 def ganforge_run(cfg: Config, data, iters: int, every: int) -> Iterator[tuple]:
-    t = Trainer(cfg, data)
-    return _timed(t.train_step, t.G, iters, every)
+    """ganforge's step part (the TrainStep the fit loop runs, without its clock and callbacks)."""
+    t = Trainer(cfg, data)  # the device, the thread count and the two parts, as a run has them
+    steps = iter(range(iters))
+    return _timed(lambda: t.stepper.run(next(steps), iters), t.G, iters, every)
 
 
 def _timed(step: Callable[[], object], g: torch.nn.Module, iters: int, every: int) -> Iterator[tuple]:
@@ -89,17 +92,12 @@ def _timed(step: Callable[[], object], g: torch.nn.Module, iters: int, every: in
 
 
 def first_below(curve: list[dict], threshold: float, key: str) -> Optional[float]:
-    for p in curve:
-        if p["fid"] <= threshold:
-            return p[key]
-    return None
+    """``key`` of the first evaluation whose FID is at most ``threshold``."""
+    return first_reach(curve, "fid", threshold, key)
 
 
-def med(values: list[Optional[float]]) -> Optional[float]:
-    """Median over seeds; a seed that never reached the threshold counts as infinitely slow."""
-    v = sorted(math.inf if x is None else x for x in values)
-    m = statistics.median(v)
-    return None if math.isinf(m) else m
+#: median over seeds; a seed that never reached the threshold counts as infinitely slow
+med = median_or_none
 
 
 def main() -> None:

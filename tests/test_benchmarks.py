@@ -46,7 +46,7 @@ paper = pytest.importorskip("paper_reproduction")
 def test_every_paper_cell_config_is_valid(tmp_path, method, task):
     from ganforge.config import Config
 
-    cfg = finish(Config.from_dict(paper.cell_config(task, method, 0, "time", tmp_path / "mnist", tmp_path / "run")))
+    cfg = paper.cell_config(task, method, 0, "time", tmp_path / "mnist", tmp_path / "run")  # resolved, validated
     base, lam = paper.split_method(method)
     if base != "r1r2" and base != "wgan":
         assert cfg.penalty.weight == (lam or 10.0)
@@ -196,7 +196,8 @@ def test_every_quality_config_is_valid_on_its_tasks(tmp_path, config):
     tasks = [t for t in paper.q.TASKS if t in paper.q.ONLY_ON.get(config, (t,))]
     assert tasks, f"{config} runs on no task"
     for task in tasks:
-        cfg = finish(Config.from_dict(paper.q.task_config(task, config, 0, "time", tmp_path / "mnist", tmp_path / "run")))
+        cfg = paper.q.task_config(task, config, 0, "time", tmp_path / "mnist", tmp_path / "run")
+        assert finish(Config.from_dict(cfg.to_dict())) == cfg  # resolved and valid
         assert cfg.train.max_seconds == paper.q.TASKS[task]["seconds"]  # the suite's budget
         assert cfg.train.seed == 0 and cfg.eval.n == paper.q.TASKS[task].get("n_eval", paper.q.N_TOY)
     if config.startswith("r3gan-mlp"):  # the recipe on the classic MLP networks
@@ -210,3 +211,72 @@ def test_default_is_not_trained_twice_where_it_is_a_named_config():
     assert paper.q.same_as("mnist", "default") == paper.q.DATA_RECIPES["mnist"] == "r3gan-mlp-mnist"
     assert paper.q.same_as("ring8", "default") is None
     assert paper.q.same_as("mnist", "classic") is None
+
+
+# ---------------------------------------------------------------- the study runner
+study = pytest.importorskip("study")
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
+
+
+def test_study_cells_are_resumable(tmp_path, capsys):
+    s = study.Study("demo", tmp_path)
+    ran = []
+
+    def run_cell(task, config, seed):
+        ran.append((task, config, seed))
+        if seed == 1 and len(ran) == 2:
+            raise KeyboardInterrupt  # killed in the middle of the second cell
+        return {"task": task, "config": config, "seed": seed, "steps": 5, "seconds": 1.0, "final": {"fid": 1.5}}
+
+    plan = [("t", "c", 0), ("t", "c", 1), ("t", "c", 2)]
+    with pytest.raises(KeyboardInterrupt):
+        s.run(plan, run_cell)
+    assert [c["seed"] for c in s.load()] == [0]  # the finished cell is kept, the killed one is not
+    assert s.run(plan, run_cell) == 2  # the rerun skips the finished cell
+    assert ran == [("t", "c", 0), ("t", "c", 1), ("t", "c", 1), ("t", "c", 2)]
+    assert [c["seed"] for c in s.load()] == [0, 1, 2] and s.path("t", "c", 2).is_file()
+    assert "done t/c/seed2: 5 steps in 1.0 s: fid=1.5" in capsys.readouterr().out
+    assert study.Study("demo", tmp_path, "steps").load() == []  # a steps budget keeps its own cells
+
+
+def test_curve_statistics_by_hand():
+    pts = [{"step": 10, "time": 1.0, "fid": 300.0}, {"step": 20, "time": 2.5, "fid": 120.0},
+           {"step": 30, "time": 4.0, "fid": 90.0}]
+    assert study.first_reach(pts, "fid", 150.0, "step") == 20 and study.first_reach(pts, "fid", 100.0, "time") == 4.0
+    assert study.first_reach(pts, "fid", 50.0, "step") is None
+    assert study.first_reach([{"step": 3, "time": 0.1, "hq": 0.6}], "hq", 0.5, "step", higher_is_better=True) == 3
+    assert study.median_range([3.0, 1.0, 2.0]) == "2 [1-3]" and study.median_range([]) == "-"
+    assert study.median_iqr([1.0, 2.0, 3.0, 4.0, 5.0]) == "3 [2-4]" and study.median_iqr([7.0]) == "7"
+    assert study.median_or_none([1.0, None, 3.0]) == 3.0 and study.median_or_none([None, None, 1.0]) is None
+    recs = [{"step": 1, "time": 0.1, "loss_d": 1.0}, {"step": 2, "time": 0.2, "fid": 9.0, "recall": 0.5}]
+    assert study.curve(recs, ("fid",), ("fid",)) == [{"step": 2, "time": 0.2, "fid": 9.0}]
+
+
+def _regenerated(tmp_path, name, write_page, **args):
+    """A study's page written from a copy of its committed cells into ``tmp_path``."""
+    import argparse
+    import shutil
+
+    shutil.copytree(RESULTS / name / "cells", tmp_path / name / "cells")
+    a = argparse.Namespace(out=tmp_path, budget="time", **args)
+    write_page(a)
+    return a
+
+
+def _tables(text):
+    return [line for line in text.splitlines() if line.startswith("|")]
+
+
+def test_the_quality_page_regenerates_from_its_cells(tmp_path):
+    q = paper.q
+    _regenerated(tmp_path, "quality", q.write_page)
+    new, old = (tmp_path / "quality.md").read_text(), (RESULTS / "quality.md").read_text()
+    assert _tables(new) == _tables(old) and len(_tables(old)) > 20
+    heads = lambda t: [x for x in t.splitlines() if x.startswith("#")]  # noqa: E731
+    assert heads(new) == heads(old)
+
+
+def test_the_paper_page_regenerates_from_its_cells(tmp_path):
+    _regenerated(tmp_path, "paper", paper.write_page, best="ivgp0")
+    new, old = (tmp_path / "paper_reproduction.md").read_text(), (RESULTS / "paper_reproduction.md").read_text()
+    assert _tables(new) == _tables(old) and len(_tables(old)) > 20
