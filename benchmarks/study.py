@@ -38,12 +38,12 @@ Key = tuple[str, str, int]  #: (task, config, seed)
 
 
 class Study:
-    """The finished cells of one study, under ``out/NAME/cells`` (``cells-steps`` for a
-    steps budget)."""
+    """The finished cells of one study, under ``out/NAME/cells`` (``cells-BUDGET`` for
+    another budget than the time budget: ``cells-steps``, ``cells-steps10000``)."""
 
     def __init__(self, name: str, out: Path, budget: str = "time") -> None:
         self.name, self.out, self.budget = name, out, budget
-        self.folder = out / name / ("cells" if budget == "time" else "cells-steps")
+        self.folder = out / name / ("cells" if budget == "time" else f"cells-{budget}")
 
     def path(self, task: str, config: str, seed: int) -> Path:
         return self.folder / task / config / f"seed{seed}.json"

@@ -40,11 +40,11 @@ IVGP_DISTANCES = Registry.of("IVGP distance", {
 class DataConfig:
     """Where the training data comes from."""
 
-    name: str = "digits"  #: toy | digits | mnist | imagefolder | lfw (see ``ganforge.data.DATASETS``)
+    name: str = "digits"  #: toy | digits | mnist | stackedmnist | imagefolder | lfw (see ``ganforge.data.DATASETS``)
     dir: Optional[str] = None  #: folder with the files, for file-based datasets
     size: Optional[int] = None  #: image side in pixels after resizing; None keeps the native size
     toy: str = "ring8"  #: for name=toy: ring8 | grid25 | swissroll
-    n_samples: int = 20000  #: for name=toy: how many points to draw
+    n_samples: int = 20000  #: toy: how many points to draw; stackedmnist: how many images to stack
     limit: Optional[int] = None  #: use only the first N examples (after the holdout is removed)
     holdout: int = 0  #: keep a fixed, seeded random N examples out of training (reference set for metrics)
     seed: int = 0  #: seed for generated data (toy) and for the holdout shuffle
@@ -70,12 +70,13 @@ class DataConfig:
 class ModelConfig:
     """Generator and discriminator architecture."""
 
-    name: str = "mlp"  #: mlp | dcgan
+    name: str = "mlp"  #: mlp | dcgan | upconv | resnet (ganforge choices model.name)
     z_dim: int = 64  #: latent dimension
     latent: str = "normal"  #: normal | uniform (uniform on [-1, 1])
     g_hidden: list[int] = field(default_factory=lambda: [256, 512, 1024])  #: MLP generator widths
     d_hidden: list[int] = field(default_factory=lambda: [512, 256])  #: MLP discriminator widths
-    width: int = 64  #: DCGAN base channel count
+    width: int = 64  #: base channel count of the convolutional models
+    blocks: int = 1  #: resnet: residual blocks per resolution
     g_norm: str = "batch"  #: batch | none (normalization in G)
     d_norm: str = "none"  #: none | layer | spectral (normalization in D)
     slope: float = 0.2  #: LeakyReLU slope
@@ -385,8 +386,8 @@ class Config:
             raise ConfigError(f"data.holdout must be >= 0, got {d.holdout}")
         if d.limit is not None:
             _pos("data.limit", d.limit)
-        if d.size is not None and d.size not in (8, 16, 28, 32, 64):
-            raise ConfigError(f"data.size must be one of 8, 16, 28, 32, 64, got {d.size}")
+        if d.size is not None and d.size not in (8, 16, 28, 32, 64, 128):
+            raise ConfigError(f"data.size must be one of 8, 16, 28, 32, 64, 128, got {d.size}")
         if d.spread is not None and not d.spread > 0:
             raise ConfigError(f"data.spread must be > 0, got {d.spread}")
         if d.centres and len({len(c) for c in d.centres}) != 1:
@@ -396,6 +397,7 @@ class Config:
         m = self.model
         _pos("model.z_dim", m.z_dim)
         _pos("model.width", m.width)
+        _pos("model.blocks", m.blocks)
         _pos("model.embed_dim", m.embed_dim)
         if not 0.0 <= m.d_dropout < 1.0:
             raise ConfigError(f"model.d_dropout must be in [0, 1), got {m.d_dropout}")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..config import DataConfig
-from . import digits, images, mnist, points, toy  # noqa: F401  (register the sources)
+from . import digits, images, mnist, points, stacked, toy  # noqa: F401  (register the sources)
 from .base import DATASETS, Dataset, resize, split_holdout
 
 

@@ -64,10 +64,26 @@ def reference_set(data, mode: str = "auto") -> tuple[torch.Tensor, str]:
     return (data.holdout_x, "holdout") if use_holdout else (data.x, "train")
 
 
+def mode_stats(counts: np.ndarray) -> dict[str, Any]:
+    """Mode coverage of a histogram of predicted modes (StackedMNIST's measure): modes with
+    at least one sample, of all, and the KL divergence from the generated mode distribution
+    q to the uniform one, sum q log(q K) (0 when every mode is equally often generated,
+    log K when one mode is all there is)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    if total <= 0:
+        raise ValueError("mode_stats needs at least one sample")
+    q = counts[counts > 0] / total
+    return {"modes_covered": int((counts > 0).sum()), "modes_total": int(len(counts)),
+            "mode_kl": float((q * np.log(q * len(counts))).sum())}
+
+
 def classifier_metrics(logits: np.ndarray, num_classes: int) -> dict[str, float]:
     """Mode coverage from predicted classes, and the Inception-Score formula on the classifier."""
     p = torch.softmax(torch.from_numpy(logits), 1).numpy()
     pred = p.argmax(1)
+    if num_classes >= 100:  # many modes (StackedMNIST): covered = generated at least once
+        return mode_stats(np.bincount(pred, minlength=num_classes))
     hist = np.bincount(pred, minlength=num_classes) / len(pred)
     nz = hist[hist > 0]
     entropy = float(-(nz * np.log(nz)).sum())
@@ -148,10 +164,12 @@ def evaluate_samples(fake: torch.Tensor, real: torch.Tensor, extractor: Optional
         m = min(len(fake), len(real), 2000)
         out["w1"] = exact_w1(fake[:m].cpu(), real[:m].cpu())
         return out
-    name = pick_extractor(fake, data_name) if extractor == "auto" else extractor
-    if name is None:
-        raise ConfigError("no feature extractor fits these images; pass one of: " + ", ".join(EXTRACTORS.names()))
-    ext = extractor_obj or build_extractor(name, device=device, weights=Path(weights) if weights else None)
+    ext = extractor_obj
+    if ext is None:  # the caller's extractor, already built, is used as it is
+        name = pick_extractor(fake, data_name) if extractor == "auto" else extractor
+        if name is None:
+            raise ConfigError("no feature extractor fits these images; pass one of: " + ", ".join(EXTRACTORS.names()))
+        ext = build_extractor(name, device=device, weights=Path(weights) if weights else None)
     fr, lr = reference_features(ext, real, use_cache)
     ff, lf = ext.run(fake)
     out["extractor"] = ext.name
@@ -165,8 +183,10 @@ def evaluate_samples(fake: torch.Tensor, real: torch.Tensor, extractor: Optional
 
 
 def pick_extractor(x: torch.Tensor, data_name: Optional[str] = None) -> Optional[str]:
-    """``digits`` for the scikit-learn digits (mnist-lenet reads them at only 74%), else
-    ``mnist-lenet`` for grey images; None for anything else."""
+    """``digits`` for the scikit-learn digits (mnist-lenet reads them at only 74%),
+    ``mnist-lenet`` for grey images, ``stacked-lenet`` for StackedMNIST; None for anything else."""
     if x.dim() == 4 and x.shape[1] == 1:
         return "digits" if data_name == "digits" else "mnist-lenet"
+    if x.dim() == 4 and x.shape[1] == 3 and data_name == "stackedmnist":
+        return "stacked-lenet"
     return None

@@ -153,6 +153,32 @@ def mnist_lenet(device: str | torch.device = "cpu", weights: Optional[Path] = No
     return DigitExtractor(net, device, weights_id("mnist-lenet", weights))
 
 
+class StackedDigitExtractor(DigitExtractor):
+    """StackedMNIST: the LeNet on each of the three channels. Features are the three
+    channels' 128-d features side by side; the logits are the 1,000 modes' joint
+    log-probabilities log p(a) + log p(b) + log p(c), mode 100a + 10b + c."""
+
+    name = "stacked-lenet"
+    num_classes = 1000
+
+    @torch.no_grad()
+    def run(self, x: torch.Tensor, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ConfigError(f"stacked-lenet needs 3-channel images (N, 3, H, W), got {tuple(x.shape)}")
+        parts = [super(StackedDigitExtractor, self).run(x[:, c:c + 1], batch_size) for c in range(3)]
+        feats = np.concatenate([f for f, _ in parts], axis=1)
+        lp = [torch.log_softmax(torch.from_numpy(lg), 1) for _, lg in parts]
+        joint = lp[0][:, :, None, None] + lp[1][:, None, :, None] + lp[2][:, None, None, :]
+        return feats, joint.reshape(len(x), 1000).numpy()
+
+
+@EXTRACTORS.register("stacked-lenet", help="StackedMNIST: the shipped LeNet on each channel (1,000 modes)")
+def stacked_lenet(device: str | torch.device = "cpu", weights: Optional[Path] = None) -> Extractor:
+    net = LeNet()
+    net.load_state_dict(load_weights("mnist-lenet", weights))
+    return StackedDigitExtractor(net, device, weights_id("mnist-lenet", weights))
+
+
 @EXTRACTORS.register("digits", help="a small net trained on the 8x8 digits, shipped")
 def digits_net(device: str | torch.device = "cpu", weights: Optional[Path] = None) -> Extractor:
     net = DigitsNet()

@@ -10,6 +10,7 @@ from ..config import ModelConfig
 from ..errors import ConfigError
 from ..registry import Registry, check_choice
 from .conditional import ConditionalGenerator, ProjectionDiscriminator
+from .conv import ResNetDiscriminator, ResNetGenerator, UpConvDiscriminator, UpConvGenerator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .layers import ACTIVATIONS, D_NORMS, G_NORMS, INITS, init_weights, resolve_act, spectral_all
 from .mlp import MLPDiscriminator, MLPGenerator
@@ -35,6 +36,30 @@ def build_dcgan(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn
     g = DCGANGenerator(z_in, c, s, cfg.width, cfg.g_norm == "batch", resolve_act(cfg.g_act, "relu"), cfg.slope)
     d = DCGANDiscriminator(c, s, cfg.width, cfg.slope, cfg.d_norm, resolve_act(cfg.d_act, "leakyrelu"),
                            cfg.d_dropout)
+    return g, d
+
+
+def _square(shape: tuple[int, ...], name: str) -> tuple[int, int]:
+    if len(shape) != 3 or shape[1] != shape[2]:
+        raise ConfigError(f"model {name} needs square images, but the data has shape {shape}; use model.name=mlp")
+    return shape[0], shape[1]
+
+
+@MODELS.register("upconv", help="DCGAN family without checkerboard: upsample + 3x3 conv, last conv at full "
+                 "resolution (8-128 px)")
+def build_upconv(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.Module, nn.Module]:
+    c, s = _square(shape, "upconv")
+    g = UpConvGenerator(z_in, c, s, cfg.width, cfg.g_norm == "batch", resolve_act(cfg.g_act, "leakyrelu"), cfg.slope)
+    d = UpConvDiscriminator(c, s, cfg.width, cfg.slope, cfg.d_norm, resolve_act(cfg.d_act, "leakyrelu"), cfg.d_dropout)
+    return g, d
+
+
+@MODELS.register("resnet", help="residual G and D without normalization, fix-up init, bilinear resampling "
+                 "(R3GAN's spirit; 8-128 px; model.blocks per resolution)")
+def build_resnet(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.Module, nn.Module]:
+    c, s = _square(shape, "resnet")
+    g = ResNetGenerator(z_in, c, s, cfg.width, cfg.blocks, resolve_act(cfg.g_act, "leakyrelu"), cfg.slope)
+    d = ResNetDiscriminator(c, s, cfg.width, cfg.blocks, resolve_act(cfg.d_act, "leakyrelu"), cfg.slope)
     return g, d
 
 

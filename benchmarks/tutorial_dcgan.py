@@ -1,0 +1,94 @@
+"""The tutorial baseline: a plain PyTorch DCGAN of the kind widely copied from tutorials, as
+the image issue describes it, written here without ganforge, for the quality suite to
+train on the same data, seeds and budget as ganforge's rows (config ``tutorial-dcgan``).
+
+Generator: Linear to 128x8x8 with batch norm, then two blocks of (upsample x2, 3x3 conv,
+batch norm, LeakyReLU 0.2) at 128 and 64 channels, a last 3x3 conv to the image's channels
+and tanh: 32 px. Discriminator: four 3x3 stride-2 convolutions (16, 32, 64, 128 channels),
+each followed by LeakyReLU 0.2 and dropout 0.25, and batch norm after all but the first;
+a Linear to one logit. Loss: binary cross-entropy (the non-saturating generator loss).
+Adam 2e-4, betas (0.5, 0.999), batch 64, one D step per G step, N(0, 0.02) weights.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+Z_DIM = 100
+
+
+class Generator(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(Z_DIM, 128 * 8 * 8)
+        self.bn = nn.BatchNorm2d(128)
+
+        def up(cin: int, cout: int) -> list[nn.Module]:
+            return [nn.Upsample(scale_factor=2), nn.Conv2d(cin, cout, 3, 1, 1), nn.BatchNorm2d(cout),
+                    nn.LeakyReLU(0.2)]
+
+        self.net = nn.Sequential(*up(128, 128), *up(128, 64), nn.Conv2d(64, channels, 3, 1, 1), nn.Tanh())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self.bn(self.fc(z).view(-1, 128, 8, 8)))
+
+
+class Discriminator(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i, (cin, cout) in enumerate(zip((channels, 16, 32, 64), (16, 32, 64, 128))):
+            layers += [nn.Conv2d(cin, cout, 3, 2, 1), nn.LeakyReLU(0.2), nn.Dropout2d(0.25)]
+            if i > 0:
+                layers.append(nn.BatchNorm2d(cout))
+        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 2 * 2, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1)
+
+
+def _init(m: nn.Module) -> None:
+    if isinstance(m, (nn.Conv2d, nn.Linear)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[nn.Module, int], dict],
+          max_seconds: Optional[float] = None, batch: int = 64) -> tuple[nn.Module, list[dict], int, float]:
+    """Train on ``x`` (N, C, H, W) in [-1, 1], resized to 32 px; ``judge(G, step)`` every
+    ``every`` steps (its time off the clock). Returns G, the curve, steps done, seconds."""
+    torch.manual_seed(seed)
+    x = F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False) if x.shape[-1] != 32 else x
+    g, d = Generator(x.shape[1]), Discriminator(x.shape[1])
+    g.apply(_init)
+    d.apply(_init)
+    opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    ones, zeros = torch.ones(batch), torch.zeros(batch)
+    curve: list[dict] = []
+    clock, step = 0.0, 0
+    while step < steps and (max_seconds is None or clock < max_seconds):
+        t0 = time.perf_counter()
+        real = x[torch.randint(len(x), (batch,))]
+        fake = g(torch.randn(batch, Z_DIM))
+        loss_d = bce(d(real), ones) + bce(d(fake.detach()), zeros)
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = bce(d(fake), ones)
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        step += 1
+        clock += time.perf_counter() - t0
+        if step % every == 0 or step == steps:
+            curve.append({"step": step, "time": round(clock, 4), **judge(g, step)})
+    return g, curve, step, clock

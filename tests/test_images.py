@@ -1,0 +1,174 @@
+"""The image path: the convolutional families at every size, StackedMNIST and its mode
+measures on hand-made histograms, and short end-to-end runs on the new data."""
+import gzip
+import math
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+import ganforge
+from ganforge.config import DataConfig, ModelConfig
+from ganforge.data import load_dataset
+from ganforge.data.stacked import stack_digits
+from ganforge.metrics.evaluate import classifier_metrics, mode_stats
+from ganforge.models import build_models
+from ganforge.models.conv import ResidualBlock
+
+SIZES = (8, 16, 28, 32, 64, 128)
+
+
+# ---------------------------------------------------------------- the networks
+def _conv(cin, cout, k=3):
+    return k * k * cin * cout + cout
+
+
+def upconv_counts(z, c, size, w=64):
+    """Parameters of upconv's G and D at ``size``, counted by hand from the layout."""
+    s0 = {8: 4, 16: 8, 28: 7, 32: 8, 64: 8, 128: 8}[size]
+    n_up = round(math.log2(size // s0))
+    ch = [w * 2 ** max(n_up - 1 - i, 0) for i in range(n_up)]
+    g = z * ch[0] * s0 * s0 + ch[0] * s0 * s0 + 2 * ch[0] * s0 * s0  # Linear, BatchNorm1d
+    cin = ch[0]
+    for cout in ch:
+        g += _conv(cin, cout) + 2 * cout  # conv + BatchNorm2d
+        cin = cout
+    g += _conv(cin, c)
+    n_down, side, d, cin = max(2, int(math.log2(size)) - 1), size, 0, c
+    for i in range(n_down):
+        d += _conv(cin, 16 * 2 ** i)
+        cin, side = 16 * 2 ** i, (side + 1) // 2
+    return g, d + cin * side * side + 1
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_upconv_shapes_and_parameter_counts(size, channels):
+    g, d = build_models(ModelConfig(name="upconv", z_dim=64), (channels, size, size))
+    x = g(torch.randn(5, 64))
+    assert x.shape == (5, channels, size, size) and d(x).shape == (5,)
+    assert x.abs().max() <= 1.0  # tanh output, the data's range
+    want_g, want_d = upconv_counts(64, channels, size)
+    assert sum(p.numel() for p in g.parameters()) == want_g
+    assert sum(p.numel() for p in d.parameters()) == want_d
+    # no transposed convolution anywhere: the checkerboard's source
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in g.modules())
+
+
+def test_upconv_at_32px_has_the_tutorial_widths():
+    g, d = build_models(ModelConfig(name="upconv", z_dim=100), (1, 32, 32))
+    assert [m.out_channels for m in g.modules() if isinstance(m, torch.nn.Conv2d)] == [128, 64, 1]
+    assert [m.out_channels for m in d.modules() if isinstance(m, torch.nn.Conv2d)] == [16, 32, 64, 128]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_resnet_shapes_parameter_counts_and_fixup_start(size, channels):
+    cfg = ModelConfig(name="resnet", z_dim=32, width=16, blocks=2)
+    g, d = build_models(cfg, (channels, size, size))
+    x = g(torch.randn(3, 32))
+    assert x.shape == (3, channels, size, size) and d(x).shape == (3,)
+    blocks = [m for m in (*g.modules(), *d.modules()) if isinstance(m, ResidualBlock)]
+    levels = int(round(math.log2(size // (7 if size == 28 else 4)))) + 1
+    assert len(blocks) == 2 * 2 * levels  # model.blocks per resolution, in G and in D
+    # every block (two 3x3 convs at its width) holds 2 (9 c^2 + c) parameters
+    assert sum(sum(p.numel() for p in b.parameters()) for b in blocks) == sum(
+        2 * _conv(b.conv1.in_channels, b.conv1.out_channels) for b in blocks)
+    # fix-up: each block starts as the identity (its last convolution is zero)
+    h = torch.randn(2, blocks[0].conv1.in_channels, 5, 5)
+    assert torch.equal(blocks[0](h), h)
+    assert not any(isinstance(m, (torch.nn.BatchNorm2d, torch.nn.GroupNorm)) for m in (*g.modules(), *d.modules()))
+
+
+def test_resnet_first_convs_are_scaled_by_depth():
+    torch.manual_seed(0)
+    a = ResidualBlock(32, "leakyrelu", 0.2, 1.0).conv1.weight.detach().std()
+    torch.manual_seed(0)
+    b = ResidualBlock(32, "leakyrelu", 0.2, 16 ** -0.25).conv1.weight.detach().std()
+    assert float(b / a) == pytest.approx(0.5, rel=1e-5)
+
+
+def test_conv_families_take_the_penalties_double_backward():
+    for name in ("upconv", "resnet"):
+        g, d = build_models(ModelConfig(name=name, z_dim=16, width=16), (3, 28, 28))
+        x = torch.randn(4, 3, 28, 28, requires_grad=True)
+        (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
+        grad.pow(2).sum().backward()  # R1's double backward
+        # every weight gets a gradient (a bias cannot: it does not move the input gradient)
+        assert all(p.grad is not None for p in d.parameters() if p.dim() > 1)
+
+
+def test_conv_families_refuse_other_sizes_in_one_line():
+    for name in ("upconv", "resnet"):
+        with pytest.raises(ganforge.ConfigError, match=f"model {name} supports image sizes"):
+            build_models(ModelConfig(name=name), (1, 24, 24))
+
+
+# ---------------------------------------------------------------- StackedMNIST's measures
+def test_mode_stats_on_hand_made_histograms():
+    every = mode_stats(np.full(1000, 26))
+    assert every == {"modes_covered": 1000, "modes_total": 1000, "mode_kl": 0.0}
+    one = mode_stats(np.eye(1000)[7] * 26000)
+    assert one["modes_covered"] == 1 and one["mode_kl"] == pytest.approx(math.log(1000))
+    half = mode_stats(np.r_[np.full(500, 52), np.zeros(500)])
+    assert half["modes_covered"] == 500 and half["mode_kl"] == pytest.approx(math.log(2))
+    # 3 of 4 modes at 1/2, 1/4, 1/4: KL = 1/2 log 2 + 2 (1/4 log 1) = 0.3466
+    assert mode_stats(np.array([2, 1, 1, 0]))["mode_kl"] == pytest.approx(0.5 * math.log(2))
+    with pytest.raises(ValueError):
+        mode_stats(np.zeros(10))
+
+
+def test_classifier_metrics_count_a_mode_seen_once_when_there_are_many():
+    logits = np.full((3, 1000), -10.0)
+    logits[[0, 1, 2], [5, 5, 999]] = 10.0
+    m = classifier_metrics(logits, 1000)
+    assert m["modes_covered"] == 2 and m["modes_total"] == 1000
+    assert m["mode_kl"] == pytest.approx((2 / 3) * math.log(2 / 3 * 1000) + (1 / 3) * math.log(1 / 3 * 1000))
+
+
+def _idx_folder(tmp_path, n=60, seed=0):
+    """A tiny MNIST folder: each image's pixels hold its digit, so stacks can be checked."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n).astype(np.uint8)
+    x = np.repeat(y[:, None, None] * 25, 28, 1).repeat(28, 2).astype(np.uint8)
+    with gzip.open(tmp_path / "t10k-images-idx3-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + x.tobytes())
+    with gzip.open(tmp_path / "t10k-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">II", 0x801, n) + y.tobytes())
+    return x, y
+
+
+def test_stacked_digits_stack_three_seeded_digits_and_label_the_mode(tmp_path):
+    x, y = _idx_folder(tmp_path)
+    img, modes = stack_digits(x, y, 200, seed=3)
+    assert img.shape == (200, 3, 28, 28) and img.min() >= -1 and img.max() <= 1
+    digits = torch.round((img[:, :, 0, 0] + 1) * 127.5 / 25).long()  # each channel's digit, from its pixels
+    assert torch.equal(modes, 100 * digits[:, 0] + 10 * digits[:, 1] + digits[:, 2])
+    again, _ = stack_digits(x, y, 200, seed=3)
+    other, _ = stack_digits(x, y, 200, seed=4)
+    assert torch.equal(img, again) and not torch.equal(img, other)
+    ds = load_dataset(DataConfig(name="stackedmnist", dir=str(tmp_path), n_samples=100, holdout=10, size=32))
+    assert ds.x.shape == (90, 3, 32, 32) and ds.num_classes == 1000 and ds.holdout_x.shape[0] == 10
+
+
+def test_stackedmnist_needs_its_folder():
+    with pytest.raises(ganforge.ConfigError, match="needs data.dir"):
+        load_dataset(DataConfig(name="stackedmnist"))
+
+
+@pytest.mark.parametrize("model", ["upconv", "resnet"])
+def test_short_runs_on_stackedmnist(tmp_path, model):
+    (tmp_path / "mnist").mkdir()
+    _idx_folder(tmp_path / "mnist")
+    res = ganforge.train({"data": {"name": "stackedmnist", "dir": str(tmp_path / "mnist"), "n_samples": 64,
+                                   "holdout": 32},
+                          "model": {"name": model, "z_dim": 16, "width": 16},
+                          "loss": {"name": "rpgan"}, "penalty": {"name": "r1+r2", "weight": 0.1},
+                          "train": {"iters": 3, "batch_size": 8, "n_critic": 1, "device": "cpu", "threads": 1,
+                                    "tensorboard": False, "log_every": 1, "sample_every": 3, "ckpt_every": 3},
+                          "eval": {"every": 3, "n": 32}, "out": str(tmp_path / "run")}, log=lambda m: None)
+    assert res.status == "finished" and res.step == 3
+    assert res.last_eval["extractor"] == "stacked-lenet" and 1 <= res.last_eval["modes_covered"] <= 32
+    x = ganforge.sample(res.run_dir, n=4)
+    assert x.shape == (4, 3, 28, 28)
