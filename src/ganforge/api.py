@@ -279,16 +279,16 @@ def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: s
     if n < 10:
         raise ConfigError(f"--n must be at least 10, got {n}")
     t0 = time.perf_counter()
-    m = load_model(run_dir, device)
-    _require_samples_fit(n, m.data, "--n")
-    if reference == "holdout" and m.data.holdout_x is None:
+    run = load_model(run_dir, device)
+    _require_samples_fit(n, run.data, "--n")
+    if reference == "holdout" and run.data.holdout_x is None:
         raise ConfigError("this run has no holdout (data.holdout=0); use --reference train")
-    real, which = reference_set(m.data, reference)
-    fake = m.model.generate_n(n, seed)
-    m = evaluate_samples(fake, real.cpu(), extractor=extractor, toy_info=m.data.info, device=device,
-                         data_name=m.data.name, weights=weights)
-    m.update(step=m.step, reference=which, seed=seed,
-             weights="ema" if m.model.ema is not None else "generator", seconds=round(time.perf_counter() - t0, 2))
+    real, which = reference_set(run.data, reference)
+    fake = run.model.generate_n(n, seed)
+    m = evaluate_samples(fake, real.cpu(), extractor=extractor, toy_info=run.data.info, device=device,
+                         data_name=run.data.name, weights=weights)
+    m.update(step=run.step, reference=which, seed=seed,
+             weights="ema" if run.model.ema is not None else "generator", seconds=round(time.perf_counter() - t0, 2))
     if write:
         from .train.checkpoint import atomic_write_bytes
 

@@ -233,8 +233,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0 if result.status in ("finished", "interrupted") else 1
     m = result.metrics
     summary = " ".join(f"{k}={m[k]:.4g}" for k in ("loss_d", "loss_g", "wasserstein") if isinstance(m.get(k), float))
+    from .metrics.evaluate import headline
+
+    quality = headline(result.last_eval)
     print(f"{result.status}: {result.step} generator steps in {result.elapsed:.1f} s "
-          f"({result.iters_per_second:.2f} it/s) {summary}")
+          f"({result.iters_per_second:.2f} it/s) {summary}"
+          + (f"\nquality:      {quality} (step {result.last_eval['step']})" if quality else ""))
     print(f"run folder:   {result.run_dir}")
     if result.samples:
         print(f"last samples: {result.samples}")

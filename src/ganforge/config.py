@@ -466,6 +466,10 @@ def _check_optimizer(k: str, o: OptimizerConfig) -> None:
         raise ConfigError(f"{k}.grad_clip must be > 0, got {o.grad_clip}")
 
 
+#: the largest integer a config value may hold (torch's and numpy's int64)
+INT_MAX = 2 ** 63 - 1
+
+
 def _pos(key: str, value: int | float, allow_zero: bool = False) -> None:
     if value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"{key} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
@@ -519,8 +523,11 @@ def _coerce(value: Any, ftype: Any, key: str) -> Any:
     if ftype is int:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise ConfigError(f"{key} must be an integer, got {value!r}")
+                value = int(value)
+            else:
+                raise ConfigError(f"{key} must be an integer, got {value!r}")
+        if abs(value) > INT_MAX:  # torch and the checkpoints hold 64-bit integers
+            raise ConfigError(f"{key} must be at most {INT_MAX:,} in size, got {value:.3g}")
         return value
     if ftype is float:
         if isinstance(value, str):  # YAML 1.1 reads '3e-4' (no dot) as a string
@@ -578,8 +585,13 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
-        line = getattr(getattr(e, "problem_mark", None), "line", None)
-        at = f" at line {line + 1}" if line is not None else ""
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or ""
+        if "constructor for the tag" in problem:  # valid YAML, but a tag that would build an object
+            tag = problem.split("tag ", 1)[-1].strip()
+            raise ConfigError(f"{p}: the YAML tag {tag}{at} is refused: tags that build Python objects are never "
+                              "loaded (write the plain value)") from None
         raise ConfigError(f"{p}: not valid YAML{at}") from None
     if data is None:
         # an empty file is almost always a mistake (wrong file, failed write); applying

@@ -11,12 +11,20 @@ PANELS = [
     ("losses", ["loss_d", "loss_g"]),
     ("wasserstein", ["wasserstein", "ivgp_distance", "ivgp_reference"]),
     ("penalty schedule (lambda)", ["penalty_weight"]),
-    ("rho and interpolation", ["ivgp_rho", "eps_mean", "eps_std"]),
+    ("IVGP rho", ["ivgp_rho"]),
+    ("interpolation of the penalty points (eps)", ["eps_mean", "eps_std"]),
     ("gradient norms at penalty points", ["gp_grad_norm", "gp_grad_norm_max", "gp_dir_deriv"]),
     ("parameter gradient norms", ["grad_norm_d", "grad_norm_g"]),
     ("FID", ["fid"]),
     ("sample diversity / real", ["diversity_ratio"]),
 ]
+
+
+def panels_for(keys) -> list[tuple[str, list[str]]]:
+    """The panels that have data among ``keys`` (a panel only for what the run logged: no
+    IVGP panel for a run without the IVGP schedule)."""
+    panels = [(t, [k for k in ks if k in keys]) for t, ks in PANELS]
+    return [(t, ks) for t, ks in panels if ks]
 
 
 def plot_run(run_dir: str | Path, out: Optional[str | Path] = None) -> list[Path]:
@@ -38,8 +46,7 @@ def plot_run(run_dir: str | Path, out: Optional[str | Path] = None) -> list[Path
             xs, ys = series.setdefault(k, ([], []))
             xs.append(r["step"])
             ys.append(float(v))
-    panels = [(t, [k for k in keys if k in series]) for t, keys in PANELS]
-    panels = [(t, ks) for t, ks in panels if ks]
+    panels = panels_for(series)
     cols = 2
     rows = (len(panels) + 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(11, 3.0 * rows), dpi=100, squeeze=False)

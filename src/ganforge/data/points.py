@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import re
+import warnings
+
 import numpy as np
 import torch
 
@@ -18,6 +21,16 @@ from ..errors import ConfigError, DataError
 from .base import DATASETS, Dataset
 
 MAX_BYTES = 2 << 30  #: a points file larger than this is not "low-dimensional data"
+
+
+def _file_lines(msg: str, skipped: int) -> str:
+    """numpy counts rows from 0 after the skipped header; a user counts the file's lines
+    from 1: "row 1" with a header is line 3."""
+    m = re.search(r"at row (\d+), column (\d+)", msg)
+    if not m:
+        return msg
+    line = int(m.group(1)) + skipped + 1
+    return msg[:m.start()] + f"at line {line}, column {m.group(2)}" + msg[m.end():]
 
 
 def read_points(path: Path) -> np.ndarray:
@@ -39,7 +52,12 @@ def read_points(path: Path) -> np.ndarray:
                 skip = 0
             except ValueError:
                 skip = 1  # a header line
-            arr = np.loadtxt(path, delimiter=delim, skiprows=skip, dtype=np.float64, ndmin=2)
+            with warnings.catch_warnings():  # numpy's "input contained no data": our message says it
+                warnings.simplefilter("ignore")
+                try:
+                    arr = np.loadtxt(path, delimiter=delim, skiprows=skip, dtype=np.float64, ndmin=2)
+                except ValueError as e:
+                    raise ValueError(_file_lines(str(e), skip)) from None
         else:
             raise DataError(f"{path}: points must be a .npy or .csv file")
     except (ValueError, OSError, UnicodeDecodeError) as e:

@@ -58,6 +58,17 @@ def find_runs(paths: list[Path], skipped: Optional[list[str]] = None) -> list[Ru
     return good
 
 
+def _eval_json(run: RunDir) -> dict[str, Any]:
+    """The record `ganforge eval` wrote into the run folder (empty when none is readable)."""
+    import json
+
+    try:
+        d = json.loads((run.path / "eval.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
 def run_summary(run: RunDir) -> dict[str, Any]:
     recs = run.read_metrics()
     train = [r for r in recs if "loss_d" in r]
@@ -66,8 +77,15 @@ def run_summary(run: RunDir) -> dict[str, Any]:
     key = "fid" if any("fid" in e for e in evals) else "w1"
     best = min((e[key] for e in evals if key in e), default=None)
     st = run.read_status()
+    from ..metrics.evaluate import headline
+
+    # the run's quality: `ganforge eval`'s eval.json when there is one, else the last evaluation in training
+    last = _eval_json(run) or (max((r for r in recs if headline(r)), key=lambda r: r["step"], default={}))
+    if best is None and isinstance(last.get(key), (int, float)):
+        best = last[key]
     return {"run": str(run.path), "status": st.get("status", "?"), "step": st.get("step", train[-1]["step"] if train else 0),
-            "iters": cfg.get("train.iters"), f"best_{key}": best, "data": cfg.get("data.name"),
+            "iters": cfg.get("train.iters"), f"best_{key}": best, "quality": headline(last) or None,
+            "data": cfg.get("data.name"),
             "model": cfg.get("model.name"), "loss": cfg.get("loss.name"),
             "penalty": f"{cfg.get('penalty.name')}/{cfg.get('penalty.schedule')}",
             "optim": f"{cfg.get('optim.g.name')} {cfg.get('optim.g.lr'):g}/{cfg.get('optim.d.lr'):g}"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from typing import Any, Optional
 
 import torch
@@ -263,52 +264,88 @@ class TensorBoardLogger(Callback):
 
 
 class Progress(Callback):
-    """tqdm bar on a terminal with the live losses; plain lines when output is not a terminal."""
+    """A tqdm bar with the live losses on a terminal (of any size: one that reports 0 columns
+    gets an 80-column bar); without a terminal, a plain line at least every ``every_s``
+    seconds of wall clock, at every evaluation (with its metrics) and at the end."""
 
     KEYS = ("loss_d", "loss_g", "wasserstein", "penalty_weight", "ivgp_rho")
+    EVAL_KEYS = ("fid", "w1", "modes_covered", "high_quality", "mode_kl")
     order = 90
 
-    def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled
+    def __init__(self, enabled: bool = True, every_s: float = 10.0, clock=time.monotonic, stream=None) -> None:
+        self.enabled, self.every_s, self.clock = enabled, every_s, clock
+        self.stream = stream
         self.bar = None
+        self.tty = False
         self.seen = -1
+        self.seen_eval = -1
+        self.last_line = 0.0
+
+    def _out(self):
+        return self.stream if self.stream is not None else sys.stderr
 
     def on_start(self, t: Trainer) -> None:
         if not self.enabled:
             return
+        self.tty = self._out().isatty()
+        self.last_line = self.clock()
+        if not self.tty:
+            return
         from tqdm import tqdm
 
-        self.tty = sys.stderr.isatty()
-        self.bar = tqdm(total=t.cfg.train.iters, initial=t.step, unit="it", dynamic_ncols=True,
-                        disable=not self.tty, desc="train")
+        cols = _terminal_columns(self._out())
+        self.bar = tqdm(total=t.cfg.train.iters, initial=t.step, unit="it", desc="train", file=self._out(),
+                        dynamic_ncols=cols > 0, ncols=None if cols > 0 else 80)
 
     def on_step(self, t: Trainer, stats) -> None:
-        if self.bar is None:
+        if not self.enabled:
             return
-        self.bar.update(1)
-        rec = t.last_record
-        if rec and rec["step"] == t.step and rec["step"] != self.seen:
-            self.seen = rec["step"]
-            parts = {k: f"{rec[k]:.3g}" for k in self.KEYS if isinstance(rec.get(k), float)}
-            for k in ("fid", "w1"):
-                if k in t.last_eval:
-                    parts[k] = f"{t.last_eval[k]:.4g}"
-            if self.tty:
-                self.bar.set_postfix(parts, refresh=False)
-            elif t.step % max(t.cfg.train.sample_every, t.cfg.train.log_every) == 0 or t.step == t.cfg.train.iters:
-                rate = t.step / t.elapsed if t.elapsed else 0.0
-                print(f"step {t.step}/{t.cfg.train.iters} " + " ".join(f"{k}={v}" for k, v in parts.items())
-                      + f" ({rate:.2f} it/s)", file=sys.stderr, flush=True)
+        rec, ev = t.last_record, t.last_eval
+        if self.bar is not None:
+            self.bar.update(1)
+            if rec and rec["step"] == t.step and rec["step"] != self.seen:
+                self.seen = rec["step"]
+                self.bar.set_postfix(self.parts(t), refresh=False)
+            return
+        new_eval = bool(ev) and ev.get("step") == t.step and ev.get("step") != self.seen_eval
+        if new_eval:
+            self.seen_eval = ev["step"]
+        now = self.clock()
+        if new_eval or now - self.last_line >= self.every_s or t.step == t.cfg.train.iters:
+            self.last_line = now
+            rate = t.step / t.elapsed if t.elapsed else 0.0
+            parts = self.parts(t)
+            print(f"step {t.step}/{t.cfg.train.iters} " + " ".join(f"{k}={v}" for k, v in parts.items())
+                  + f" ({rate:.2f} it/s)", file=self._out(), flush=True)
+
+    def parts(self, t: Trainer) -> dict[str, str]:
+        """The last logged losses and the last evaluation's headline measures, formatted."""
+        rec = t.last_record or {}
+        parts = {k: f"{rec[k]:.3g}" for k in self.KEYS if isinstance(rec.get(k), float)}
+        for k in self.EVAL_KEYS:
+            if isinstance(t.last_eval.get(k), (int, float)):
+                parts[k] = f"{t.last_eval[k]:.4g}"
+        return parts
 
     def write(self, msg: str) -> None:
-        if self.bar is not None and self.tty:
-            self.bar.write(msg, file=sys.stderr)
+        if self.bar is not None:
+            self.bar.write(msg, file=self._out())
         else:
-            print(msg, file=sys.stderr, flush=True)
+            print(msg, file=self._out(), flush=True)
 
     def on_end(self, t: Trainer) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _terminal_columns(stream) -> int:
+    """The terminal's width (0 when it reports none, as a pty of size 0x0 does)."""
+    import os
+
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, AttributeError, ValueError):
+        return 0
 
 
 class Evaluator(Callback):
