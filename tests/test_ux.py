@@ -66,8 +66,19 @@ def test_a_terminal_of_size_zero_still_gets_a_bar():
         for s in range(1, 4):
             p.on_step(_view(s, iters=10), {})
         p.on_end(_view(3, iters=10))
-    shown = os.read(master, 4096).decode(errors="replace")
+    import select
+
+    chunks = []
+    while select.select([master], [], [], 0.5)[0]:  # everything the bar wrote, however it was split
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
     os.close(master)
+    shown = b"".join(chunks).decode(errors="replace")
     assert "3/10" in shown
 
 
@@ -128,3 +139,92 @@ def test_plot_draws_no_ivgp_panel_for_a_run_without_ivgp(tmp_path):
     titles = [t for t, _ in panels_for(keys)]
     assert "interpolation of the penalty points (eps)" in titles and not any("rho" in t.lower() for t in titles)
     assert "IVGP rho" in [t for t, _ in panels_for(keys | {"ivgp_rho"})]
+
+
+def _png_header(path, w, h):
+    """A PNG whose header claims w x h pixels (no pixel data: Pillow reads sizes from the header)."""
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+
+
+def test_our_pixel_limit_speaks_before_pillows(tmp_path):
+    from ganforge.config import DataConfig
+    from ganforge.data import load_dataset
+
+    from PIL import Image
+
+    guard = Image.MAX_IMAGE_PIXELS
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    _png_header(folder / "bomb.png", 30000, 30000)  # 900 MP: past Pillow's own 179 MP refusal
+    with pytest.raises(DataError) as e:
+        load_dataset(DataConfig(name="imagefolder", dir=str(folder), size=16))
+    assert "30000x30000 px (900 MP) is larger than data.max_pixels=40000000" in str(e.value)
+    assert "decompression bomb" not in str(e.value).lower()
+    assert Image.MAX_IMAGE_PIXELS == guard  # Pillow's own guard is back for everyone else
+
+
+def test_disk_full_says_what_is_kept_and_how_to_go_on(tmp_path, monkeypatch):
+    import errno
+
+    from ganforge.errors import RunError
+    from ganforge.train.checkpoint import atomic_write_bytes
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(RunError) as e:
+        atomic_write_bytes(tmp_path / "new.pt", b"x")
+    assert str(e.value).endswith("disk full while writing")  # nothing was there to keep
+    (tmp_path / "old.pt").write_bytes(b"y")
+    with pytest.raises(RunError, match="disk full while writing; the previous file is kept"):
+        atomic_write_bytes(tmp_path / "old.pt", b"x")
+    monkeypatch.undo()
+    # in a run: the first checkpoint cannot be resumed from; a later one can, and says how
+    from ganforge.train import callbacks
+
+    real = callbacks.save_checkpoint
+    calls = {"n": 0}
+
+    def first_ok_then_full(*a, **k):
+        calls["n"] += 1
+        if calls["n"] >= 2:
+            raise RunError("ckpt_0000010.pt: disk full while writing")
+        return real(*a, **k)
+
+    monkeypatch.setattr(callbacks, "save_checkpoint", first_ok_then_full)
+    with pytest.raises(RunError) as e:
+        ganforge.train(tiny_config(tmp_path / "a"), log=lambda m: None)
+    assert f"continue from step 0 with: ganforge train --resume {tmp_path / 'a' / 'run'}" in str(e.value)
+    calls["n"] = 1
+    with pytest.raises(RunError, match="no checkpoint was written yet: free some space and start the run again"):
+        ganforge.train(tiny_config(tmp_path / "b"), log=lambda m: None)
+
+
+def test_a_failed_storage_leaves_no_empty_study_folder(tmp_path):
+    from ganforge.tune.runner import tune
+
+    folder = tmp_path / "study"
+    with pytest.raises(ConfigError, match="--storage"):
+        tune("gp", 1, folder, storage="nosuchdb://nobody@127.0.0.1:1/none")
+    assert not folder.exists()
+
+
+def test_tune_shows_the_running_trial():
+    from ganforge.tune.runner import TrialProgress
+
+    said, clock = [], FakeClock()
+    p = TrialProgress(3, "fid", said.append, clock=clock)
+    p.on_start(_view(0))
+    clock.now = 4.0
+    p.on_step(_view(5), {})
+    assert said == []
+    clock.now = 10.5
+    p.on_step(_view(9, iters=600, ev={"step": 8, "fid": 77.25}), {})
+    assert said == ["trial 3: running, step 9/600 fid=77.25 (step 8)"]

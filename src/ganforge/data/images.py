@@ -2,7 +2,7 @@
 200-face Labeled Faces subset that scikit-image ships (``lfw``)."""
 from __future__ import annotations
 
-import warnings
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +19,15 @@ def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max
     from PIL import Image, UnidentifiedImageError
 
     try:
-        # Pillow's own bomb guard warns only from 89 MP and errors from 179 MP; ours refuses
-        # from the header, before any decoding, with one line (its warning is not printed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # Pillow's own bomb guard warns from 89 MP and refuses from 179 MP in its words;
+        # ours (data.max_pixels) refuses from the header below, before any decoding, with one
+        # line: Pillow's is off while the header is read (it is process-wide, so restored)
+        old = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
             im = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = old
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"{path}: unreadable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
     try:
@@ -81,8 +85,8 @@ def load_imagefolder(cfg) -> Dataset:
         try:
             arr, c = _load_one(p, cfg.crop, size, cfg.channels, cfg.max_pixels)
         except DataError as e:
-            if cfg.skip_bad:
-                warnings.warn(f"skipping {e}")
+            if cfg.skip_bad:  # one line in our words (a Python warning would add its source line)
+                print(f"warning: skipping {e}", file=sys.stderr, flush=True)
                 continue
             raise
         if first_c is None:

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import torch
 
+from ..errors import RunError
 from ..images import save_samples
 from .checkpoint import save_checkpoint
 from .loop import Callback, ExcludeTime, Fail, NewBest, Publish, Rollback, RunStatus, StepStats, Stop, Trainer, Warn
@@ -224,12 +225,23 @@ class Checkpointer(Callback):
         if not t.weights_finite():  # the health callback rolls back or stops on the next step
             return [Fail(f"non-finite weights at step {t.step}")]
         state = t.checkpoint_state()  # a collective in a distributed run: every rank gets here
-        self.last_step = t.step
-        if not self.run.writable:
-            return
-        self.last_path = save_checkpoint(self.run.checkpoints, t.step, state, t.cfg.train.keep_ckpts)
-        self.run.write_status(status="running", step=t.step, checkpoint=self.last_path.name)
+        try:
+            self.write(t, state)
+        except RunError as e:
+            if "disk full" not in str(e):
+                raise
+            # say what the user can do: continue from the last checkpoint, or start again
+            hint = (f"free some space, then continue from step {self.last_step} with: ganforge train --resume "
+                    f"{self.run.path}" if self.last_step >= 0 and self.last_path is not None else
+                    "no checkpoint was written yet: free some space and start the run again")
+            raise RunError(f"{e}; {hint}") from None
         return None
+
+    def write(self, t: Trainer, state) -> None:
+        if self.run.writable:  # other ranks of a distributed run only take part in the gathering
+            self.last_path = save_checkpoint(self.run.checkpoints, t.step, state, t.cfg.train.keep_ckpts)
+            self.run.write_status(status="running", step=t.step, checkpoint=self.last_path.name)
+        self.last_step = t.step  # after the write: a failed one leaves the last good step
 
 
 class TensorBoardLogger(Callback):

@@ -42,6 +42,7 @@ def _sha256(path: Path) -> str:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    existed = path.exists()
     try:
         with open(tmp, "wb") as f:
             f.write(data)
@@ -51,7 +52,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         if e.errno == errno.ENOSPC:
-            raise RunError(f"{path}: disk full while writing; the previous file is kept") from None
+            kept = "; the previous file is kept" if existed else ""
+            raise RunError(f"{path}: disk full while writing{kept}") from None
         raise RunError(f"{path}: cannot write ({e.strerror or e})") from None
 
 

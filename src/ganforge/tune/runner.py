@@ -178,7 +178,7 @@ def run_trials(space_path: str | Path, trials: int, folder: Path, storage: Optio
         cfg.out = str(run_dir)
         trial.set_user_attr("run_dir", str(run_dir))
         pruning = PruningCallback(trial, space.metric)
-        res = api.train(cfg, log=lambda m: None, extra_callbacks=[pruning])
+        res = api.train(cfg, log=lambda m: None, extra_callbacks=[pruning, TrialProgress(trial.number, space.metric, log)])
         trial.set_user_attr("status", res.status)
         if pruning.pruned:
             trial.set_user_attr("reason", res.reason)
@@ -204,6 +204,30 @@ def run_trials(space_path: str | Path, trials: int, folder: Path, storage: Optio
     return st
 
 
+class TrialProgress(Callback):
+    """While a trial runs: a line at least every ``every_s`` seconds with its step and the
+    last value of the study's metric (a trial of minutes would otherwise be silent)."""
+
+    order = 95
+
+    def __init__(self, number: int, metric: str, log: Callable[[str], None], every_s: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.number, self.metric, self.log, self.every_s, self.clock = number, metric, log, every_s, clock
+        self.last = 0.0
+
+    def on_start(self, t: Trainer) -> None:
+        self.last = self.clock()
+
+    def on_step(self, t: Trainer, stats) -> None:
+        now = self.clock()
+        if now - self.last < self.every_s:
+            return
+        self.last = now
+        v = t.last_eval.get(self.metric)
+        shown = f" {self.metric}={v:.4g} (step {t.last_eval['step']})" if isinstance(v, (int, float)) else ""
+        self.log(f"trial {self.number}: running, step {t.step}/{t.cfg.train.iters}{shown}")
+
+
 def tune(space_path: str | Path, trials: int, folder: Path, storage: Optional[str] = None,
          study: Optional[str] = None, workers: int = 1, seed: Optional[int] = None,
          log: Callable[[str], None] = print, overrides: Optional[list[str]] = None):
@@ -213,10 +237,16 @@ def tune(space_path: str | Path, trials: int, folder: Path, storage: Optional[st
     overrides = list(overrides or [])
     load_space(space_path, overrides)  # fail fast on a bad space before starting workers
     folder = Path(folder)
+    made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{(folder / 'study.db').resolve()}"
     study = study or folder.name
-    make_study(load_space(space_path, overrides), storage, study, seed)  # create once, before the workers race
+    try:
+        make_study(load_space(space_path, overrides), storage, study, seed)  # create once, before the workers race
+    except BaseException:
+        if made and not any(folder.iterdir()):  # a storage that failed leaves no empty study folder behind
+            folder.rmdir()
+        raise
     # each of the K processes gets its share of the cores: K processes with torch's default
     # thread count each would spin-wait against one another (docs/scale.md)
     share = max(1, (os.cpu_count() or 1) // workers)
