@@ -44,7 +44,6 @@ paper = pytest.importorskip("paper_reproduction")
 @pytest.mark.parametrize("method", [*paper.METHODS, "wgan-gp@100", "ivgp0@1"])
 @pytest.mark.parametrize("task", ["grid25", "mnist"])
 def test_every_paper_cell_config_is_valid(tmp_path, method, task):
-    from ganforge.config import Config
 
     cfg = paper.cell_config(task, method, 0, "time", tmp_path / "mnist", tmp_path / "run")  # resolved, validated
     base, lam = paper.split_method(method)

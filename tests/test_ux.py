@@ -14,7 +14,6 @@ import pytest
 
 import ganforge
 from ganforge.cli import main
-from ganforge.config import Config
 from ganforge.errors import ConfigError, DataError
 from ganforge.plot import panels_for
 from ganforge.resolve import resolve
