@@ -54,14 +54,20 @@ def load_mnist_arrays(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-@DATASETS.register("mnist", help="MNIST from IDX files in data.dir (downloaded with checksums when data.download)")
-def load_mnist(cfg) -> Dataset:
+def mnist_files(cfg) -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST arrays of the IDX files in ``cfg.dir`` (downloaded there first when
+    ``cfg.download``), for every dataset made from them."""
     if not cfg.dir:
-        raise ConfigError("data.name=mnist needs data.dir (--data-dir FOLDER with the IDX files)")
+        raise ConfigError(f"data.name={cfg.name} needs data.dir (--data-dir FOLDER with the MNIST IDX files)")
     if cfg.download:
         from .download import download_mnist
 
         download_mnist(cfg.dir, cfg.mirrors, cfg.download_splits, log=print)
-    x, y = load_mnist_arrays(cfg.dir)
+    return load_mnist_arrays(cfg.dir)
+
+
+@DATASETS.register("mnist", help="MNIST from IDX files in data.dir (downloaded with checksums when data.download)")
+def load_mnist(cfg) -> Dataset:
+    x, y = mnist_files(cfg)
     xt = torch.from_numpy(x.astype(np.float32)).unsqueeze(1) / 127.5 - 1.0
     return Dataset(name="mnist", x=resize(xt, cfg.size), y=torch.from_numpy(y.astype(np.int64)), num_classes=10)

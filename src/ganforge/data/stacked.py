@@ -7,9 +7,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import ConfigError
 from .base import DATASETS, Dataset, resize
-from .mnist import load_mnist_arrays
+from .mnist import mnist_files
 
 
 def stack_digits(x: np.ndarray, y: np.ndarray, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -24,12 +23,6 @@ def stack_digits(x: np.ndarray, y: np.ndarray, n: int, seed: int) -> tuple[torch
 @DATASETS.register("stackedmnist", help="three MNIST digits as colour channels, 1,000 modes (data.n_samples images "
                    "drawn from the IDX files in data.dir)")
 def load_stacked(cfg) -> Dataset:
-    if not cfg.dir:
-        raise ConfigError("data.name=stackedmnist needs data.dir (--data-dir FOLDER with the MNIST IDX files)")
-    if cfg.download:
-        from .download import download_mnist
-
-        download_mnist(cfg.dir, cfg.mirrors, cfg.download_splits, log=print)
-    x, y = load_mnist_arrays(cfg.dir)
+    x, y = mnist_files(cfg)
     img, modes = stack_digits(x, y, cfg.n_samples, cfg.seed)
     return Dataset(name="stackedmnist", x=resize(img, cfg.size), y=modes, num_classes=1000, info={"modes": 1000})

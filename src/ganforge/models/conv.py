@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ConfigError
-from .layers import activation, d_norm_wrap
+from .layers import activation, strided_critic
 
 #: image side -> the side the generator starts from (a power-of-two ladder up to the size)
 START = {8: 4, 16: 4, 28: 7, 32: 4, 64: 4, 128: 4}
@@ -78,20 +78,8 @@ class UpConvDiscriminator(nn.Module):
         _ups(size, UP_START, "upconv")
         n_down = max(2, int(math.log2(size)) - 1)  # down to 2x2 (28 px: 4x4 -> 2x2 as well)
         base = max(width // 4, 8)
-        layers: list[nn.Module] = []
-        cin = channels
-        for i in range(n_down):
-            cout = base * 2 ** i
-            layers.append(d_norm_wrap(nn.Conv2d(cin, cout, 3, 2, 1), norm))
-            if norm == "layer" and i > 0:
-                layers.append(nn.GroupNorm(1, cout))
-            layers.append(activation(act, slope))
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            cin = cout
-        side = _down_sides(size, n_down)
-        layers += [nn.Flatten(), d_norm_wrap(nn.Linear(cin * side * side, 1), norm)]
-        self.net = nn.Sequential(*layers)
+        self.net = strided_critic(channels, [base * 2 ** i for i in range(n_down)], 3, _down_sides(size, n_down),
+                                  norm, act, slope, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import ConfigError
-from .layers import activation, d_norm_wrap
+from .layers import activation, strided_critic
 
 SIZES = {8: (4, 1), 16: (4, 2), 28: (7, 2), 32: (4, 3), 64: (4, 4)}  # size -> (start side, n_up)
 
@@ -57,20 +57,7 @@ class DCGANDiscriminator(nn.Module):
                  dropout: float = 0.0) -> None:
         super().__init__()
         s0, n_down = _plan(size)
-        layers: list[nn.Module] = []
-        cin = channels
-        for i in range(n_down):
-            cout = width * 2 ** i
-            layers.append(d_norm_wrap(nn.Conv2d(cin, cout, 4, 2, 1), norm))
-            if norm == "layer" and i > 0:
-                layers.append(nn.GroupNorm(1, cout))  # layer norm over (C, H, W)
-            layers.append(activation(act, slope))
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            cin = cout
-        layers.append(nn.Flatten())
-        layers.append(d_norm_wrap(nn.Linear(cin * s0 * s0, 1), norm))
-        self.net = nn.Sequential(*layers)
+        self.net = strided_critic(channels, [width * 2 ** i for i in range(n_down)], 4, s0, norm, act, slope, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)

@@ -94,6 +94,34 @@ def d_norm_wrap(layer: nn.Module, norm: str) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(layer) if norm == "spectral" else layer
 
 
+def d_down_block(conv: nn.Module, cout: int, first: bool, norm: str, act: str, slope: float,
+                 dropout: float) -> list[nn.Module]:
+    """One downsampling block of a convolutional D: the convolution (spectral-normed when
+    ``norm`` says so), layer norm over (C, H, W) after all but the first, the activation,
+    dropout when asked."""
+    layers: list[nn.Module] = [d_norm_wrap(conv, norm)]
+    if norm == "layer" and not first:
+        layers.append(nn.GroupNorm(1, cout))
+    layers.append(activation(act, slope))
+    if dropout > 0:
+        layers.append(nn.Dropout(dropout))
+    return layers
+
+
+def strided_critic(channels: int, widths: list[int], kernel: int, side: int, norm: str, act: str, slope: float,
+                   dropout: float) -> nn.Sequential:
+    """A convolutional D body: stride-2 ``kernel`` convolutions of ``widths`` (each a
+    :func:`d_down_block`), then Flatten and a Linear from the final ``side`` x ``side`` map to
+    one logit. The last module is that Linear (projection D's take ``[:-1]`` as features)."""
+    layers: list[nn.Module] = []
+    cin = channels
+    for i, cout in enumerate(widths):
+        layers += d_down_block(nn.Conv2d(cin, cout, kernel, 2, 1), cout, i == 0, norm, act, slope, dropout)
+        cin = cout
+    layers += [nn.Flatten(), d_norm_wrap(nn.Linear(cin * side * side, 1), norm)]
+    return nn.Sequential(*layers)
+
+
 def spectral_all(module: nn.Module) -> nn.Module:
     """Spectral norm on every Linear / conv layer of ``module`` (for G)."""
     for name, child in list(module.named_children()):
