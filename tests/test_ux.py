@@ -40,17 +40,17 @@ def test_without_a_terminal_a_line_comes_every_ten_seconds_and_at_each_evaluatio
     out, clock = io.StringIO(), FakeClock()
     p = Progress(stream=out, clock=clock)
     p.on_start(_view(0))
-    for step in range(1, 31):  # 30 steps of 0.5 s: lines at 10 s and 20 s
+    for step in range(1, 31):  # 30 steps of 0.5 s: a line at the first step, then 10 s later
         clock.now += 0.5
         p.on_step(_view(step, record={"step": step, "loss_d": 0.5}), {})
     lines = out.getvalue().splitlines()
-    assert [ln.split()[1] for ln in lines] == ["20/1000"]  # 10 s after the start, not 250 steps
+    assert [ln.split()[1] for ln in lines] == ["1/1000", "21/1000"]  # not every 250 steps
     clock.now += 0.1  # an evaluation shows at once, with its metrics
     p.on_step(_view(31, ev={"step": 31, "fid": 42.125}), {})
     assert out.getvalue().splitlines()[-1].startswith("step 31/1000 ") and "fid=42.12" in out.getvalue()
     clock.now += 9.0
     p.on_step(_view(32), {})
-    assert len(out.getvalue().splitlines()) == 2  # 9 s after the last line: nothing yet
+    assert len(out.getvalue().splitlines()) == 3  # 9 s after the last line: nothing yet
     p.on_step(_view(1000), {})  # the last step always says where the run ended
     assert out.getvalue().splitlines()[-1].startswith("step 1000/1000")
 

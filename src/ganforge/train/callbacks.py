@@ -277,8 +277,9 @@ class TensorBoardLogger(Callback):
 
 class Progress(Callback):
     """A tqdm bar with the live losses on a terminal (of any size: one that reports 0 columns
-    gets an 80-column bar); without a terminal, a plain line at least every ``every_s``
-    seconds of wall clock, at every evaluation (with its metrics) and at the end."""
+    gets an 80-column bar); without a terminal, a plain line after the first step (the run
+    has started), then at least every ``every_s`` seconds of wall clock, at every evaluation
+    (with its metrics) and at the end."""
 
     KEYS = ("loss_d", "loss_g", "wasserstein", "penalty_weight", "ivgp_rho")
     EVAL_KEYS = ("fid", "w1", "modes_covered", "high_quality", "mode_kl")
@@ -292,6 +293,7 @@ class Progress(Callback):
         self.seen = -1
         self.seen_eval = -1
         self.last_line = 0.0
+        self.lines = 0
 
     def _out(self):
         return self.stream if self.stream is not None else sys.stderr
@@ -323,8 +325,8 @@ class Progress(Callback):
         if new_eval:
             self.seen_eval = ev["step"]
         now = self.clock()
-        if new_eval or now - self.last_line >= self.every_s or t.step == t.cfg.train.iters:
-            self.last_line = now
+        if not self.lines or new_eval or now - self.last_line >= self.every_s or t.step == t.cfg.train.iters:
+            self.last_line, self.lines = now, self.lines + 1
             rate = t.step / t.elapsed if t.elapsed else 0.0
             parts = self.parts(t)
             print(f"step {t.step}/{t.cfg.train.iters} " + " ".join(f"{k}={v}" for k, v in parts.items())
