@@ -43,7 +43,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from study import (ROOT, Study, cell_record, curve, machine_name, median_range, resolved,  # noqa: E402,F811
+from study import (Study, cell_record, curve, machine_name, median_range, resolved,  # noqa: E402
                    train_and_measure)
 from ganforge import api  # noqa: E402
 from ganforge.config import Config, deep_merge  # noqa: E402

@@ -187,6 +187,7 @@ def test_disk_full_says_what_is_kept_and_how_to_go_on(tmp_path, monkeypatch):
     monkeypatch.undo()
     # in a run: the first checkpoint cannot be resumed from; a later one can, and says how
     from ganforge.train import callbacks
+    from ganforge.train.checkpoint import DiskFullError
 
     real = callbacks.save_checkpoint
     calls = {"n": 0}
@@ -194,7 +195,7 @@ def test_disk_full_says_what_is_kept_and_how_to_go_on(tmp_path, monkeypatch):
     def first_ok_then_full(*a, **k):
         calls["n"] += 1
         if calls["n"] >= 2:
-            raise RunError("ckpt_0000010.pt: disk full while writing")
+            raise DiskFullError("ckpt_0000010.pt: disk full while writing")
         return real(*a, **k)
 
     monkeypatch.setattr(callbacks, "save_checkpoint", first_ok_then_full)

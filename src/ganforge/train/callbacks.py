@@ -12,7 +12,7 @@ import torch
 
 from ..errors import RunError
 from ..images import save_samples
-from .checkpoint import save_checkpoint
+from .checkpoint import DiskFullError, save_checkpoint
 from .loop import Callback, ExcludeTime, Fail, NewBest, Publish, Rollback, RunStatus, StepStats, Stop, Trainer, Warn
 from .health import HealthMonitor
 from .rundir import RunDir
@@ -122,7 +122,6 @@ class HealthCallback(Callback):
         learning rates (none when there is nothing to go back to)."""
         import warnings as _w
 
-        from ..errors import RunError
         from .checkpoint import load_latest
 
         if t.rollbacks >= t.cfg.train.max_rollbacks:
@@ -227,9 +226,7 @@ class Checkpointer(Callback):
         state = t.checkpoint_state()  # a collective in a distributed run: every rank gets here
         try:
             self.write(t, state)
-        except RunError as e:
-            if "disk full" not in str(e):
-                raise
+        except DiskFullError as e:
             # say what the user can do: continue from the last checkpoint, or start again
             hint = (f"free some space, then continue from step {self.last_step} with: ganforge train --resume "
                     f"{self.run.path}" if self.last_step >= 0 and self.last_path is not None else
@@ -282,7 +279,6 @@ class Progress(Callback):
     (with its metrics) and at the end."""
 
     KEYS = ("loss_d", "loss_g", "wasserstein", "penalty_weight", "ivgp_rho")
-    EVAL_KEYS = ("fid", "w1", "modes_covered", "high_quality", "mode_kl")
     order = 90
 
     def __init__(self, enabled: bool = True, every_s: float = 10.0, clock=time.monotonic, stream=None) -> None:
@@ -336,7 +332,9 @@ class Progress(Callback):
         """The last logged losses and the last evaluation's headline measures, formatted."""
         rec = t.last_record or {}
         parts = {k: f"{rec[k]:.3g}" for k in self.KEYS if isinstance(rec.get(k), float)}
-        for k in self.EVAL_KEYS:
+        from ..metrics.evaluate import HEADLINE  # the measures a run's quality is told by
+
+        for k in HEADLINE:
             if isinstance(t.last_eval.get(k), (int, float)):
                 parts[k] = f"{t.last_eval[k]:.4g}"
         return parts

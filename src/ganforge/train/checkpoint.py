@@ -39,6 +39,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+class DiskFullError(RunError):
+    """A write failed for lack of space (the caller may say how to go on)."""
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -53,7 +57,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         if e.errno == errno.ENOSPC:
             kept = "; the previous file is kept" if existed else ""
-            raise RunError(f"{path}: disk full while writing{kept}") from None
+            raise DiskFullError(f"{path}: disk full while writing{kept}") from None
         raise RunError(f"{path}: cannot write ({e.strerror or e})") from None
 
 

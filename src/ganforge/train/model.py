@@ -83,6 +83,8 @@ class GANModel:
         return g(z, y) if self.conditional else g(z)
 
     def d_forward(self, x: torch.Tensor, y: Optional[torch.Tensor], train: bool = False) -> torch.Tensor:
+        """D on ``x`` (labels ``y`` for a conditional D); ``train`` goes through ``D_train``
+        (the DDP wrapper that averages gradients), else through D itself."""
         d = self.D_train if train else self.D
         return d(x, y) if self.conditional else d(x)
 

@@ -226,7 +226,7 @@ class TrainStep:
         B = ctx.real.shape[0]
         # one forward for both batches: D has no batch norm, so this equals two forwards
         both = torch.cat([ctx.real, ctx.fake])
-        out = self.model.D_train(both, torch.cat([ctx.y, ctx.y])) if self.model.conditional else self.model.D_train(both)
+        out = self.model.d_forward(both, torch.cat([ctx.y, ctx.y]) if ctx.y is not None else None, train=True)
         d_real, d_fake = out[:B], out[B:]
         loss_d = self.loss.d(d_real, d_fake, self.cfg.loss.real_label)
         ctx.w = d_real.mean().detach() - d_fake.mean().detach()
@@ -277,7 +277,7 @@ class TrainStep:
             return ctx.w
         with torch.no_grad():
             xh, yh = self.held.real(ctx.real.shape[0])
-            d_held = self.model.D(xh, yh) if self.model.conditional else self.model.D(xh)
+            d_held = self.model.d_forward(xh, yh)
         w = d_held.float().mean() - ctx.stats["d_fake"].float()
         ctx.stats["wasserstein_holdout"] = w
         return w
@@ -294,11 +294,11 @@ class TrainStep:
                 real, y = self.source.real(B)
                 with torch.no_grad():
                     xr = self.d_inputs(real, sigma)
-                    d_real = self.model.D(xr, y) if self.model.conditional else self.model.D(xr)
+                    d_real = self.model.d_forward(xr, y)
             else:
                 y = self.source.labels(B)
             fake = self.d_inputs(self.model.g_forward(self.model.G_train, self.source.latent(B), y), sigma)
-            d_fake = self.model.D(fake, y) if self.model.conditional else self.model.D(fake)
+            d_fake = self.model.d_forward(fake, y)
             loss_g = self.loss.g(d_fake, d_real) if d_real is not None else self.loss.g(d_fake)
             wp = self.weight_penalty(self.model.G, cfg.reg.g_l1, cfg.reg.g_l2)
             if wp is not None:
