@@ -228,3 +228,24 @@ def test_tune_shows_the_running_trial():
     clock.now = 10.5
     p.on_step(_view(9, iters=600, ev={"step": 8, "fid": 77.25}), {})
     assert said == ["trial 3: running, step 9/600 fid=77.25 (step 8)"]
+
+
+def test_torchs_pickle_protocol_note_is_not_shown_before_sample(tmp_path, monkeypatch, capsys):
+    """torch (some versions) warns in two lines about the pickle protocol a checkpoint was
+    written with: nothing a user can act on, so `sample` and `eval` do not show it."""
+    import torch
+
+    ganforge.train(tiny_config(tmp_path, train={"iters": 4, "ckpt_every": 4, "sample_every": 4}))
+    real = torch.load
+
+    def noisy_load(*a, **k):
+        warnings.warn("The given file was saved with pickle protocol 4, which is deprecated;\n"
+                      "  re-save it with a newer protocol", UserWarning)
+        return real(*a, **k)
+
+    monkeypatch.setattr(torch, "load", noisy_load)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning that got through would raise here
+        assert main(["sample", str(tmp_path / "run"), "--n", "8", "--out", str(tmp_path / "s.png")]) == 0
+    captured = capsys.readouterr()
+    assert "pickle protocol" not in captured.out + captured.err and "wrote 8 samples" in captured.out

@@ -113,7 +113,11 @@ def load_file(path: Path, sha256: str | None = None) -> dict[str, Any]:
     if sha256 is not None and _sha256(path) != sha256:
         raise RunError(f"{path}: checksum mismatch (file damaged)")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch's notes on how the file was pickled (e.g. "pickle protocol 4") tell a user
+            # nothing to act on; the file is verified above and refused below if unsafe
+            warnings.filterwarnings("ignore", message=r"(?is).*pickle.*protocol", category=UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         # torch's message is ~600 characters and advises turning the protection off; ours
         # is one line and names what the file wanted to run
