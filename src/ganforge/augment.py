@@ -113,8 +113,17 @@ class Augment:
 
     def __call__(self, x: Tensor, rng) -> Tensor:
         # the probability in force: ADA's current p when adaptive (cfg.p is only its start)
+        if self.ada is not None and self.ada.deferred:
+            return self._apply(x, rng, self.ada.p_on(x.device))
         p = self.ada.p if self.ada is not None else self.p
         if not self.ops or p <= 0:
+            return x
+        return self._apply(x, rng, p)
+
+    def _apply(self, x: Tensor, rng, p) -> Tensor:
+        """The ops at probability ``p``: a number (known on the host: p = 1 takes every op
+        without drawing) or a tensor on the device (ADA without host reads: always drawn)."""
+        if not self.ops:
             return x
 
         def u(shape: tuple[int, ...]) -> Tensor:
@@ -122,12 +131,17 @@ class Augment:
 
         for name in self.ops:
             y = AUGMENTS.get(name)(x, u, self.cfg)
-            if p >= 1.0:
+            if not isinstance(p, Tensor) and p >= 1.0:
                 x = y
             else:  # each sample takes the op with probability p
                 keep = (u((x.shape[0], 1, 1, 1)) < p).to(x.dtype)
                 x = keep * y + (1 - keep) * x
         return x
+
+    def defer(self) -> None:
+        """Keep ADA's p on the device from now on: no host read per interval (GPU steps)."""
+        if self.ada is not None:
+            self.ada.deferred = True
 
     def state_dict(self) -> dict:
         return self.ada.state_dict() if self.ada is not None else {}
@@ -145,29 +159,48 @@ class AdaController:
 
     def __init__(self, cfg: AugmentConfig) -> None:
         self.cfg = cfg
-        self.p = cfg.p
-        self.sum_sign = 0.0
+        self.p: float | Tensor = cfg.p
+        self.sum_sign: float | Tensor = 0.0
         self.count = 0
         self.steps = 0
-        self.last_r = float("nan")
+        self.updates = 0  #: intervals closed so far (a host count: known without reading p)
+        self.last_r: float | Tensor = float("nan")
+        #: p, r and the sign sum stay tensors on the device and are never read back during
+        #: training: the same arithmetic in float64 on the device as in Python floats on the host
+        self.deferred = False
+
+    def p_on(self, device: torch.device) -> Tensor:
+        """p as a float64 tensor on ``device`` (deferred mode)."""
+        if not isinstance(self.p, Tensor) or self.p.device != device:
+            self.p = torch.as_tensor(float(self.p) if not isinstance(self.p, Tensor) else self.p,
+                                     dtype=torch.float64).to(device)
+        return self.p
 
     def observe(self, d_real: Tensor) -> None:
         """Record one critic step's outputs on the (augmented) real batch."""
-        # summed on the device: one host sync per interval, not one per critic step
+        # summed on the device: one host sync per interval (none when deferred)
         self.sum_sign = self.sum_sign + torch.sign(d_real.detach()).sum()
         self.count += d_real.numel()
         self.steps += 1
-        if self.steps >= self.cfg.interval:
+        if self.steps < self.cfg.interval:
+            return
+        step = self.count / self.cfg.speed_img
+        if self.deferred:
+            r = self.sum_sign.double() / max(self.count, 1)
+            self.p = (self.p_on(d_real.device) + torch.sign(r - self.cfg.target) * step).clamp(0.0, 1.0)
+            self.last_r = r
+        else:
             self.last_r = float(self.sum_sign) / max(self.count, 1)
-            step = self.count / self.cfg.speed_img
             sign = (self.last_r > self.cfg.target) - (self.last_r < self.cfg.target)
             self.p = min(1.0, max(0.0, self.p + sign * step))
-            self.sum_sign, self.count, self.steps = 0.0, 0, 0
+        self.sum_sign, self.count, self.steps = 0.0, 0, 0
+        self.updates += 1
 
     def state_dict(self) -> dict:
-        return {"p": self.p, "sum_sign": float(self.sum_sign), "count": self.count, "steps": self.steps,
-                "last_r": self.last_r}
+        return {"p": float(self.p), "sum_sign": float(self.sum_sign), "count": self.count, "steps": self.steps,
+                "last_r": float(self.last_r), "updates": self.updates}
 
     def load_state_dict(self, s: dict) -> None:
         self.p, self.sum_sign = float(s["p"]), float(s["sum_sign"])
         self.count, self.steps, self.last_r = int(s["count"]), int(s["steps"]), float(s["last_r"])
+        self.updates = int(s.get("updates", 0 if s["last_r"] != s["last_r"] else 1))

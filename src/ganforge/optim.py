@@ -149,7 +149,12 @@ class EMA:
     @torch.no_grad()
     def update(self, module: nn.Module, batch: int = 1, images_seen: int = 0) -> None:
         beta = self.beta(batch, images_seen)
-        for e, p in zip(self.module.parameters(), module.parameters()):
-            e.lerp_(p.detach(), 1.0 - beta)
-        for e, b in zip(self.module.buffers(), module.buffers()):
-            e.copy_(b)
+        # one multi-tensor kernel for all weights instead of one launch per tensor (on a GPU
+        # small networks are launch-bound); the same lerp, so the same values
+        ema_p = [e for e in self.module.parameters()]
+        src_p = [p.detach() for p in module.parameters()]
+        if ema_p:
+            torch._foreach_lerp_(ema_p, src_p, 1.0 - beta)
+        ema_b, src_b = list(self.module.buffers()), list(module.buffers())
+        if ema_b:
+            torch._foreach_copy_(ema_b, src_b)

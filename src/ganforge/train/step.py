@@ -85,6 +85,29 @@ class TrainStep:
         self.detail = True  #: full diagnostics this step (gradient norms, penalty-point statistics)
         self._build_objectives(cfg, data)
         self._build_sources(cfg, data)
+        #: whether the step may read a device value on the host. On a CPU a read costs
+        #: nothing; on a GPU it waits for the queue to drain, so there the step keeps what it
+        #: decides from (ADA's p) on the device and the loop reads stats every log_every
+        self.host_reads = True
+        if self.device.type != "cpu":
+            self.defer_host_reads()
+
+    def defer_host_reads(self) -> None:
+        """No host read of a device value inside a step from now on (what a GPU step does;
+        a CPU run can ask for it too, as the tests do). What still reads: the ``ivgp`` and
+        ``pi`` schedules (their weight is decided on the host from this step's distance or
+        gradient norm) and float16's grad scaler on log steps."""
+        self.host_reads = False
+        self.augment.defer()
+
+    def host_read_reasons(self) -> list[str]:
+        """Why this run's step must still read device values on the host (empty: none)."""
+        out = []
+        if self.penalty.needs_gradient and (self.schedule.uses_distance or self.schedule.uses_feedback):
+            out.append(f"penalty.schedule={self.cfg.penalty.schedule} decides its weight on the host every critic step")
+        if self.scaler_d is not None:
+            out.append("train.precision=fp16's grad scaler decides on the host whether to skip a step")
+        return out
 
     def run(self, step: int, iters: int, time_fraction: float = 0.0, lr_scale: float = 1.0) -> dict[str, torch.Tensor]:
         """Generator step ``step`` (0-based) of ``iters``; ``time_fraction`` is the share of
@@ -238,9 +261,10 @@ class TrainStep:
             # loss), so its overfitting signal is the sign of D(real) - D(fake), pair by pair
             self.augment.ada.observe(d_real - d_fake if self.loss.relativistic else d_real)
         if self.augment.enabled:
-            ctx.stats["augment_p"] = torch.tensor(self.augment.ada.p if self.augment.ada else self.augment.p)
-            if self.augment.ada is not None and math.isfinite(self.augment.ada.last_r):
-                ctx.stats["ada_r"] = torch.tensor(self.augment.ada.last_r)
+            ada = self.augment.ada
+            ctx.stats["augment_p"] = torch.as_tensor(ada.p if ada else self.augment.p).detach().clone()
+            if ada is not None and ada.updates:  # r exists once an interval has closed
+                ctx.stats["ada_r"] = torch.as_tensor(ada.last_r).detach().clone()
 
     def d_reg_phase(self, ctx: "StepContext", step: int, iters: int, fraction: float) -> None:
         cfg = self.cfg
