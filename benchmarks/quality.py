@@ -98,12 +98,18 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # the modern recipe on the new convolutional families (candidates, not yet measured)
     "r3gan-upconv": ("r3gan-mnist", {"model": {"name": "upconv"}}),
     "r3gan-resnet": ("r3gan-mnist", {"model": {"name": "resnet", "width": 32}}),
+    # the tutorial's design in ganforge: upconv networks (no checkerboard), the
+    # non-saturating loss and Adam 2e-4 betas 0.5/0.999 of dcgan-mnist, D dropout 0.25 as
+    # the tutorial's, and an EMA of G's weights (the tutorial has none)
+    "dcgan-upconv": ("dcgan-mnist", {"model": {"name": "upconv", "d_dropout": 0.25},
+                                     "train": {"ema_halflife_kimg": 10}}),
 }
 #: configs that only make sense on some tasks (image presets on their own data)
 ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist": ("mnist", "stackedmnist"),
            "r3gan-mlp-mnist": ("mnist",), "r3gan-mlp-mnist-decay": ("mnist",),
            "r3gan-toy-tuned": ("ring8", "grid25", "swissroll"), "tutorial-dcgan": MNIST_FILES,
-           "r3gan-upconv": MNIST_FILES, "r3gan-resnet": MNIST_FILES}
+           "r3gan-upconv": MNIST_FILES, "r3gan-resnet": MNIST_FILES,
+           "dcgan-upconv": MNIST_FILES}
 
 
 def same_as(task: str, config: str) -> Optional[str]:
