@@ -64,9 +64,18 @@ TASKS: dict[str, dict[str, Any]] = {
     # 26,000 samples, as the literature does; FID and the curve use 2,000
     "stackedmnist": {"data": {"name": "stackedmnist", "holdout": 2000, "n_samples": 26000}, "seconds": 600,
                      "steps": 6000, "kind": "image", "n_eval": 2000, "n_final": 26000},
+    # the 200 grey 25x25 faces scikit-image ships, at 32 px (160 to train on, 40 held out)
+    "lfw": {"data": {"name": "lfw", "holdout": 40, "size": 32}, "seconds": 180, "steps": 3000, "kind": "image",
+            "n_eval": 40},
+    # the folder path end to end: the 10,000 MNIST images written by the suite as 32 px grey
+    # PNGs (bench_runs/quality/folder32/, made once from --mnist) and read back by imagefolder
+    "folder32": {"data": {"name": "imagefolder", "holdout": 2000, "size": 32, "channels": 1}, "seconds": 600,
+                 "steps": 6000, "kind": "image", "n_eval": 2000},
 }
 #: tasks whose data is made from the MNIST files (--mnist)
-MNIST_FILES = ("mnist", "stackedmnist")
+MNIST_FILES = ("mnist", "stackedmnist", "folder32")
+#: tasks on images (where the image configs run)
+IMAGE_TASKS = ("mnist", "stackedmnist", "lfw", "folder32")
 N_TOY = 2000
 CURVE_POINTS = 12  #: evaluations during a run (eval.every_seconds = budget / this)
 
@@ -107,9 +116,9 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
 #: configs that only make sense on some tasks (image presets on their own data)
 ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist": ("mnist", "stackedmnist"),
            "r3gan-mlp-mnist": ("mnist",), "r3gan-mlp-mnist-decay": ("mnist",),
-           "r3gan-toy-tuned": ("ring8", "grid25", "swissroll"), "tutorial-dcgan": MNIST_FILES,
-           "r3gan-upconv": MNIST_FILES, "r3gan-resnet": MNIST_FILES,
-           "dcgan-upconv": MNIST_FILES}
+           "r3gan-toy-tuned": ("ring8", "grid25", "swissroll"), "tutorial-dcgan": IMAGE_TASKS,
+           "r3gan-upconv": IMAGE_TASKS, "r3gan-resnet": IMAGE_TASKS,
+           "dcgan-upconv": IMAGE_TASKS}
 
 
 def same_as(task: str, config: str) -> Optional[str]:
@@ -133,7 +142,7 @@ def task_dict(task: str, config: str, seed: int, budget: str, mnist: Optional[Pa
     if task in MNIST_FILES:
         if mnist is None:
             raise SystemExit(f"the {task} task needs --mnist DIR")
-        data["dir"] = str(mnist.resolve())
+        data["dir"] = str(mnist.resolve() if task != "folder32" else mnist_png_folder(mnist, ROOT / "bench_runs"))
     d = deep_merge(d, {"data": data})
     secs = spec["seconds"]
     train = {"seed": seed, "tensorboard": False, "sample_every": 10**9, "ckpt_every": 10**9}
@@ -146,6 +155,29 @@ def task_dict(task: str, config: str, seed: int, budget: str, mnist: Optional[Pa
         ev = {"every": max(1, steps // CURVE_POINTS), "every_seconds": None}
     ev["n"] = spec.get("n_eval", N_TOY)
     return deep_merge(d, {"train": train, "eval": ev, "out": str(run_dir)})
+
+
+def mnist_png_folder(mnist: Path, under: Path, size: int = 32) -> Path:
+    """The MNIST files as a folder of ``size`` px grey PNGs (made once; a marker file says
+    it is complete, so a folder half-written by a stopped suite is made again)."""
+    import torch.nn.functional as F
+    from PIL import Image
+
+    from ganforge.config import DataConfig
+    from ganforge.data import load_dataset
+
+    folder = under / "quality" / f"folder{size}"
+    done = folder / "COMPLETE"
+    if done.is_file():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    x = load_dataset(DataConfig(name="mnist", dir=str(mnist.resolve()))).x
+    x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    pix = ((x[:, 0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+    for i, a in enumerate(pix):
+        Image.fromarray(a, mode="L").save(folder / f"{i:05d}.png")
+    done.write_text(f"{len(pix)} images\n")
+    return folder
 
 
 def steps_of(task: str, budget: str) -> int:
@@ -307,6 +339,8 @@ TARGETS = {
     "digits": "FID <= 1.5x the real-vs-real floor",
     "mnist": "FID <= 10 (median of 3 seeds)",
     "stackedmnist": "1,000 of 1,000 modes and KL <= 0.05 (median of 3 seeds)",
+    "lfw": "none set (a small face set; FID in the digit classifier's features)",
+    "folder32": "FID <= 10 (median of 3 seeds), as MNIST",
 }
 
 
@@ -321,7 +355,7 @@ def target_met(task: str, cells: list[dict]) -> Optional[bool]:
         return all(f["w1"] <= 1.5 * f["w1_floor"] for f in fins)
     if task == "digits":
         return all(f["fid"] <= 1.5 * f["fid_floor"] for f in fins)
-    if task == "mnist":
+    if task in ("mnist", "folder32"):
         return statistics.median(f["fid"] for f in fins) <= 10
     if task == "stackedmnist":
         return (statistics.median(f["modes_covered"] for f in fins) == 1000
