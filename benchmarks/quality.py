@@ -21,8 +21,8 @@ Configs are named in CONFIGS: the default that `ganforge train` uses for the dat
 previous default, and presets. A cell is (task, config, seed); each writes
 docs/results/quality/cells/TASK/CONFIG/seedN.json when done, and a rerun skips finished
 cells, so the suite can stop and continue. Run folders go to bench_runs/quality/ (not
-committed). The page docs/results/quality.md is rewritten from all finished cells after
-every cell.
+committed). The page docs/results/quality.md (quality-BUDGET.md for a steps budget) is
+rewritten from all finished cells after every cell.
 
 --budget steps trains each task for a fixed number of generator steps instead (STEP_BUDGET:
 what the default config reaches in the time budget on the 2-core CPU this page was made
@@ -500,7 +500,13 @@ def write_page(a) -> None:
         if pics:
             lines += ["Samples (seed 0, end of the budget): " + " ".join(f"{cfg}" for cfg, _ in rows), "", " ".join(pics), ""]
     lines += NOTES
-    (a.out / "quality.md").write_text("\n".join(lines))
+    (a.out / page_name(a.budget)).write_text("\n".join(lines))
+
+
+def page_name(budget: str) -> str:
+    """The page of a budget: quality.md for the time budget, quality-steps5000.md for
+    steps5000 (so that a steps run never overwrites the time budget's page)."""
+    return "quality.md" if budget == "time" else f"quality-{budget}.md"
 
 
 def plot_task(a, task: str, rows: list[tuple[str, list[dict]]]) -> Optional[Path]:
@@ -585,7 +591,7 @@ def main() -> None:
         study(a).run(plan(tasks, configs, seeds), lambda t, c, s: run_cell(t, c, s, a, floors),
                      after=lambda: write_page(a), say_skips=True)
     write_page(a)
-    print(f"wrote {a.out / 'quality.md'}")
+    print(f"wrote {a.out / page_name(a.budget)}")
 
 
 if __name__ == "__main__":
