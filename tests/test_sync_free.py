@@ -90,10 +90,60 @@ def test_the_detector_sees_a_read_and_the_reading_step_still_reads(tmp_path):
     assert any(f == "augment.py" for _, f, _ in seen)  # ADA's p, read once per interval
 
 
-def test_ivgp_says_why_its_step_reads(tmp_path):
-    t = _trainer("ivgp-mnist", tmp_path, ["data.name=digits", "model.g_hidden=[16]", "model.d_hidden=[16]"])
+IVGP = ["data.name=digits", "model.g_hidden=[16]", "model.d_hidden=[16]", "train.batch_size=16"]
+
+
+def test_the_pi_schedule_says_why_its_step_reads(tmp_path):
+    t = _trainer("ivgp-mnist", tmp_path, IVGP + ["penalty.schedule=pi"])
     t.stepper.defer_host_reads()
-    assert any("penalty.schedule=ivgp" in r for r in t.stepper.host_read_reasons())
+    assert any("penalty.schedule=pi" in r for r in t.stepper.host_read_reasons())
+
+
+@pytest.mark.parametrize("reference", ["max", "initial"])
+def test_deferred_ivgp_reads_nothing_and_trains_to_the_same_weights(reference, tmp_path):
+    """A training run of IVGP with its recurrence on the device gives the host's weights
+    bit for bit (the decisions themselves, rho < 1 included: the next test)."""
+    over = IVGP + [f"penalty.ivgp.reference={reference}", "penalty.ivgp.warmup=3"]
+    runs = []
+    for deferred in (False, True):
+        t = _trainer("ivgp-mnist", tmp_path / str(deferred), over)
+        if deferred:
+            t.stepper.defer_host_reads()
+            assert t.stepper.host_read_reasons() == []
+        for i in range(3):
+            t.stepper.run(i, 1000)
+        with host_reads() as seen:
+            for i in range(3, 10):
+                t.stepper.run(i, 1000)
+        assert (seen == []) == deferred
+        runs.append((_weights(t), t.schedule.state_dict(), t.schedule.rho()))
+    (wa, sa, ra), (wb, sb, rb) = runs
+    assert all(torch.equal(a, b) for a, b in zip(wa, wb))
+    assert sa == sb and ra == rb
+
+
+@pytest.mark.parametrize("reference", ["max", "initial"])
+def test_ivgp_decides_the_same_from_a_device_tensor_as_from_a_float(reference):
+    from ganforge.config import PenaltyConfig
+    from ganforge.objectives.schedules import IVGPSchedule, Observation
+
+    cfg = PenaltyConfig(name="gp", schedule="ivgp", weight=10.0, weight_min=0.1)
+    cfg.ivgp.reference, cfg.ivgp.warmup = reference, 2
+    host, dev = IVGPSchedule(cfg), IVGPSchedule(cfg)
+    # rising, then falling towards the reals (rho < 1), a non-finite estimate, a negative one
+    ws = [1.0, -0.2, 1.3, 2.0, 1.1, 0.6, float("nan"), 0.3, 0.05, -0.1, 0.4] + [0.02] * 40
+    rhos = []
+    for i, w in enumerate(ws):
+        a = host.decide(Observation(i, 100, float(torch.tensor(w))))
+        b = dev.decide(Observation(i, 100, torch.tensor(w)))  # float32, as D's outputs are
+        assert isinstance(b.weight, torch.Tensor)
+        assert float(b.weight) == a.weight and float(b.eps_low) == a.eps_low
+        assert {k: float(v) for k, v in b.stats.items()} == {k: float(v) for k, v in a.stats.items()}
+        rhos.append(a.stats["ivgp_rho"])
+    assert min(rhos) < 0.5 and host.state_dict() == dev.state_dict()
+    fresh = IVGPSchedule(cfg)  # a checkpoint of the deferred schedule holds plain numbers
+    fresh.load_state_dict(dev.state_dict())
+    assert fresh.decide(Observation(99, 100, torch.tensor(0.2))).weight == host.decide(Observation(99, 100, float(torch.tensor(0.2)))).weight
 
 
 def _weights(t):

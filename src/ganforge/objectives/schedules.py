@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
+
+import torch
 
 from ..config import PenaltyConfig
 from ..registry import Registry
@@ -26,7 +28,10 @@ from ..registry import Registry
 class Observation:
     step: int  #: generator step (0-based) of this critic step
     total: int  #: generator steps in the run
-    w: float  #: W_t = mean D(x_real) - mean D(x_fake) on this critic step's batches
+    #: W_t = mean D(x_real) - mean D(x_fake) on this critic step's batches: a float, or a
+    #: 0-d tensor on the device when the step reads nothing on the host (schedules with
+    #: ``deferrable`` take it so; their Decision then holds tensors too)
+    w: Any
     #: fraction of the run done: the larger of step / total and (with train.max_seconds) the
     #: time budget used; None reads as step / total
     frac: Optional[float] = None
@@ -38,16 +43,17 @@ class Observation:
 
 @dataclass
 class Decision:
-    weight: float  #: lambda for this critic step
-    eps_low: float = 0.0  #: penalty points: eps ~ U[eps_low, 1] (0 = WGAN-GP)
-    stats: dict[str, float] = field(default_factory=dict)
+    weight: Any  #: lambda for this critic step (a float; a 0-d tensor from a tensor W_t)
+    eps_low: Any = 0.0  #: penalty points: eps ~ U[eps_low, 1] (0 = WGAN-GP)
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 class Schedule:
     """Base policy: constant lambda, WGAN-GP interpolation."""
 
-    uses_distance = False  #: needs Observation.w (costs a device sync per critic step)
+    uses_distance = False  #: needs Observation.w (costs a device sync per critic step unless deferrable)
     uses_feedback = False  #: wants feedback(grad_norm) after each penalty
+    deferrable = False  #: decides from a device tensor W_t as well, with the same arithmetic
 
     def __init__(self, cfg: PenaltyConfig) -> None:
         self.cfg = cfg
@@ -81,19 +87,30 @@ class IVGPSchedule(Schedule):
     """
 
     uses_distance = True
+    deferrable = True
 
     def __init__(self, cfg: PenaltyConfig) -> None:
         super().__init__(cfg)
-        self.d: float | None = None
-        self.d_ref: float | None = None
+        self.d: Any = None  #: float, or a float64 device tensor in a deferred step
+        self.d_ref: Any = None
         self.n = 0
 
     def rho(self) -> float:
-        if self.d is None or self.d_ref is None or self.d_ref <= 0 or self.n <= self.cfg.ivgp.warmup:
+        if self.d is None or self.d_ref is None or self.n <= self.cfg.ivgp.warmup:
+            return 1.0
+        if isinstance(self.d, torch.Tensor):
+            return float(self._rho_tensor())
+        if self.d_ref <= 0:
             return 1.0
         return min(max(self.d / self.d_ref, 0.0), 1.0)
 
+    def _rho_tensor(self) -> torch.Tensor:
+        ratio = (self.d / self.d_ref).clamp(0.0, 1.0)
+        return torch.where(self.d_ref > 0, ratio, torch.ones_like(ratio))
+
     def decide(self, obs: Observation) -> Decision:
+        if isinstance(obs.w, torch.Tensor):
+            return self._decide_tensor(obs.w)
         beta = self.cfg.ivgp.beta
         w = obs.w if math.isfinite(obs.w) else (self.d if self.d is not None else 0.0)
         self.d = w if self.d is None else beta * self.d + (1.0 - beta) * w
@@ -107,8 +124,33 @@ class IVGPSchedule(Schedule):
         return Decision(lo + (hi - lo) * rho, 1.0 - rho,
                         {"ivgp_distance": self.d, "ivgp_reference": self.d_ref or 0.0, "ivgp_rho": rho})
 
+    def _decide_tensor(self, w: torch.Tensor) -> Decision:
+        """The same recurrence on the device, in float64 (what the host's Python floats
+        are), with no value read back: weight and eps_low are 0-d tensors."""
+        beta = self.cfg.ivgp.beta
+        w = w.detach().double()
+        if isinstance(self.d, (int, float)):  # resumed from a checkpoint: continue on the device
+            self.d = torch.tensor(float(self.d), dtype=torch.float64, device=w.device)
+        if isinstance(self.d_ref, (int, float)):
+            self.d_ref = torch.tensor(float(self.d_ref), dtype=torch.float64, device=w.device)
+        w = torch.where(torch.isfinite(w), w, self.d if self.d is not None else torch.zeros_like(w))
+        self.d = w if self.d is None else beta * self.d + (1.0 - beta) * w
+        self.n += 1
+        if self.d_ref is None:
+            self.d_ref = self.d
+        elif self.cfg.ivgp.reference == "max":
+            self.d_ref = torch.maximum(self.d_ref, self.d)
+        else:  # 'initial': the first positive distance
+            self.d_ref = torch.where(self.d_ref <= 0, self.d, self.d_ref)
+        rho = torch.ones_like(self.d) if self.n <= self.cfg.ivgp.warmup else self._rho_tensor()
+        lo, hi = self.cfg.weight_min, self.cfg.weight
+        return Decision(lo + (hi - lo) * rho, 1.0 - rho,
+                        {"ivgp_distance": self.d, "ivgp_reference": self.d_ref, "ivgp_rho": rho})
+
     def state_dict(self) -> dict:
-        return {"d": self.d, "d_ref": self.d_ref, "n": self.n}
+        def plain(v: Any) -> Any:  # checkpoints hold plain numbers
+            return float(v) if isinstance(v, torch.Tensor) else v
+        return {"d": plain(self.d), "d_ref": plain(self.d_ref), "n": self.n}
 
     def load_state_dict(self, state: dict) -> None:
         self.d, self.d_ref, self.n = state["d"], state["d_ref"], int(state["n"])

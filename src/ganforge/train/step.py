@@ -68,6 +68,11 @@ class StepStats:
         return {k: float(v) for k, v in self.mean_tensors().items()}
 
 
+def _scalar(v: Any) -> torch.Tensor:
+    """A stat as a tensor: a device tensor stays where it is (no read), a number becomes one."""
+    return v.detach().clone() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+
+
 class TrainStep:
     """Builds the objectives, optimizers and random streams for ``model`` and runs one
     generator step at a time (:meth:`run`)."""
@@ -89,22 +94,28 @@ class TrainStep:
         #: nothing; on a GPU it waits for the queue to drain, so there the step keeps what it
         #: decides from (ADA's p) on the device and the loop reads stats every log_every
         self.host_reads = True
+        self._defer_distance = False  #: the schedule decides from W_t on the device
         if self.device.type != "cpu":
             self.defer_host_reads()
 
     def defer_host_reads(self) -> None:
         """No host read of a device value inside a step from now on (what a GPU step does;
-        a CPU run can ask for it too, as the tests do). What still reads: the ``ivgp`` and
-        ``pi`` schedules (their weight is decided on the host from this step's distance or
-        gradient norm) and float16's grad scaler on log steps."""
+        a CPU run can ask for it too, as the tests do). What still reads: the ``pi`` schedule
+        (its weight is decided on the host from the penalty's gradient norm), ``ivgp`` in a
+        multi-process run (its distance is averaged over the ranks there) and float16's grad
+        scaler."""
         self.host_reads = False
         self.augment.defer()
+        self._defer_distance = self.schedule.deferrable and not self.dist.enabled
 
     def host_read_reasons(self) -> list[str]:
         """Why this run's step must still read device values on the host (empty: none)."""
         out = []
-        if self.penalty.needs_gradient and (self.schedule.uses_distance or self.schedule.uses_feedback):
-            out.append(f"penalty.schedule={self.cfg.penalty.schedule} decides its weight on the host every critic step")
+        if self.penalty.needs_gradient and ((self.schedule.uses_distance and not self._defer_distance)
+                                            or self.schedule.uses_feedback):
+            why = ("in a multi-process run (its distance is averaged over the ranks on the host)"
+                   if self.schedule.deferrable else "every critic step")
+            out.append(f"penalty.schedule={self.cfg.penalty.schedule} decides its weight on the host {why}")
         if self.scaler_d is not None:
             out.append("train.precision=fp16's grad scaler decides on the host whether to skip a step")
         return out
@@ -274,12 +285,18 @@ class TrainStep:
             ctx.stats["weight_penalty_d"] = wp.detach()
         if not self.penalty.needs_gradient:
             return
-        # schedules see the distance over the whole (all-rank) batch
-        wf = self.dist.mean(float(self.distance(ctx))) if self.schedule.uses_distance else math.nan
+        # schedules see the distance over the whole (all-rank) batch; a deferred step hands
+        # a schedule that can take it the device tensor itself (no read)
+        if not self.schedule.uses_distance:
+            wf: Any = math.nan
+        elif self._defer_distance:
+            wf = self.distance(ctx)
+        else:
+            wf = self.dist.mean(float(self.distance(ctx)))
         dec = self.schedule.decide(Observation(step, iters, wf, fraction))
-        ctx.stats["penalty_weight"] = torch.tensor(dec.weight)
+        ctx.stats["penalty_weight"] = _scalar(dec.weight)
         for k, v in dec.stats.items():
-            ctx.stats[k] = torch.tensor(float(v))
+            ctx.stats[k] = _scalar(v)
         every = cfg.penalty.every
         if self.critic_steps % every:
             return
@@ -287,8 +304,13 @@ class TrainStep:
                            dec.eps_low if self.penalty.uses_interpolation else 0.0,
                            rng=self.source, detail=self.detail or self.schedule.uses_feedback,
                            grad_scale=self.scaler_d.get_scale() if self.scaler_d is not None else 1.0)
-        # lazy regularization: a penalty taken every k steps counts k times
-        ctx.total = ctx.total + (dec.weight * every) * res.value
+        # lazy regularization: a penalty taken every k steps counts k times (a deferred
+        # weight is float64 on the device: rounded to the loss's precision as a Python
+        # float would be, so the objective stays float32)
+        k_weight = dec.weight * every
+        if isinstance(k_weight, torch.Tensor):
+            k_weight = k_weight.to(res.value.dtype)
+        ctx.total = ctx.total + k_weight * res.value
         ctx.stats["penalty"] = res.value.detach()
         ctx.stats.update(res.stats)
         if "gp_grad_norm" in res.stats and self.schedule.uses_feedback:
