@@ -291,7 +291,7 @@ def run_tutorial_cell(task: str, seed: int, a, floors: Floors) -> dict:
     model = TutorialModel(g, data)
     fin = final_metrics(task, model, seed)
     fin.update(floors.get(task, model))
-    pic = a.out / "quality" / f"{task}_tutorial-dcgan_seed{seed}.png"
+    pic = a.out / "quality" / picture_name(task, "tutorial-dcgan", seed, a.budget)
     from ganforge.images import save_samples
 
     save_samples(model.generate_n(64, 5), pic)
@@ -311,7 +311,7 @@ def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
     keys = ("fid", "precision", "recall", "classes_hit", "w1", "modes_covered", "high_quality")
     from ganforge.images import save_samples
 
-    pic = a.out / "quality" / f"{task}_{config}_seed{seed}.png"
+    pic = a.out / "quality" / picture_name(task, config, seed, a.budget)
     x = trainer.model.generate_n(64 if spec_kind(task) == "image" else 1000, 5)
     save_samples(x, pic, real=trainer.data.x[:2000] if x.dim() == 2 else None)
     return cell_record(res, fin, wall, task=task, config=config, seed=seed, budget=a.budget) | {
@@ -495,12 +495,19 @@ def write_page(a) -> None:
         png = plot_task(a, task, rows)
         if png:
             lines += [f"![{task}: quality against seconds and steps]({png.relative_to(a.out).as_posix()})", ""]
-        pics = [f"![{cfg}](quality/{task}_{cfg}_seed0.png)" for cfg, _ in rows
-                if (a.out / "quality" / f"{task}_{cfg}_seed0.png").exists()]
+        pics = [f"![{cfg}](quality/{picture_name(task, cfg, 0, a.budget)})" for cfg, _ in rows
+                if (a.out / "quality" / picture_name(task, cfg, 0, a.budget)).exists()]
         if pics:
             lines += ["Samples (seed 0, end of the budget): " + " ".join(f"{cfg}" for cfg, _ in rows), "", " ".join(pics), ""]
     lines += NOTES
     (a.out / page_name(a.budget)).write_text("\n".join(lines))
+
+
+def picture_name(task: str, what: str, seed: Optional[int], budget: str) -> str:
+    """A picture of the page: mnist_r3gan-mlp-mnist_seed0.png (time budget),
+    mnist_r3gan-mlp-mnist_seed0_steps5000.png, mnist_curves_steps5000.png (steps budgets)."""
+    stem = f"{task}_{what}" + (f"_seed{seed}" if seed is not None else "")
+    return f"{stem}.png" if budget == "time" else f"{stem}_{budget}.png"
 
 
 def page_name(budget: str) -> str:
@@ -535,7 +542,7 @@ def plot_task(a, task: str, rows: list[tuple[str, list[dict]]]) -> Optional[Path
     axes[0].legend(fontsize=7)
     fig.suptitle(f"{task}: {key} during training (one line per seed)", fontsize=9)
     fig.tight_layout()
-    out = a.out / "quality" / f"{task}_curves.png"
+    out = a.out / "quality" / picture_name(task, "curves", None, a.budget)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     plt.close(fig)
