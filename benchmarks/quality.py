@@ -440,6 +440,19 @@ NOTES = [
 ]
 
 
+#: the notes of a steps-budget page
+STEP_NOTES = [
+    "## How these cells were run", "",
+    "At a steps budget every config trains the same number of generator steps, whatever they cost, so "
+    "quality per step is compared: the image issue's measure beside the time budget's "
+    "([quality.md](quality.md)). tutorial-dcgan is the plain loop of `benchmarks/tutorial_dcgan.py` (no "
+    "ganforge), judged as ganforge's rows are (its generator in eval mode, 2,000 samples against the 2,000 "
+    "held-out images). On this 2-core CPU some cells ran beside another cell, so their training seconds "
+    "are not comparable; their steps, and so their quality, are not affected. Pictures and curves of a "
+    "steps budget carry the budget in their names.",
+    "",
+]
+
 fmt_stat = median_range
 
 
@@ -519,7 +532,7 @@ def write_page(a) -> None:
                 if (a.out / "quality" / picture_name(task, cfg, 0, a.budget)).exists()]
         if pics:
             lines += ["Samples (seed 0, end of the budget): " + " ".join(f"{cfg}" for cfg, _ in rows), "", " ".join(pics), ""]
-    lines += NOTES
+    lines += NOTES if a.budget == "time" else STEP_NOTES
     (a.out / page_name(a.budget)).write_text("\n".join(lines))
 
 
