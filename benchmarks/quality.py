@@ -352,6 +352,8 @@ STEP_TARGETS = {"steps5000": 15.0, "steps10000": 8.0}
 def target_text(task: str, budget: str) -> str:
     if task in ("mnist", "folder32") and budget in STEP_TARGETS:
         return f"FID <= {STEP_TARGETS[budget]:g} and <= 0.5x tutorial-dcgan's (median of 3 seeds)"
+    if budget not in ("time", "steps"):
+        return "none set at this budget"
     return TARGETS[task]
 
 
@@ -360,6 +362,8 @@ def target_met(task: str, cells: list[dict], budget: str = "time",
     """Whether ``cells`` (one config's seeds) meet the task's target at ``budget``; the
     step-budget targets also compare with the tutorial's cells (undecided without them)."""
     fins = [c["final"] for c in cells]
+    if budget not in ("time", "steps") and budget not in STEP_TARGETS:
+        return None
     if task in ("mnist", "folder32") and budget in STEP_TARGETS and fins and not any(f.get("diverged") for f in fins):
         fid = statistics.median(f["fid"] for f in fins)
         tut = [c["final"]["fid"] for c in tutorial or [] if "fid" in c["final"]]
