@@ -6,6 +6,7 @@ curve (quality against seconds and against generator steps), with sample picture
     python benchmarks/quality.py --tasks ring8,grid25 --configs default --seeds 0
     python benchmarks/quality.py --budget steps                                # other machines
     python benchmarks/quality.py --report-only                                 # rewrite the page
+    python benchmarks/quality.py --tasks mnist --configs tutorial-dcgan,r3gan-mlp-mnist --budget steps5000
 
 Tasks, budgets (training clock, evaluation excluded) and measures:
   ring8, grid25   2 min   modes covered, high-quality share (toy metrics, 2,000 samples)
@@ -16,6 +17,12 @@ Tasks, budgets (training clock, evaluation excluded) and measures:
   mnist          10 min   mnist-lenet FID, precision, recall, classes covered of 2,000
                           samples against 2,000 held-out images (train on the other 8,000
                           of ../shared/data/mnist), beside held-out vs 2,000 training images
+  stackedmnist   10 min   modes covered of 1,000 and KL to uniform on 26,000 samples
+                          (stacked-lenet), FID of 2,000
+  lfw             3 min   FID of 40 samples against the 40 held-out faces of the 200 that
+                          scikit-image ships, at 32 px (mnist-lenet features: grey images)
+  folder32       10 min   as mnist, from the MNIST files written once as 32 px grey PNGs
+                          and read back through data.name=imagefolder (the folder path)
 
 Configs are named in CONFIGS: the default that `ganforge train` uses for the data now, the
 previous default, and presets. A cell is (task, config, seed); each writes
