@@ -149,7 +149,9 @@ def task_dict(task: str, config: str, seed: int, budget: str, mnist: Optional[Pa
     if task in MNIST_FILES:
         if mnist is None:
             raise SystemExit(f"the {task} task needs --mnist DIR")
-        data["dir"] = str(mnist.resolve() if task != "folder32" else mnist_png_folder(mnist, ROOT / "bench_runs"))
+        # folder32's folder is only named here (resolving a config writes nothing); a cell
+        # makes it before it trains (make_task_data)
+        data["dir"] = str(mnist.resolve() if task != "folder32" else png_folder(ROOT / "bench_runs"))
     d = deep_merge(d, {"data": data})
     secs = spec["seconds"]
     train = {"seed": seed, "tensorboard": False, "sample_every": 10**9, "ckpt_every": 10**9}
@@ -164,6 +166,17 @@ def task_dict(task: str, config: str, seed: int, budget: str, mnist: Optional[Pa
     return deep_merge(d, {"train": train, "eval": ev, "out": str(run_dir)})
 
 
+def png_folder(under: Path, size: int = 32) -> Path:
+    """Where the suite keeps the MNIST files as ``size`` px PNGs."""
+    return under / "quality" / f"folder{size}"
+
+
+def make_task_data(task: str, mnist: Optional[Path]) -> None:
+    """What a task's data needs on disk before a cell trains (folder32: its PNG folder)."""
+    if task == "folder32" and mnist is not None:
+        mnist_png_folder(mnist, ROOT / "bench_runs")
+
+
 def mnist_png_folder(mnist: Path, under: Path, size: int = 32) -> Path:
     """The MNIST files as a folder of ``size`` px grey PNGs (made once; a marker file says
     it is complete, so a folder half-written by a stopped suite is made again)."""
@@ -173,7 +186,7 @@ def mnist_png_folder(mnist: Path, under: Path, size: int = 32) -> Path:
     from ganforge.config import DataConfig
     from ganforge.data import load_dataset
 
-    folder = under / "quality" / f"folder{size}"
+    folder = png_folder(under, size)
     done = folder / "COMPLETE"
     if done.is_file():
         return folder
@@ -309,6 +322,7 @@ def run_tutorial_cell(task: str, seed: int, a, floors: Floors) -> dict:
 
 
 def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
+    make_task_data(task, a.mnist)
     if config == "tutorial-dcgan":
         return run_tutorial_cell(task, seed, a, floors)
     run_dir = ROOT / "bench_runs" / "quality" / a.budget / task / config / f"seed{seed}"
