@@ -368,14 +368,25 @@ TARGETS = {
 #: the image issue's step-budget targets on MNIST: FID at most this, and at most half the
 #: tutorial baseline's (medians of 3 seeds)
 STEP_TARGETS = {"steps5000": 15.0, "steps10000": 8.0}
+#: tasks judged by MNIST's FID targets
+MNIST_FID_TASKS = ("mnist", "folder32")
+
+
+def step_target(task: str, budget: str) -> Optional[float]:
+    """The step-budget FID target of a task, if the issue set one."""
+    return STEP_TARGETS.get(budget) if task in MNIST_FID_TASKS else None
+
+
+def has_targets(budget: str) -> bool:
+    """Targets exist for the time budget, the tasks' own steps budget and STEP_TARGETS."""
+    return budget in ("time", "steps") or budget in STEP_TARGETS
 
 
 def target_text(task: str, budget: str) -> str:
-    if task in ("mnist", "folder32") and budget in STEP_TARGETS:
-        return f"FID <= {STEP_TARGETS[budget]:g} and <= 0.5x tutorial-dcgan's (median of 3 seeds)"
-    if budget not in ("time", "steps"):
-        return "none set at this budget"
-    return TARGETS[task]
+    limit = step_target(task, budget)
+    if limit is not None:
+        return f"FID <= {limit:g} and <= 0.5x tutorial-dcgan's (median of 3 seeds)"
+    return TARGETS[task] if has_targets(budget) else "none set at this budget"
 
 
 def target_met(task: str, cells: list[dict], budget: str = "time",
@@ -383,16 +394,17 @@ def target_met(task: str, cells: list[dict], budget: str = "time",
     """Whether ``cells`` (one config's seeds) meet the task's target at ``budget``; the
     step-budget targets also compare with the tutorial's cells (undecided without them)."""
     fins = [c["final"] for c in cells]
-    if budget not in ("time", "steps") and budget not in STEP_TARGETS:
+    if not has_targets(budget):
         return None
-    if task in ("mnist", "folder32") and budget in STEP_TARGETS and fins and not any(f.get("diverged") for f in fins):
-        fid = statistics.median(f["fid"] for f in fins)
-        tut = [c["final"]["fid"] for c in tutorial or [] if "fid" in c["final"]]
-        if fid > STEP_TARGETS[budget] or (tut and fid > 0.5 * statistics.median(tut)):
-            return False
-        return True if tut else None
     if not fins or any(f.get("diverged") for f in fins):
         return False if fins else None
+    limit = step_target(task, budget)
+    if limit is not None:
+        fid = statistics.median(f["fid"] for f in fins)
+        tut = [c["final"]["fid"] for c in tutorial or [] if "fid" in c["final"]]
+        if fid > limit or (tut and fid > 0.5 * statistics.median(tut)):
+            return False
+        return True if tut else None
     if task in ("ring8", "grid25"):
         total = 8 if task == "ring8" else 25
         return all(f["modes_covered"] == total and f["high_quality"] >= 0.9 for f in fins)
@@ -400,7 +412,7 @@ def target_met(task: str, cells: list[dict], budget: str = "time",
         return all(f["w1"] <= 1.5 * f["w1_floor"] for f in fins)
     if task == "digits":
         return all(f["fid"] <= 1.5 * f["fid_floor"] for f in fins)
-    if task in ("mnist", "folder32"):
+    if task in MNIST_FID_TASKS:
         return statistics.median(f["fid"] for f in fins) <= 10
     if task == "stackedmnist":
         return (statistics.median(f["modes_covered"] for f in fins) == 1000

@@ -123,9 +123,6 @@ class Augment:
     def _apply(self, x: Tensor, rng, p) -> Tensor:
         """The ops at probability ``p``: a number (known on the host: p = 1 takes every op
         without drawing) or a tensor on the device (ADA without host reads: always drawn)."""
-        if not self.ops:
-            return x
-
         def u(shape: tuple[int, ...]) -> Tensor:
             return rng.uniform(shape, x)
 
@@ -172,8 +169,7 @@ class AdaController:
     def p_on(self, device: torch.device) -> Tensor:
         """p as a float64 tensor on ``device`` (deferred mode)."""
         if not isinstance(self.p, Tensor) or self.p.device != device:
-            self.p = torch.as_tensor(float(self.p) if not isinstance(self.p, Tensor) else self.p,
-                                     dtype=torch.float64).to(device)
+            self.p = torch.as_tensor(self.p, dtype=torch.float64).to(device)
         return self.p
 
     def observe(self, d_real: Tensor) -> None:

@@ -151,8 +151,7 @@ class EMA:
         beta = self.beta(batch, images_seen)
         # one multi-tensor kernel for all weights instead of one launch per tensor (on a GPU
         # small networks are launch-bound); the same lerp, so the same values
-        ema_p = [e for e in self.module.parameters()]
-        src_p = [p.detach() for p in module.parameters()]
+        ema_p, src_p = list(self.module.parameters()), [p.detach() for p in module.parameters()]
         if ema_p:
             torch._foreach_lerp_(ema_p, src_p, 1.0 - beta)
         ema_b, src_b = list(self.module.buffers()), list(module.buffers())

@@ -2,10 +2,9 @@
 200-face Labeled Faces subset that scikit-image ships (``lfw``)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import sys
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch

@@ -94,7 +94,6 @@ class TrainStep:
         #: nothing; on a GPU it waits for the queue to drain, so there the step keeps what it
         #: decides from (ADA's p) on the device and the loop reads stats every log_every
         self.host_reads = True
-        self._defer_distance = False  #: the schedule decides from W_t on the device
         if self.device.type != "cpu":
             self.defer_host_reads()
 
@@ -106,7 +105,12 @@ class TrainStep:
         scaler."""
         self.host_reads = False
         self.augment.defer()
-        self._defer_distance = self.schedule.deferrable and not self.dist.enabled
+
+    @property
+    def _defer_distance(self) -> bool:
+        """The schedule decides from W_t on the device (not in a multi-process run, where
+        the distance is averaged over the ranks on the host)."""
+        return not self.host_reads and self.schedule.deferrable and not self.dist.enabled
 
     def host_read_reasons(self) -> list[str]:
         """Why this run's step must still read device values on the host (empty: none)."""
@@ -273,9 +277,9 @@ class TrainStep:
             self.augment.ada.observe(d_real - d_fake if self.loss.relativistic else d_real)
         if self.augment.enabled:
             ada = self.augment.ada
-            ctx.stats["augment_p"] = torch.as_tensor(ada.p if ada else self.augment.p).detach().clone()
+            ctx.stats["augment_p"] = _scalar(ada.p if ada else self.augment.p)
             if ada is not None and ada.updates:  # r exists once an interval has closed
-                ctx.stats["ada_r"] = torch.as_tensor(ada.last_r).detach().clone()
+                ctx.stats["ada_r"] = _scalar(ada.last_r)
 
     def d_reg_phase(self, ctx: "StepContext", step: int, iters: int, fraction: float) -> None:
         cfg = self.cfg
