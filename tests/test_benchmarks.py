@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ganforge.resolve import finish
+from ganforge.resolve import DATA_RECIPES, finish
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -207,7 +207,8 @@ def test_default_is_not_trained_twice_where_it_is_a_named_config():
     # digits has no recipe: its default is the classic setting; MNIST's recipe is a named
     # config of its own; the toy recipe has no other name, so "default" runs there
     assert paper.q.same_as("digits", "default") == "classic"
-    assert paper.q.same_as("mnist", "default") == paper.q.DATA_RECIPES["mnist"] == "r3gan-mlp-mnist"
+    assert paper.q.same_as("mnist", "default") == DATA_RECIPES["mnist"] == "r3gan-mlp-b256"
+    assert paper.q.same_as("folder32", "default") == "r3gan-mlp-b256"  # a 32 px folder: by its size
     assert paper.q.same_as("ring8", "default") is None
     assert paper.q.same_as("mnist", "classic") is None
 

@@ -68,14 +68,29 @@ def test_the_paper_method_on_toy_data_drops_the_recipe(capsys):
 
 def test_dry_run_names_the_recipe_under_a_command(capsys):
     assert main(["train", "--data", "mnist", "--dry-run"]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == ("# recipe: r3gan-mlp-mnist (data.name=mnist's default; "
+    assert capsys.readouterr().out.splitlines()[0] == ("# recipe: r3gan-mlp-b256 (data.name=mnist's default; "
                                                         "your settings on top)")
     assert main(["train", "--data", "mnist", "--loss", "rpgan", "--dry-run"]) == 0  # the recipe's own loss
-    assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-mnist")
+    assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-b256")
     assert main(["train", "--preset", "wgan-gp-mnist", "--dry-run"]) == 0
     assert capsys.readouterr().out.startswith("# no recipe: preset wgan-gp-mnist is complete")
     assert main(["train", "--dry-run"]) == 0
     assert capsys.readouterr().out.startswith("# no recipe: data.name=digits has none")
+
+
+def test_an_image_folder_takes_its_recipe_by_image_size(capsys, tmp_path):
+    # 32 px and smaller: the recipe measured on the suite's 32 px folder; the loader's
+    # default size (64 px) and larger: none measured, so the dataclass defaults
+    small = resolve(overrides=["data.name=imagefolder", f"data.dir={tmp_path}", "data.size=32"])
+    assert small.recipe == "r3gan-mlp-b256" and small.config.loss.name == "rpgan"
+    assert small.config.data.name == "imagefolder" and small.config.data.size == 32  # the recipe names no data
+    assert small.note == "recipe: r3gan-mlp-b256 (data.name=imagefolder at 32 px's default; your settings on top)"
+    assert resolve(overrides=["data.name=imagefolder", "data.size=16"]).recipe == "r3gan-mlp-b256"
+    unset = resolve(overrides=["data.name=imagefolder", f"data.dir={tmp_path}"])
+    assert unset.recipe is None and unset.config.loss.name == "wasserstein"
+    assert unset.note == "no recipe: data.name=imagefolder at 64 px has none (dataclass defaults)"
+    assert main(["train", "--data", "imagefolder", "--data-dir", str(tmp_path), "--size", "32", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-b256 (data.name=imagefolder at 32 px")
 
 
 def test_validation_runs_once_after_every_layer():

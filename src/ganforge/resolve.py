@@ -32,7 +32,12 @@ from .registry import check_choice, suggest
 #: the recipe a kind of data trains with when no preset is named, each chosen by
 #: measurement (docs/results/quality.md); data not listed starts from the dataclass
 #: defaults (WGAN-GP, the classic setting)
-DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy", "mnist": "r3gan-mlp-mnist"}
+DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy", "mnist": "r3gan-mlp-b256"}
+#: image folders take a recipe by the side their images are resized to (data.size, or the
+#: loader's default): (largest side, recipe), smallest first, each measured on the quality
+#: suite's 32 px folder task (docs/results/quality-steps5000.md, folder32). Larger images
+#: start from the dataclass defaults until a recipe has been measured at their size.
+FOLDER_RECIPES: tuple[tuple[int, str], ...] = ((32, "r3gan-mlp-b256"),)
 #: the keys that name a method: a user value for one of them that differs from the
 #: recipe's drops the recipe
 METHOD_KEYS = ("loss.name", "penalty.name", "penalty.schedule")
@@ -115,11 +120,10 @@ def resolve(preset: Optional[str] = None, file: Union[str, Path, None] = None,
         return cfg
 
     plain = build({})
-    recipe = DATA_RECIPES.get(plain.data.name) if recipes and not preset else None
+    recipe, kind = recipe_for(plain.data) if recipes and not preset else (None, "")
     if recipe is None:
         why = f"no recipe: preset {preset} is complete" if preset else (
-            f"no recipe: data.name={plain.data.name} has none (dataclass defaults)" if recipes else
-            "no recipe (recipes off)")
+            f"no recipe: {kind} has none (dataclass defaults)" if recipes else "no recipe (recipes off)")
         return Resolved(finish(plain), None, why)
     base = load_preset(recipe)
     base.pop("data", None)  # a recipe says how to train, never which data
@@ -129,8 +133,20 @@ def resolve(preset: Optional[str] = None, file: Union[str, Path, None] = None,
         method = f"{theirs.loss.name} + {theirs.penalty.name} ({theirs.penalty.schedule})"
         return Resolved(finish(plain), None, f"no recipe: {recipe}'s method is {method}, you chose "
                         f"{', '.join(clash)}; it trains from the dataclass defaults plus your settings")
-    return Resolved(finish(build(base)), recipe, f"recipe: {recipe} (data.name={plain.data.name}'s default; "
-                    "your settings on top)")
+    return Resolved(finish(build(base)), recipe, f"recipe: {recipe} ({kind}'s default; your settings on top)")
+
+
+def recipe_for(data: Any) -> tuple[Optional[str], str]:
+    """The recipe a data config trains with when no preset is named (None: none), and the
+    kind of data it was chosen for, in words (``data.name=mnist``; an image folder's
+    says its size, since its recipe depends on it: ``data.name=imagefolder at 32 px``)."""
+    if data.name != "imagefolder":
+        return DATA_RECIPES.get(data.name), f"data.name={data.name}"
+    from .data.images import FOLDER_SIZE
+
+    side = data.size or FOLDER_SIZE
+    kind = f"data.name=imagefolder at {side} px"
+    return next((name for most, name in FOLDER_RECIPES if side <= most), None), kind
 
 
 def resolve_config(preset: Optional[str] = None, file: Union[str, Path, None] = None,

@@ -60,6 +60,10 @@ def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max
     return (arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), c
 
 
+#: the side a folder's images are resized to when data.size is unset
+FOLDER_SIZE = 64
+
+
 @DATASETS.register("imagefolder", help="any folder of JPEG/PNG images (data.dir)")
 def load_imagefolder(cfg) -> Dataset:
     if not cfg.dir:
@@ -72,7 +76,7 @@ def load_imagefolder(cfg) -> Dataset:
         raise DataError(f"{folder}: no images found (looked for {', '.join(sorted(EXTS))}, recursively)")
     if cfg.limit is not None and cfg.holdout == 0:
         files = files[:cfg.limit]
-    size = cfg.size or 64
+    size = cfg.size or FOLDER_SIZE
     need = len(files) * (cfg.channels or 3) * size * size * 4
     stream = None
     if need > cfg.max_memory_mb * 2**20:
