@@ -431,8 +431,9 @@ NOTES = [
     "*classic* is the dataclass defaults, which every data kind trained with before the recipes "
     "(WGAN-GP, lambda 10, n_critic 5, Adam 1e-4 betas 0.5/0.9, the 256-512-1024 MLP generator with batch "
     "norm and a tanh output). *default* is what `ganforge train` uses for the task's data now "
-    "(`ganforge.resolve.DATA_RECIPES`): `r3gan-toy` for the toy tasks, `r3gan-mlp-mnist` for MNIST (its "
-    "rows are under that name), and the classic setting for digits, whose rows are the classic ones.",
+    "(`ganforge.resolve.recipe_for`): `r3gan-toy` for the toy tasks, `r3gan-mlp-b256` for MNIST and 32 px "
+    "image folders (its rows are under that name), and the classic setting for digits, whose rows are the "
+    "classic ones.",
     "",
     "`r3gan-toy` was set by hand from about a dozen single-seed ring8 runs of 60-120 s on this machine "
     "(RpGAN against the non-saturating loss, R1+R2 weight and decay, learning rate, batch size, latent "
@@ -469,6 +470,17 @@ NOTES = [
     "(`r3gan-mlp-mnist-decay`, one seed, tried because r3gan-mlp-mnist's FID stops improving after about 5 "
     "minutes) ended worse, 31.3 on seed 0. A recipe becomes a data kind's default (`DATA_RECIPES`) only "
     "when it beats the current default over 3 seeds here.",
+    "",
+    "`r3gan-mlp-b256` replaced `r3gan-mlp-mnist` as MNIST's default on 2026-12-01 by that rule: 10.6 "
+    "[4.71-10.8] against 21.2 [18.7-23.4], better on every seed, with higher precision, at about 10,000 "
+    "generator steps in the 10 minutes instead of 22,500 (each step is 4x the batch). It came from single-seed "
+    "explorations at 5,000 generator steps on MNIST (run beside each other with one thread each; not "
+    "committed, and so not a table here): from the preset's 42, batch 128 gave 29.6, batch 256 23.2, Adam "
+    "5e-4 27.8, R1+R2 gamma 1 (decaying to 0.1) 21.7, gamma 3 25.3, gamma 1 with 5e-4 13.4 (seeds 1 and 2: "
+    "13.9, 18.9), batch 256 with gamma 1 13.5, and all three 7.1. Without augmentation it was worse (54.0); "
+    "an EMA half-life of 2 kimg instead of 10 did not help (44.3). The equal-steps pages "
+    "([quality-steps5000.md](quality-steps5000.md), [quality-steps10000.md](quality-steps10000.md)) hold "
+    "its committed 3-seed cells.",
     "",
     "## Reruns",
     "",

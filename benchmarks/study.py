@@ -126,14 +126,20 @@ def first_reach(points: list[dict], key: str, threshold: float, x: str, higher_i
     return None
 
 
+def _sig(v: float, digits: int) -> str:
+    """``digits`` significant digits; a value of more integer digits than that is written
+    whole (10506 steps, not 1.051e+04)."""
+    return f"{v:.0f}" if abs(v) >= 10 ** digits else f"{v:.{digits}g}"
+
+
 def median_range(vals: list[float], digits: int = 3) -> str:
     """``median [min-max]`` (one value alone; "-" for none)."""
     if not vals:
         return "-"
     med = statistics.median(vals)
     if len(vals) == 1:
-        return f"{med:.{digits}g}"
-    return f"{med:.{digits}g} [{min(vals):.{digits}g}-{max(vals):.{digits}g}]"
+        return _sig(med, digits)
+    return f"{_sig(med, digits)} [{_sig(min(vals), digits)}-{_sig(max(vals), digits)}]"
 
 
 def median_iqr(vals: list[float], digits: int = 3) -> str:
@@ -141,9 +147,9 @@ def median_iqr(vals: list[float], digits: int = 3) -> str:
     if not vals:
         return "-"
     if len(vals) == 1:
-        return f"{vals[0]:.{digits}g}"
+        return _sig(vals[0], digits)
     qs = statistics.quantiles(vals, n=4, method="inclusive")
-    return f"{statistics.median(vals):.{digits}g} [{qs[0]:.{digits}g}-{qs[2]:.{digits}g}]"
+    return f"{_sig(statistics.median(vals), digits)} [{_sig(qs[0], digits)}-{_sig(qs[2], digits)}]"
 
 
 def median_or_none(values: list[Optional[float]]) -> Optional[float]:

@@ -246,6 +246,9 @@ def test_curve_statistics_by_hand():
     assert study.first_reach(pts, "fid", 50.0, "step") is None
     assert study.first_reach([{"step": 3, "time": 0.1, "hq": 0.6}], "hq", 0.5, "step", higher_is_better=True) == 3
     assert study.median_range([3.0, 1.0, 2.0]) == "2 [1-3]" and study.median_range([]) == "-"
+    # counts past the significant digits are written whole, not in e-notation
+    assert study.median_range([9836, 9538, 10506], digits=4) == "9836 [9538-10506]"
+    assert study.median_range([22540.0], digits=4) == "22540" and study.median_range([0.12345]) == "0.123"
     assert study.median_iqr([1.0, 2.0, 3.0, 4.0, 5.0]) == "3 [2-4]" and study.median_iqr([7.0]) == "7"
     assert study.median_or_none([1.0, None, 3.0]) == 3.0 and study.median_or_none([None, None, 1.0]) is None
     recs = [{"step": 1, "time": 0.1, "loss_d": 1.0}, {"step": 2, "time": 0.2, "fid": 9.0, "recall": 0.5}]
