@@ -249,3 +249,19 @@ def test_torchs_pickle_protocol_note_is_not_shown_before_sample(tmp_path, monkey
         assert main(["sample", str(tmp_path / "run"), "--n", "8", "--out", str(tmp_path / "s.png")]) == 0
     captured = capsys.readouterr()
     assert "pickle protocol" not in captured.out + captured.err and "wrote 8 samples" in captured.out
+
+
+def test_a_closed_pipe_ends_the_output_quietly(tmp_path):
+    # `ganforge train --dry-run | head -1`: the reader leaves after a line; before, Python's
+    # BrokenPipeError traceback followed
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"),
+                                                         os.environ.get("PYTHONPATH", "")])}
+    cmd = f"{sys.executable} -m ganforge train --data toy --dry-run | head -1"
+    out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert out.stdout.startswith("# recipe: r3gan-toy") and len(out.stdout.splitlines()) == 1
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr, out.stderr
+
