@@ -109,9 +109,7 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-mlp-mnist-decay": ("r3gan-mlp-mnist", {"optim": {"g": {"schedule": "cosine"},
                                                             "d": {"schedule": "cosine"}}}),
     # the same networks at batch 256 with a 10x stronger R1+R2 (1 decaying to 0.1) and Adam
-    # 5e-4: single-seed 5,000-step exploration on MNIST (not committed) gave FID 42 for the
-    # preset, 29.6 at batch 128, 23.2 at 256, 21.7 with gamma 1, 25.3 with gamma 3, 27.8 with
-    # lr 5e-4, 13.4 with gamma 1 and lr 5e-4, and 7.1 with all three
+    # 5e-4: MNIST's default since 2026-12-01 (how it was found: NOTES)
     "r3gan-mlp-b256": ("r3gan-mlp-b256", {}),
     # the image issue's baseline: a plain tutorial DCGAN loop without ganforge
     # (benchmarks/tutorial_dcgan.py; its cells are trained by that loop, not by api.train)

@@ -6,9 +6,12 @@ import json
 import os
 import pty
 import struct
+import subprocess
+import sys
 import termios
 import types
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -254,10 +257,6 @@ def test_torchs_pickle_protocol_note_is_not_shown_before_sample(tmp_path, monkey
 def test_a_closed_pipe_ends_the_output_quietly(tmp_path):
     # `ganforge train --dry-run | head -1`: the reader leaves after a line; before, Python's
     # BrokenPipeError traceback followed
-    import subprocess
-    import sys
-    from pathlib import Path
-
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"),
                                                          os.environ.get("PYTHONPATH", "")])}
     cmd = f"{sys.executable} -m ganforge train --data toy --dry-run | head -1"

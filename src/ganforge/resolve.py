@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from .config import Config, _parse_scalar, deep_merge, load_preset, load_yaml
+from .config import Config, DataConfig, _parse_scalar, deep_merge, load_preset, load_yaml
 from .errors import ConfigError, RunError
 from .registry import check_choice, suggest
 
@@ -136,7 +136,7 @@ def resolve(preset: Optional[str] = None, file: Union[str, Path, None] = None,
     return Resolved(finish(build(base)), recipe, f"recipe: {recipe} ({kind}'s default; your settings on top)")
 
 
-def recipe_for(data: Any) -> tuple[Optional[str], str]:
+def recipe_for(data: DataConfig) -> tuple[Optional[str], str]:
     """The recipe a data config trains with when no preset is named (None: none), and the
     kind of data it was chosen for, in words (``data.name=mnist``; an image folder's
     says its size, since its recipe depends on it: ``data.name=imagefolder at 32 px``)."""
