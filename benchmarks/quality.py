@@ -111,6 +111,10 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # the same networks at batch 256 with a 10x stronger R1+R2 (1 decaying to 0.1) and Adam
     # 5e-4: MNIST's default since 2026-12-01 (how it was found: NOTES)
     "r3gan-mlp-b256": ("r3gan-mlp-b256", {}),
+    # the same with a 10x longer EMA half-life (100 kimg, about 390 steps at batch 256; the
+    # ramp-up still caps it at 5% of the images seen): the candidate of 2026-12-01's
+    # exploration (NOTES), where the FID of the 10 kimg EMA rose and fell by 2-3 between evaluations
+    "r3gan-mlp-b256-ema100": ("r3gan-mlp-b256", {"train": {"ema_halflife_kimg": 100}}),
     # the image issue's baseline: a plain tutorial DCGAN loop without ganforge
     # (benchmarks/tutorial_dcgan.py; its cells are trained by that loop, not by api.train)
     "tutorial-dcgan": (None, {}),
@@ -125,7 +129,7 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
 }
 #: configs that only make sense on some tasks (image presets on their own data)
 ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist": ("mnist", "stackedmnist"),
-           "r3gan-mlp-mnist": ("mnist",), "r3gan-mlp-mnist-decay": ("mnist",), "r3gan-mlp-b256": IMAGE_TASKS,
+           "r3gan-mlp-mnist": ("mnist",), "r3gan-mlp-mnist-decay": ("mnist",), "r3gan-mlp-b256": IMAGE_TASKS, "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
            "r3gan-toy-tuned": ("ring8", "grid25", "swissroll"), "tutorial-dcgan": IMAGE_TASKS,
            "r3gan-upconv": IMAGE_TASKS, "r3gan-resnet": IMAGE_TASKS,
            "dcgan-upconv": IMAGE_TASKS}

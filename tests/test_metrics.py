@@ -175,3 +175,21 @@ def test_inception_extractor_messages(monkeypatch, tmp_path):
     ext = EXTRACTORS.get("inception")(weights=w)
     f, _ = ext.run(torch.zeros(3, 1, 8, 8))
     assert seen == {"path": str(w), "dtype": torch.uint8, "shape": (3, 3, 8, 8)} and f.shape == (3, 2048)
+
+
+def test_over_draws_gives_the_median_and_the_spread_of_each_measure():
+    from ganforge.metrics.evaluate import over_draws
+
+    draws = [{"fid": 10.0, "classes_hit": 10, "extractor": "mnist-lenet", "ok": True},
+             {"fid": 4.0, "classes_hit": 9, "extractor": "mnist-lenet", "ok": True},
+             {"fid": 7.0, "classes_hit": 10, "extractor": "mnist-lenet", "ok": False}]
+    m = over_draws(draws)
+    assert m["fid"] == 7.0 and m["classes_hit"] == 10 and m["repeats"] == 3
+    assert m["spread"]["fid"] == {"min": 4.0, "max": 10.0, "sd": 3.0}  # sd of 4, 7, 10 (n-1): 3
+    assert m["spread"]["classes_hit"]["min"] == 9.0
+    assert m["extractor"] == "mnist-lenet" and m["ok"] is True  # not numbers (bool included): the first draw's
+    assert "extractor" not in m["spread"] and "ok" not in m["spread"]
+    one = over_draws(draws[:1])
+    assert one["fid"] == 10.0 and one["spread"]["fid"]["sd"] == 0.0
+    with pytest.raises(ValueError):
+        over_draws([])

@@ -100,6 +100,16 @@ def test_finish_line_and_runs_show_the_quality(tmp_path, capsys):
     assert main(["runs", str(run)]) == 0
     row = capsys.readouterr().out.splitlines()[1]
     assert f"{m['w1']:.4g}" in row  # best_w1 and the quality column from eval.json, not "-"
+    # --repeats: the median of the draws at seeds 0, 1, 2, each exactly the single draw at that seed
+    singles = [ganforge.evaluate(run, n=400, seed=s, write=False)["w1"] for s in range(3)]
+    assert main(["eval", str(run), "--n", "400", "--repeats", "3"]) == 0
+    out = capsys.readouterr().out
+    rec = json.loads((run / "eval.json").read_text())
+    assert rec["w1"] == sorted(singles)[1] and rec["repeats"] == 3
+    assert rec["spread"]["w1"]["min"] == min(singles) and rec["spread"]["w1"]["max"] == max(singles)
+    assert f"w1 " in out and "over 3 draws" in out
+    assert main(["eval", str(run), "--repeats", "0"]) == 2
+    assert capsys.readouterr().err.strip().endswith("--repeats must be at least 1, got 0")
 
 
 # ---------------------------------------------------------------- exact messages

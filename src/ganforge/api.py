@@ -267,26 +267,33 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
 
 def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: str = "cpu",
              extractor: str = "auto", reference: str = "auto", write: bool = True,
-             weights: Optional[str] = None) -> dict[str, Any]:
+             weights: Optional[str] = None, repeats: int = 1) -> dict[str, Any]:
     """Metrics of ``n`` samples of a trained run (EMA weights when present) against its
     reference set (the run's holdout when it has one, else its training data).
-    Writes ``eval.json`` into the run folder."""
+    Writes ``eval.json`` into the run folder.
+
+    ``repeats`` > 1 draws the ``n`` samples that many times (latent seeds ``seed``,
+    ``seed + 1``, ...) and reports each measure's median, with its min, max and standard
+    deviation over the draws under ``spread`` (:func:`ganforge.metrics.evaluate.over_draws`)."""
     import json
     import time
 
-    from .metrics.evaluate import evaluate_samples, reference_set
+    from .metrics.evaluate import evaluate_samples, over_draws, reference_set
 
     if n < 10:
         raise ConfigError(f"--n must be at least 10, got {n}")
+    if repeats < 1:
+        raise ConfigError(f"--repeats must be at least 1, got {repeats}")
     t0 = time.perf_counter()
     run = load_model(run_dir, device)
     _require_samples_fit(n, run.data, "--n")
     if reference == "holdout" and run.data.holdout_x is None:
         raise ConfigError("this run has no holdout (data.holdout=0); use --reference train")
     real, which = reference_set(run.data, reference)
-    fake = run.model.generate_n(n, seed)
-    m = evaluate_samples(fake, real.cpu(), extractor=extractor, toy_info=run.data.info, device=device,
-                         data_name=run.data.name, weights=weights)
+    draws = [evaluate_samples(run.model.generate_n(n, seed + i), real.cpu(), extractor=extractor,
+                              toy_info=run.data.info, device=device, data_name=run.data.name, weights=weights)
+             for i in range(repeats)]
+    m = draws[0] if repeats == 1 else over_draws(draws)
     m.update(step=run.step, reference=which, seed=seed,
              weights="ema" if run.model.ema is not None else "generator", seconds=round(time.perf_counter() - t0, 2))
     if write:

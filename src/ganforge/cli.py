@@ -315,7 +315,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from . import api
 
     m = api.evaluate(args.run_dir, n=args.n, seed=args.seed, device=args.device, extractor=args.extractor,
-                     reference=args.reference, weights=args.weights)
+                     reference=args.reference, weights=args.weights, repeats=args.repeats)
+    spread = m.pop("spread", {})
     width = max(len(k) for k in m)
     for k, v in m.items():
         if k in ("kid", "kid_std") and isinstance(v, float):
@@ -323,9 +324,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
             # extractor (LeNet features give thousands, Inception features ~1e-3), so the
             # unit is printed with it rather than a bare number in the thousands
             note = f"  (unbiased MMD^2, cubic kernel, in {m.get('extractor', 'extractor')} feature units; not on the Inception KID scale)" if k == "kid" else ""
-            print(f"{k:<{width}}  {v:.4g}{note}")
+            text = f"{v:.4g}"
         else:
-            print(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}")
+            note = ""
+            text = f"{v:.4f}" if isinstance(v, float) else f"{v}"
+        if k in spread:
+            # with --repeats: the median of the draws, then how far one draw could have landed
+            s = spread[k]
+            text = f"{v:.4g}  [{s['min']:.4g}-{s['max']:.4g}] sd {s['sd']:.3g} over {m['repeats']} draws"
+        print(f"{k:<{width}}  {text}{note}")
     print(f"wrote {args.run_dir / 'eval.json'}")
     return 0
 
@@ -421,7 +428,10 @@ def build_parser() -> Parser:
                                    "the run's holdout when it has one, else its training data. Writes eval.json.")
     e.add_argument("run_dir", type=Path)
     e.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seed", type=int, default=0, help="latent seed (with --repeats: the first of several)")
+    e.add_argument("--repeats", type=int, default=1,
+                   help="draw the --n samples this many times (seeds --seed, --seed+1, ...) and report each "
+                        "measure's median with its range and sd over the draws (default 1)")
     e.add_argument("--extractor", default="auto", help="auto | " + _choices("eval.extractor") + " | module:function | a TorchScript file")
     e.add_argument("--weights", help="extractor weights file (inception on a machine without internet)")
     e.add_argument("--reference", default="auto", choices=["auto", "holdout", "train"])

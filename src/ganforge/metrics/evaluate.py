@@ -182,6 +182,34 @@ def evaluate_samples(fake: torch.Tensor, real: torch.Tensor, extractor: Optional
     return out
 
 
+def over_draws(draws: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Several evaluations of one sampler (each on its own latents) as one record: each
+    numeric measure's median, and in ``spread`` its min, max and sample standard deviation.
+
+    Why: at a few thousand samples a single draw of the latents moves the FID by more than
+    the gap between two configs (sd 1.2-2.6 at FID 7-11 on MNIST with 2,000 samples,
+    docs/results/fid_spread.md), so one number can rank two runs by luck. Keys that are not
+    numbers (extractor names, the reference) are taken from the first draw."""
+    import statistics
+
+    if not draws:
+        raise ValueError("over_draws needs at least one evaluation")
+    out: dict[str, Any] = dict(draws[0])
+    spread: dict[str, dict[str, float]] = {}
+    for k, v in draws[0].items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        vals = [float(d[k]) for d in draws if isinstance(d.get(k), (int, float)) and not isinstance(d.get(k), bool)]
+        if len(vals) != len(draws):
+            continue  # a measure one draw lacks is not summarised as if it had all
+        out[k] = statistics.median(vals)
+        spread[k] = {"min": min(vals), "max": max(vals),
+                     "sd": statistics.stdev(vals) if len(vals) > 1 else 0.0}
+    out["repeats"] = len(draws)
+    out["spread"] = spread
+    return out
+
+
 def pick_extractor(x: torch.Tensor, data_name: Optional[str] = None) -> Optional[str]:
     """``digits`` for the scikit-learn digits (mnist-lenet reads them at only 74%),
     ``mnist-lenet`` for grey images, ``stacked-lenet`` for StackedMNIST; None for anything else."""
