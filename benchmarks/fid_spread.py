@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""How far one draw of the latents moves a run's FID: the quality suite's final measure
+repeated on other latents.
+
+    python benchmarks/fid_spread.py --runs bench_runs/quality/time/mnist/r3gan-mlp-b256 \\
+        bench_runs/quality/steps10000/mnist/r3gan-mlp-b256 [--repeats 8] [--n 2000]
+
+Each RUNS folder holds seedN run folders of the quality suite. For each run, the suite's
+measure (n samples against the run's holdout, the suite's latent seed 99,000 + N first)
+is drawn --repeats times on consecutive latent seeds through `ganforge.evaluate(...,
+repeats=)`; the page gives the first draw (the suite's number), the median, range and sd.
+Writes docs/results/fid_spread.md (--out).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import ganforge  # noqa: E402
+
+SUITE_SEED = 99_000  #: quality.final_metrics draws its latents at this + the train seed
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", nargs="+", type=Path, required=True, help="folders of seedN run folders")
+    ap.add_argument("--repeats", type=int, default=8)
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "fid_spread.md")
+    a = ap.parse_args(argv)
+    rows = []
+    for folder in a.runs:
+        for run in sorted(folder.glob("seed*")):
+            seed = int(re.sub(r"\D", "", run.name))
+            single = ganforge.evaluate(run, n=a.n, seed=SUITE_SEED + seed, write=False)["fid"]
+            m = ganforge.evaluate(run, n=a.n, seed=SUITE_SEED + seed, repeats=a.repeats, write=False)
+            s = m["spread"]["fid"]
+            rows.append((f"{folder.parent.parent.name}/{folder.name}/{run.name}", m["step"], single, m["fid"], s))
+            print(f"{rows[-1][0]}: first draw {single:.2f}, median {m['fid']:.2f} [{s['min']:.2f}-{s['max']:.2f}] "
+                  f"sd {s['sd']:.2f}", flush=True)
+    lines = ["# FID over draws of the latents", "",
+             f"Command: `python benchmarks/fid_spread.py --runs {' '.join(str(f) for f in a.runs)} "
+             f"--repeats {a.repeats} --n {a.n}`.", "",
+             f"Each run's final sampler (EMA weights) scored as the quality suite scores it ({a.n} samples, "
+             "mnist-lenet features, against the run's 2,000 held-out images), on latent seeds 99,000 + the "
+             f"train seed and the {a.repeats - 1} after it. *first draw* is the suite's own number.", "",
+             "| run | steps | first draw (the suite's) | median | min-max | sd |", "|---|---|---|---|---|---|"]
+    for name, step, single, med, s in rows:
+        lines.append(f"| {name} | {step} | {single:.2f} | {med:.2f} | {s['min']:.2f}-{s['max']:.2f} | {s['sd']:.2f} |")
+    sds = [r[4]["sd"] for r in rows]
+    lines += ["", f"Median sd over the runs: {statistics.median(sds):.2f}. One draw of {a.n} samples can land "
+              "this far from the run's typical FID, so a difference of that size between two single cells says "
+              "little; the suite's targets are on the median of 3 seeds, each one draw. `ganforge eval RUN --n N "
+              "--repeats K` gives a run's median and spread.", ""]
+    a.out.write_text("\n".join(lines))
+    print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
