@@ -328,8 +328,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         else:
             note = ""
             text = f"{v:.4f}" if isinstance(v, float) else f"{v}"
-        if k in spread:
+        if k in spread and spread[k]["min"] != spread[k]["max"]:
             # with --repeats: the median of the draws, then how far one draw could have landed
+            # (a value every draw shares, such as the sample counts, prints plain)
             s = spread[k]
             text = f"{v:.4g}  [{s['min']:.4g}-{s['max']:.4g}] sd {s['sd']:.3g} over {m['repeats']} draws"
         print(f"{k:<{width}}  {text}{note}")

@@ -199,7 +199,7 @@ def over_draws(draws: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for k, v in draws[0].items():
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             continue
-        vals = [float(d[k]) for d in draws if isinstance(d.get(k), (int, float)) and not isinstance(d.get(k), bool)]
+        vals = [d[k] for d in draws if isinstance(d.get(k), (int, float)) and not isinstance(d.get(k), bool)]
         if len(vals) != len(draws):
             continue  # a measure one draw lacks is not summarised as if it had all
         out[k] = statistics.median(vals)
