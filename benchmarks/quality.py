@@ -129,7 +129,8 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
 }
 #: configs that only make sense on some tasks (image presets on their own data)
 ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist": ("mnist", "stackedmnist"),
-           "r3gan-mlp-mnist": ("mnist",), "r3gan-mlp-mnist-decay": ("mnist",), "r3gan-mlp-b256": IMAGE_TASKS, "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
+           "r3gan-mlp-mnist": ("mnist",), "r3gan-mlp-mnist-decay": ("mnist",), "r3gan-mlp-b256": IMAGE_TASKS,
+           "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
            "r3gan-toy-tuned": ("ring8", "grid25", "swissroll"), "tutorial-dcgan": IMAGE_TASKS,
            "r3gan-upconv": IMAGE_TASKS, "r3gan-resnet": IMAGE_TASKS,
            "dcgan-upconv": IMAGE_TASKS}

@@ -107,7 +107,7 @@ def test_finish_line_and_runs_show_the_quality(tmp_path, capsys):
     rec = json.loads((run / "eval.json").read_text())
     assert rec["w1"] == sorted(singles)[1] and rec["repeats"] == 3
     assert rec["spread"]["w1"]["min"] == min(singles) and rec["spread"]["w1"]["max"] == max(singles)
-    assert f"w1 " in out and "over 3 draws" in out
+    assert "w1 " in out and "over 3 draws" in out
     assert main(["eval", str(run), "--repeats", "0"]) == 2
     assert capsys.readouterr().err.strip().endswith("--repeats must be at least 1, got 0")
 
