@@ -115,6 +115,12 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # ramp-up still caps it at 5% of the images seen): the candidate of 2026-12-01's
     # exploration (NOTES), where the FID of the 10 kimg EMA rose and fell by 2-3 between evaluations
     "r3gan-mlp-b256-ema100": ("r3gan-mlp-b256", {"train": {"ema_halflife_kimg": 100}}),
+    # StackedMNIST's candidates (2026-12-01): at Adam 5e-4 the default's critic stopped
+    # telling real from fake within a few hundred steps (D(real) = D(fake), loss log 2) and G
+    # drew colour noise; single-seed explorations at 2,000 steps put the edge near 3e-4 (NOTES)
+    # the first: StackedMNIST's recipe since 2026-12-01 (r3gan-mlp-b256 at 2e-4)
+    "r3gan-mlp-stacked": ("r3gan-mlp-stacked", {}),
+    "r3gan-mlp-b256-g2d4": ("r3gan-mlp-b256", {"optim": {"g": {"lr": 2e-4}, "d": {"lr": 4e-4}}}),
     # the image issue's baseline: a plain tutorial DCGAN loop without ganforge
     # (benchmarks/tutorial_dcgan.py; its cells are trained by that loop, not by api.train)
     "tutorial-dcgan": (None, {}),
@@ -131,6 +137,8 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
 ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist": ("mnist", "stackedmnist"),
            "r3gan-mlp-mnist": ("mnist",), "r3gan-mlp-mnist-decay": ("mnist",), "r3gan-mlp-b256": IMAGE_TASKS,
            "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
+           "r3gan-mlp-stacked": ("stackedmnist",),
+           "r3gan-mlp-b256-g2d4": ("stackedmnist",),
            "r3gan-toy-tuned": ("ring8", "grid25", "swissroll"), "tutorial-dcgan": IMAGE_TASKS,
            "r3gan-upconv": IMAGE_TASKS, "r3gan-resnet": IMAGE_TASKS,
            "dcgan-upconv": IMAGE_TASKS}
@@ -521,7 +529,9 @@ STEP_NOTES = [
     "are not comparable; their steps, and so their quality, are not affected. Pictures and curves of a "
     "steps budget carry the budget in their names. The 10,000-step cell of r3gan-mlp-b256-ema100 seed 0 was "
     "trained by an exploration run of the same config under another name (b256-ema100) and renamed; its "
-    "config_used is the config's.",
+    "config_used is the config's. So was the 5,000-step cell of r3gan-mlp-stacked seed 0: it ran as "
+    "r3gan-mlp-b256-lr2 (r3gan-mlp-b256 with both rates set to 2e-4 on top, before the preset existed), and "
+    "its config_used is the one the preset resolves to.",
     "",
 ]
 

@@ -32,7 +32,8 @@ from .registry import check_choice, suggest
 #: the recipe a kind of data trains with when no preset is named, each chosen by
 #: measurement (docs/results/quality.md); data not listed starts from the dataclass
 #: defaults (WGAN-GP, the classic setting)
-DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy", "mnist": "r3gan-mlp-b256"}
+DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy", "mnist": "r3gan-mlp-b256",
+                                "stackedmnist": "r3gan-mlp-stacked"}
 #: image folders take a recipe by the side their images are resized to (data.size, or the
 #: loader's default): (largest side, recipe), smallest first, each measured on the quality
 #: suite's 32 px folder task (docs/results/quality-steps5000.md, folder32). Larger images
