@@ -115,11 +115,12 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # ramp-up still caps it at 5% of the images seen): the candidate of 2026-12-01's
     # exploration (NOTES), where the FID of the 10 kimg EMA rose and fell by 2-3 between evaluations
     "r3gan-mlp-b256-ema100": ("r3gan-mlp-b256", {"train": {"ema_halflife_kimg": 100}}),
-    # StackedMNIST's candidates (2026-12-01): at Adam 5e-4 the default's critic stopped
-    # telling real from fake within a few hundred steps (D(real) = D(fake), loss log 2) and G
-    # drew colour noise; single-seed explorations at 2,000 steps put the edge near 3e-4 (NOTES)
-    # the first: StackedMNIST's recipe since 2026-12-01 (r3gan-mlp-b256 at 2e-4)
+    # StackedMNIST's two candidates (2026-12-01): at Adam 5e-4 MNIST's recipe lost its critic
+    # there within a few hundred steps (D(real) = D(fake), loss log 2) and G drew colour noise;
+    # single-seed explorations at 2,000 steps put the edge near 3e-4 (STACKED_NOTES).
+    # r3gan-mlp-b256 at 2e-4, StackedMNIST's recipe since then:
     "r3gan-mlp-stacked": ("r3gan-mlp-stacked", {}),
+    # G at 2e-4 and D at 4e-4 (one seed; the first won on it)
     "r3gan-mlp-b256-g2d4": ("r3gan-mlp-b256", {"optim": {"g": {"lr": 2e-4}, "d": {"lr": 4e-4}}}),
     # the image issue's baseline: a plain tutorial DCGAN loop without ganforge
     # (benchmarks/tutorial_dcgan.py; its cells are trained by that loop, not by api.train)
