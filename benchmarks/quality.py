@@ -23,6 +23,8 @@ Tasks, budgets (training clock, evaluation excluded) and measures:
                           scikit-image ships, at 32 px (mnist-lenet features: grey images)
   folder32       10 min   as mnist, from the MNIST files written once as 32 px grey PNGs
                           and read back through data.name=imagefolder (the folder path)
+  folder32c      10 min   as stackedmnist, from its 26,000 images written once as 32 px
+                          colour PNGs and read back through data.name=imagefolder
 
 Configs are named in CONFIGS: the default that `ganforge train` uses for the data now, the
 previous default, and presets. A cell is (task, config, seed); each writes
@@ -78,11 +80,20 @@ TASKS: dict[str, dict[str, Any]] = {
     # PNGs (bench_runs/quality/folder32/, made once from --mnist) and read back by imagefolder
     "folder32": {"data": {"name": "imagefolder", "holdout": 2000, "size": 32, "channels": 1}, "seconds": 600,
                  "steps": 6000, "kind": "image", "n_eval": 2000},
+    # a colour folder: the stackedmnist task's 26,000 images (data seed 0) written once as
+    # 32 px RGB PNGs (bench_runs/quality/folder32c/) and read back by imagefolder, measured
+    # as StackedMNIST is (the stacked classifier reads each channel, resized to 28 px)
+    "folder32c": {"data": {"name": "imagefolder", "holdout": 2000, "size": 32, "channels": 3}, "seconds": 600,
+                  "steps": 6000, "kind": "image", "n_eval": 2000, "n_final": 26000, "extractor": "stacked-lenet"},
 }
 #: tasks whose data is made from the MNIST files (--mnist)
-MNIST_FILES = ("mnist", "stackedmnist", "folder32")
+MNIST_FILES = ("mnist", "stackedmnist", "folder32", "folder32c")
+#: the tasks' PNG folders, made by the suite from the MNIST files: task -> what it holds
+PNG_TASKS = {"folder32": "mnist", "folder32c": "stackedmnist"}
+#: tasks measured by the 1,000 modes of StackedMNIST
+MODE_TASKS = ("stackedmnist", "folder32c")
 #: tasks on images (where the image configs run)
-IMAGE_TASKS = ("mnist", "stackedmnist", "lfw", "folder32")
+IMAGE_TASKS = ("mnist", "stackedmnist", "lfw", "folder32", "folder32c")
 N_TOY = 2000
 CURVE_POINTS = 12  #: evaluations during a run (eval.every_seconds = budget / this)
 
@@ -138,7 +149,7 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
 ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist": ("mnist", "stackedmnist"),
            "r3gan-mlp-mnist": ("mnist",), "r3gan-mlp-mnist-decay": ("mnist",), "r3gan-mlp-b256": IMAGE_TASKS,
            "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
-           "r3gan-mlp-stacked": ("stackedmnist",),
+           "r3gan-mlp-stacked": MODE_TASKS,
            "r3gan-mlp-b256-g2d4": ("stackedmnist",),
            "r3gan-toy-tuned": ("ring8", "grid25", "swissroll"), "tutorial-dcgan": IMAGE_TASKS,
            "r3gan-upconv": IMAGE_TASKS, "r3gan-resnet": IMAGE_TASKS,
@@ -166,9 +177,9 @@ def task_dict(task: str, config: str, seed: int, budget: str, mnist: Optional[Pa
     if task in MNIST_FILES:
         if mnist is None:
             raise SystemExit(f"the {task} task needs --mnist DIR")
-        # folder32's folder is only named here (resolving a config writes nothing); a cell
-        # makes it before it trains (make_task_data)
-        data["dir"] = str(mnist.resolve() if task != "folder32" else png_folder(ROOT / "bench_runs"))
+        # a folder task's folder is only named here (resolving a config writes nothing); a
+        # cell makes it before it trains (make_task_data)
+        data["dir"] = str(png_folder(ROOT / "bench_runs", task) if task in PNG_TASKS else mnist.resolve())
     d = deep_merge(d, {"data": data})
     secs = spec["seconds"]
     train = {"seed": seed, "tensorboard": False, "sample_every": 10**9, "ckpt_every": 10**9}
@@ -180,39 +191,47 @@ def task_dict(task: str, config: str, seed: int, budget: str, mnist: Optional[Pa
         train.update(iters=steps, max_seconds=None)
         ev = {"every": max(1, steps // CURVE_POINTS), "every_seconds": None}
     ev["n"] = spec.get("n_eval", N_TOY)
+    if "extractor" in spec:  # a folder's images say nothing of their kind: the task names the features
+        ev["extractor"] = spec["extractor"]
     return deep_merge(d, {"train": train, "eval": ev, "out": str(run_dir)})
 
 
-def png_folder(under: Path, size: int = 32) -> Path:
-    """Where the suite keeps the MNIST files as ``size`` px PNGs."""
-    return under / "quality" / f"folder{size}"
+def png_folder(under: Path, task: str = "folder32") -> Path:
+    """Where the suite keeps a folder task's PNGs."""
+    return under / "quality" / task
 
 
 def make_task_data(task: str, mnist: Optional[Path]) -> None:
-    """What a task's data needs on disk before a cell trains (folder32: its PNG folder)."""
-    if task == "folder32" and mnist is not None:
-        mnist_png_folder(mnist, ROOT / "bench_runs")
+    """What a task's data needs on disk before a cell trains (a folder task: its PNGs)."""
+    if task in PNG_TASKS and mnist is not None:
+        mnist_png_folder(mnist, ROOT / "bench_runs", task)
 
 
-def mnist_png_folder(mnist: Path, under: Path, size: int = 32) -> Path:
-    """The MNIST files as a folder of ``size`` px grey PNGs (made once; a marker file says
-    it is complete, so a folder half-written by a stopped suite is made again)."""
+def mnist_png_folder(mnist: Path, under: Path, task: str = "folder32", size: int = 32) -> Path:
+    """A folder task's images as ``size`` px PNGs, made from the MNIST files: MNIST's grey
+    digits (folder32) or the stackedmnist task's colour images (folder32c). Made once; a
+    marker file says it is complete, so a folder half-written by a stopped suite is made again."""
     import torch.nn.functional as F
     from PIL import Image
 
     from ganforge.config import DataConfig
     from ganforge.data import load_dataset
 
-    folder = png_folder(under, size)
+    folder = png_folder(under, task)
     done = folder / "COMPLETE"
     if done.is_file():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    x = load_dataset(DataConfig(name="mnist", dir=str(mnist.resolve()))).x
+    kind = PNG_TASKS[task]
+    data = {"name": kind, "dir": str(mnist.resolve())}
+    if kind == "stackedmnist":  # the stackedmnist task's images, holdout included
+        data["n_samples"] = TASKS["stackedmnist"]["data"]["n_samples"]
+    x = load_dataset(DataConfig(**data)).x
     x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-    pix = ((x[:, 0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+    pix = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     for i, a in enumerate(pix):
-        Image.fromarray(a, mode="L").save(folder / f"{i:05d}.png")
+        Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a, mode="L" if a.shape[-1] == 1 else "RGB").save(
+            folder / f"{i:05d}.png")
     done.write_text(f"{len(pix)} images\n")
     return folder
 
@@ -251,7 +270,8 @@ class Floors:
             hold = trainer.data.holdout_x
             g = torch.Generator().manual_seed(0)
             train = trainer.data.x[torch.randperm(len(trainer.data.x), generator=g)[:n]]
-            m = evaluate_samples(train, hold, use_cache=False, data_name=trainer.data.name)
+            m = evaluate_samples(train, hold, use_cache=False, data_name=trainer.data.name,
+                                 extractor=spec.get("extractor", "auto"))
             out.update(fid_floor=m["fid"], precision_floor=m["precision"], recall_floor=m["recall"])
         self.cache[task] = out
         return out
@@ -271,7 +291,8 @@ def final_metrics(task: str, trainer: api.LoadedModel, seed: int) -> dict:
             out.update(mode_metrics(fake, trainer.data.info["centres"], trainer.data.info["std"]))
         out["w1"] = exact_w1(fake, make_toy(kind, n, 20_000 + seed))
     else:
-        m = evaluate_samples(fake, trainer.data.holdout_x, use_cache=False, data_name=trainer.data.name)
+        m = evaluate_samples(fake, trainer.data.holdout_x, use_cache=False, data_name=trainer.data.name,
+                             extractor=spec.get("extractor", "auto"))
         out.update({k: m[k] for k in ("fid", "precision", "recall", "density", "coverage", "classes_hit",
                                       "modes_covered", "mode_kl") if k in m})
     return out
@@ -319,7 +340,7 @@ def run_tutorial_cell(task: str, seed: int, a, floors: Floors) -> dict:
         was = g.training
         x = TutorialModel(g, data).generate_n(spec["n_eval"], cfg.eval.seed)
         g.train(was)
-        m = evaluate_samples(x, data.holdout_x, data_name=data.name)
+        m = evaluate_samples(x, data.holdout_x, data_name=data.name, extractor=spec.get("extractor", "auto"))
         return {k: m[k] for k in ("fid", "precision", "recall", "classes_hit") if k in m}
 
     t0 = time.time()
@@ -379,6 +400,7 @@ TARGETS = {
     "stackedmnist": "1,000 of 1,000 modes and KL <= 0.05 (median of 3 seeds)",
     "lfw": "none set (a small face set; FID in the digit classifier's features)",
     "folder32": "FID <= 10 (median of 3 seeds), as MNIST",
+    "folder32c": "1,000 of 1,000 modes and KL <= 0.05 (median of 3 seeds), as StackedMNIST",
 }
 
 
@@ -431,7 +453,7 @@ def target_met(task: str, cells: list[dict], budget: str = "time",
         return all(f["fid"] <= 1.5 * f["fid_floor"] for f in fins)
     if task in MNIST_FID_TASKS:
         return statistics.median(f["fid"] for f in fins) <= 10
-    if task == "stackedmnist":
+    if task in MODE_TASKS:
         return (statistics.median(f["modes_covered"] for f in fins) == 1000
                 and statistics.median(f["mode_kl"] for f in fins) <= 0.05)
     return None
@@ -600,7 +622,7 @@ def write_page(a) -> None:
         lines += [f"## {task} ({budget}; target: {target_text(task, a.budget)})", ""]
         if spec["kind"] == "toy":
             head = "| config | seeds | modes covered | high-quality share | W1 | W1 floor | steps | target |"
-        elif task == "stackedmnist":
+        elif task in MODE_TASKS:
             head = "| config | seeds | modes (of 1,000) | mode KL | FID | FID floor | precision | recall | steps | target |"
         else:
             head = "| config | seeds | FID | FID floor | precision | recall | classes | steps | target |"
@@ -616,7 +638,7 @@ def write_page(a) -> None:
                              f"{fmt_stat([x['high_quality'] for x in f if 'high_quality' in x])} | "
                              f"{fmt_stat([x['w1'] for x in f])} | {fmt_stat([x.get('w1_floor', math.nan) for x in f if 'w1_floor' in x])} | "
                              f"{steps} | {mark} |")
-            elif task == "stackedmnist":
+            elif task in MODE_TASKS:
                 lines.append(f"| {cfg} | {seeds} | {fmt_stat([x['modes_covered'] for x in f], 4)} | "
                              f"{fmt_stat([x['mode_kl'] for x in f])} | {fmt_stat([x['fid'] for x in f])} | "
                              f"{fmt_stat([x['fid_floor'] for x in f])} | {fmt_stat([x['precision'] for x in f])} | "
@@ -635,7 +657,7 @@ def write_page(a) -> None:
         if pics:
             lines += ["Samples (seed 0, end of the budget): " + " ".join(f"{cfg}" for cfg, _ in rows), "", " ".join(pics), ""]
     lines += NOTES if a.budget == "time" else STEP_NOTES
-    if "stackedmnist" in {t for t, _ in by}:
+    if {"stackedmnist", "folder32c"} & {t for t, _ in by}:
         lines += STACKED_NOTES
     (a.out / page_name(a.budget)).write_text("\n".join(lines))
 
