@@ -465,8 +465,9 @@ NOTES = [
     "*classic* is the dataclass defaults, which every data kind trained with before the recipes "
     "(WGAN-GP, lambda 10, n_critic 5, Adam 1e-4 betas 0.5/0.9, the 256-512-1024 MLP generator with batch "
     "norm and a tanh output). *default* is what `ganforge train` uses for the task's data now "
-    "(`ganforge.resolve.recipe_for`): `r3gan-toy` for the toy tasks, `r3gan-mlp-b256` for MNIST and 32 px "
-    "image folders (its rows are under that name), `r3gan-mlp-stacked` for StackedMNIST (below), and the "
+    "(`ganforge.resolve.recipe_for`): `r3gan-toy` for the toy tasks, `r3gan-mlp-b256` for MNIST and grey "
+    "image folders of 32 px and smaller (its rows are under that name), `r3gan-mlp-stacked` for StackedMNIST "
+    "and colour folders of 32 px and smaller (below), and the "
     "classic setting for digits, whose rows are the classic ones.",
     "",
     "`r3gan-toy` was set by hand from about a dozen single-seed ring8 runs of 60-120 s on this machine "

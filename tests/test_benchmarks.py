@@ -208,7 +208,8 @@ def test_default_is_not_trained_twice_where_it_is_a_named_config():
     # config of its own; the toy recipe has no other name, so "default" runs there
     assert paper.q.same_as("digits", "default") == "classic"
     assert paper.q.same_as("mnist", "default") == DATA_RECIPES["mnist"] == "r3gan-mlp-b256"
-    assert paper.q.same_as("folder32", "default") == "r3gan-mlp-b256"  # a 32 px folder: by its size
+    assert paper.q.same_as("folder32", "default") == "r3gan-mlp-b256"  # a 32 px folder: by size and colour
+    assert paper.q.same_as("folder32c", "default") == "r3gan-mlp-stacked"
     assert paper.q.same_as("stackedmnist", "default") == DATA_RECIPES["stackedmnist"] == "r3gan-mlp-stacked"
     assert paper.q.same_as("ring8", "default") is None
     assert paper.q.same_as("mnist", "classic") is None
@@ -298,3 +299,29 @@ def test_the_stacked_classifier_reads_real_stacked_digits_as_their_true_modes(mn
     assert f["modes"] == f["modes_true"] == 1000
     assert abs(f["kl"] - f["kl_true"]) < 0.005 and f["kl_true"] < 0.05
     assert f["read_right"] > 0.95  # all three digits of an image read right
+
+
+def test_the_colour_folder_task_writes_stackedmnist_as_rgb_pngs_that_read_back_as_colour(tmp_path, monkeypatch):
+    import torch
+    import torch.nn.functional as F
+
+    from ganforge.config import DataConfig
+    from ganforge.data import load_dataset
+    from ganforge.resolve import recipe_for
+    from test_images import _idx_folder
+
+    mnist = tmp_path / "mnist"
+    mnist.mkdir()
+    _idx_folder(mnist)
+    monkeypatch.setitem(paper.q.TASKS["stackedmnist"]["data"], "n_samples", 30)
+    folder = paper.q.mnist_png_folder(mnist, tmp_path, "folder32c")
+    assert folder == tmp_path / "quality" / "folder32c" and (folder / "COMPLETE").read_text() == "30 images\n"
+    back = load_dataset(DataConfig(name="imagefolder", dir=str(folder), size=32)).x  # channels from the files
+    want = load_dataset(DataConfig(name="stackedmnist", dir=str(mnist), n_samples=30)).x
+    want = F.interpolate(want, size=(32, 32), mode="bilinear", align_corners=False)
+    assert back.shape == (30, 3, 32, 32)
+    assert torch.allclose(back, want, atol=1 / 127.5 + 1e-6)  # the same images, to a grey level
+    assert recipe_for(DataConfig(name="imagefolder", dir=str(folder), size=32))[0] == "r3gan-mlp-stacked"
+    grey = paper.q.mnist_png_folder(mnist, tmp_path, "folder32")
+    assert load_dataset(DataConfig(name="imagefolder", dir=str(grey), size=32)).x.shape == (60, 1, 32, 32)
+    assert recipe_for(DataConfig(name="imagefolder", dir=str(grey), size=32))[0] == "r3gan-mlp-b256"

@@ -9,7 +9,8 @@ import yaml
 
 import ganforge
 from ganforge.cli import main
-from ganforge.config import Config
+from ganforge.config import Config, DataConfig
+from ganforge.data import load_dataset
 from ganforge.errors import ConfigError
 from ganforge.resolve import DATA_RECIPES, resolve
 from ganforge.train.rundir import RunDir
@@ -94,19 +95,53 @@ def test_stackedmnist_takes_its_own_recipe_the_mnist_one_at_a_lower_learning_rat
     assert resolve(overrides=["data.name=stackedmnist", "optim.d.lr=1e-4"]).config.optim.d.lr == 1e-4
 
 
-def test_an_image_folder_takes_its_recipe_by_image_size(capsys, tmp_path):
-    # 32 px and smaller: the recipe measured on the suite's 32 px folder; the loader's
-    # default size (64 px) and larger: none measured, so the dataclass defaults
-    small = resolve(overrides=["data.name=imagefolder", f"data.dir={tmp_path}", "data.size=32"])
+def test_an_image_folder_takes_its_recipe_by_image_size_and_colour(capsys, tmp_path):
+    # 32 px and smaller: the recipe measured on the suite's 32 px folder of its colour
+    # (grey: folder32, colour: folder32c); the loader's default size (64 px) and larger:
+    # none measured, so the dataclass defaults
+    from PIL import Image
+
+    grey, colour = tmp_path / "grey", tmp_path / "colour"
+    for folder, mode in ((grey, "L"), (colour, "RGB")):
+        (folder / "sub").mkdir(parents=True)
+        Image.new(mode, (40, 40)).save(folder / "sub" / "a.png")
+    small = resolve(overrides=["data.name=imagefolder", f"data.dir={grey}", "data.size=32"])
     assert small.recipe == "r3gan-mlp-b256" and small.config.loss.name == "rpgan"
     assert small.config.data.name == "imagefolder" and small.config.data.size == 32  # the recipe names no data
-    assert small.note == "recipe: r3gan-mlp-b256 (data.name=imagefolder at 32 px's default; your settings on top)"
-    assert resolve(overrides=["data.name=imagefolder", "data.size=16"]).recipe == "r3gan-mlp-b256"
-    unset = resolve(overrides=["data.name=imagefolder", f"data.dir={tmp_path}"])
+    assert small.config.data.channels is None  # read from the files, not written into the config
+    assert small.note == "recipe: r3gan-mlp-b256 (data.name=imagefolder at 32 px, grey's default; your settings on top)"
+    lit = resolve(overrides=["data.name=imagefolder", f"data.dir={colour}", "data.size=32"])
+    assert lit.recipe == "r3gan-mlp-stacked" and lit.config.optim.g.lr == lit.config.optim.d.lr == 2e-4
+    assert lit.note.startswith("recipe: r3gan-mlp-stacked (data.name=imagefolder at 32 px, colour's default")
+    # data.channels says how the loader reads the files, so it decides over the files
+    assert resolve(overrides=["data.name=imagefolder", f"data.dir={colour}", "data.size=32",
+                              "data.channels=1"]).recipe == "r3gan-mlp-b256"
+    # no images to read: taken as colour
+    assert resolve(overrides=["data.name=imagefolder", "data.size=16"]).recipe == "r3gan-mlp-stacked"
+    unset = resolve(overrides=["data.name=imagefolder", f"data.dir={grey}"])
     assert unset.recipe is None and unset.config.loss.name == "wasserstein"
-    assert unset.note == "no recipe: data.name=imagefolder at 64 px has none (dataclass defaults)"
-    assert main(["train", "--data", "imagefolder", "--data-dir", str(tmp_path), "--size", "32", "--dry-run"]) == 0
-    assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-b256 (data.name=imagefolder at 32 px")
+    assert unset.note == "no recipe: data.name=imagefolder at 64 px, grey has none (dataclass defaults)"
+    assert main(["train", "--data", "imagefolder", "--data-dir", str(grey), "--size", "32", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-b256 (data.name=imagefolder at 32 px, grey")
+
+
+def test_folder_channels_reads_one_header_as_the_loader_counts_channels(tmp_path):
+    from PIL import Image
+
+    from ganforge.data.images import folder_channels
+
+    assert folder_channels(None) is None and folder_channels(str(tmp_path / "missing")) is None
+    (tmp_path / "notes.txt").write_text("not an image")
+    assert folder_channels(str(tmp_path)) is None
+    (tmp_path / "bad.png").write_bytes(b"not a png")  # unreadable: the next image decides
+    assert folder_channels(str(tmp_path)) is None
+    for mode, want in (("LA", 1), ("P", 3), ("RGBA", 3), ("L", 1), ("RGB", 3)):
+        d = tmp_path / mode
+        d.mkdir()
+        Image.new(mode, (8, 8)).save(d / "x.png")
+        assert folder_channels(str(d)) == want, mode
+        x = load_dataset(DataConfig(name="imagefolder", dir=str(d), size=8)).x
+        assert x.shape[1] == want, mode  # the loader agrees
 
 
 def test_validation_runs_once_after_every_layer():

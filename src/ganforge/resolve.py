@@ -35,10 +35,12 @@ from .registry import check_choice, suggest
 DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy", "mnist": "r3gan-mlp-b256",
                                 "stackedmnist": "r3gan-mlp-stacked"}
 #: image folders take a recipe by the side their images are resized to (data.size, or the
-#: loader's default): (largest side, recipe), smallest first, each measured on the quality
-#: suite's 32 px folder task (docs/results/quality-steps5000.md, folder32). Larger images
-#: start from the dataclass defaults until a recipe has been measured at their size.
-FOLDER_RECIPES: tuple[tuple[int, str], ...] = ((32, "r3gan-mlp-b256"),)
+#: loader's default) and their channels (data.channels, or what the files hold): (largest
+#: side, channels, recipe), smallest first, each measured on the quality suite's 32 px
+#: folder tasks (docs/results/quality-steps5000.md): grey on folder32 (MNIST), colour on
+#: folder32c (StackedMNIST), where grey's Adam 5e-4 lost its critic. Larger images start
+#: from the dataclass defaults until a recipe has been measured at their size.
+FOLDER_RECIPES: tuple[tuple[int, int, str], ...] = ((32, 1, "r3gan-mlp-b256"), (32, 3, "r3gan-mlp-stacked"))
 #: the keys that name a method: a user value for one of them that differs from the
 #: recipe's drops the recipe
 METHOD_KEYS = ("loss.name", "penalty.name", "penalty.schedule")
@@ -140,14 +142,18 @@ def resolve(preset: Optional[str] = None, file: Union[str, Path, None] = None,
 def recipe_for(data: DataConfig) -> tuple[Optional[str], str]:
     """The recipe a data config trains with when no preset is named (None: none), and the
     kind of data it was chosen for, in words (``data.name=mnist``; an image folder's
-    says its size, since its recipe depends on it: ``data.name=imagefolder at 32 px``)."""
+    says its size and colour, since its recipe depends on them: ``data.name=imagefolder at
+    32 px, grey``)."""
     if data.name != "imagefolder":
         return DATA_RECIPES.get(data.name), f"data.name={data.name}"
-    from .data.images import FOLDER_SIZE
+    from .data.images import FOLDER_SIZE, folder_channels
 
     side = data.size or FOLDER_SIZE
-    kind = f"data.name=imagefolder at {side} px"
-    return next((name for most, name in FOLDER_RECIPES if side <= most), None), kind
+    channels = data.channels or folder_channels(data.dir)
+    # no image read (no folder yet, say): taken as colour, the commoner and the more
+    # cautious recipe; loading such a folder fails in its own words anyway
+    kind = f"data.name=imagefolder at {side} px, " + ("grey" if channels == 1 else "colour")
+    return next((name for most, c, name in FOLDER_RECIPES if side <= most and c == (channels or 3)), None), kind
 
 
 def resolve_config(preset: Optional[str] = None, file: Union[str, Path, None] = None,

@@ -64,6 +64,25 @@ def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max
 FOLDER_SIZE = 64
 
 
+def folder_channels(folder: Optional[str]) -> Optional[int]:
+    """The channels (1 or 3) the loader will give a folder's images when data.channels is
+    unset, read from one image's header (no decoding); None when no image can be read.
+    Any one image tells: the loader refuses a folder whose images differ."""
+    from PIL import Image
+
+    if not folder or not Path(folder).is_dir():
+        return None
+    for p in Path(folder).rglob("*"):
+        if p.suffix.lower() in EXTS and p.is_file():
+            try:
+                with Image.open(p) as im:
+                    mode = im.mode
+            except Exception:  # unreadable: the loader says so in its words; try the next
+                continue
+            return 1 if mode in ("L", "LA", "I;16", "I", "F", "1") else 3
+    return None
+
+
 @DATASETS.register("imagefolder", help="any folder of JPEG/PNG images (data.dir)")
 def load_imagefolder(cfg) -> Dataset:
     if not cfg.dir:
