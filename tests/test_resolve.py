@@ -135,10 +135,11 @@ def test_folder_channels_reads_one_header_as_the_loader_counts_channels(tmp_path
     assert folder_channels(str(tmp_path)) is None
     (tmp_path / "bad.png").write_bytes(b"not a png")  # unreadable: the next image decides
     assert folder_channels(str(tmp_path)) is None
-    for mode, want in (("LA", 1), ("P", 3), ("RGBA", 3), ("L", 1), ("RGB", 3)):
+    for mode, want, ext in (("LA", 1, "png"), ("P", 3, "png"), ("RGBA", 3, "png"), ("L", 1, "png"),
+                            ("RGB", 3, "png"), ("CMYK", 3, "tiff"), ("RGBX", 3, "tiff"), ("F", 1, "tiff")):
         d = tmp_path / mode
         d.mkdir()
-        Image.new(mode, (8, 8)).save(d / "x.png")
+        Image.new(mode, (8, 8)).save(d / f"x.{ext}")
         assert folder_channels(str(d)) == want, mode
         x = load_dataset(DataConfig(name="imagefolder", dir=str(d), size=8)).x
         assert x.shape[1] == want, mode  # the loader agrees

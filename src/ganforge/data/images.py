@@ -14,6 +14,8 @@ from .base import DATASETS, Dataset, resize
 
 EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MAX_BYTES = 8 << 30  #: in-memory limit for the scaled float data
+#: Pillow modes the loader reads as one grey channel (every other mode becomes RGB)
+GREY_MODES = frozenset({"L", "LA", "I;16", "I", "F", "1"})
 
 
 def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max_pixels: int = 40_000_000):
@@ -39,10 +41,11 @@ def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max
                                 f"{max_pixels} ({max_pixels / 1e6:.0f} MP); raise it to load this image")
             im.load()
             mode = im.mode
-            if mode in ("RGBA", "P", "CMYK", "YCbCr", "HSV", "LAB"):
+            if mode in GREY_MODES:
+                if mode != "L":
+                    im = im.convert("L")
+            elif mode != "RGB":  # RGBA, P, CMYK, YCbCr, PA, ...: colour
                 im = im.convert("RGB")
-            elif mode in ("LA", "I;16", "I", "F", "1"):
-                im = im.convert("L")
             c = 3 if im.mode == "RGB" else 1
             if channels is not None and channels != c:
                 im = im.convert("RGB" if channels == 3 else "L")
@@ -79,7 +82,7 @@ def folder_channels(folder: Optional[str]) -> Optional[int]:
                     mode = im.mode
             except Exception:  # unreadable: the loader says so in its words; try the next
                 continue
-            return 1 if mode in ("L", "LA", "I;16", "I", "F", "1") else 3
+            return 1 if mode in GREY_MODES else 3
     return None
 
 
