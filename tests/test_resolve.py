@@ -69,14 +69,14 @@ def test_the_paper_method_on_toy_data_drops_the_recipe(capsys):
 
 def test_dry_run_names_the_recipe_under_a_command(capsys):
     assert main(["train", "--data", "mnist", "--dry-run"]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == ("# recipe: r3gan-mlp-b256 (data.name=mnist's default; "
+    assert capsys.readouterr().out.splitlines()[0] == ("# recipe: r3gan-mlp-b256 (the default for data.name=mnist; "
                                                         "your settings on top)")
     assert main(["train", "--data", "mnist", "--loss", "rpgan", "--dry-run"]) == 0  # the recipe's own loss
     assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-b256")
     assert main(["train", "--preset", "wgan-gp-mnist", "--dry-run"]) == 0
     assert capsys.readouterr().out.startswith("# no recipe: preset wgan-gp-mnist is complete")
     assert main(["train", "--dry-run"]) == 0
-    assert capsys.readouterr().out.startswith("# no recipe: data.name=digits has none")
+    assert capsys.readouterr().out.startswith("# no recipe for data.name=digits (dataclass defaults)")
 
 
 def test_stackedmnist_takes_its_own_recipe_the_mnist_one_at_a_lower_learning_rate():
@@ -85,7 +85,7 @@ def test_stackedmnist_takes_its_own_recipe_the_mnist_one_at_a_lower_learning_rat
     stacked = resolve(overrides=["data.name=stackedmnist"])
     mnist = resolve(overrides=["data.name=mnist"])
     assert stacked.recipe == "r3gan-mlp-stacked" and mnist.recipe == "r3gan-mlp-b256"
-    assert stacked.note == "recipe: r3gan-mlp-stacked (data.name=stackedmnist's default; your settings on top)"
+    assert stacked.note == "recipe: r3gan-mlp-stacked (the default for data.name=stackedmnist; your settings on top)"
     assert stacked.config.optim.g.lr == stacked.config.optim.d.lr == 2e-4
     assert mnist.config.optim.g.lr == mnist.config.optim.d.lr == 5e-4
     for section in ("model", "loss", "penalty", "augment"):
@@ -109,20 +109,21 @@ def test_an_image_folder_takes_its_recipe_by_image_size_and_colour(capsys, tmp_p
     assert small.recipe == "r3gan-mlp-b256" and small.config.loss.name == "rpgan"
     assert small.config.data.name == "imagefolder" and small.config.data.size == 32  # the recipe names no data
     assert small.config.data.channels is None  # read from the files, not written into the config
-    assert small.note == "recipe: r3gan-mlp-b256 (data.name=imagefolder at 32 px, grey's default; your settings on top)"
+    assert small.note == "recipe: r3gan-mlp-b256 (the default for data.name=imagefolder at 32 px, grey; your settings on top)"
     lit = resolve(overrides=["data.name=imagefolder", f"data.dir={colour}", "data.size=32"])
     assert lit.recipe == "r3gan-mlp-stacked" and lit.config.optim.g.lr == lit.config.optim.d.lr == 2e-4
-    assert lit.note.startswith("recipe: r3gan-mlp-stacked (data.name=imagefolder at 32 px, colour's default")
+    assert lit.note.startswith("recipe: r3gan-mlp-stacked (the default for data.name=imagefolder at 32 px, colour;")
     # data.channels says how the loader reads the files, so it decides over the files
     assert resolve(overrides=["data.name=imagefolder", f"data.dir={colour}", "data.size=32",
                               "data.channels=1"]).recipe == "r3gan-mlp-b256"
     # no images to read: taken as colour
-    assert resolve(overrides=["data.name=imagefolder", "data.size=16"]).recipe == "r3gan-mlp-stacked"
+    blind = resolve(overrides=["data.name=imagefolder", "data.size=16"])
+    assert blind.recipe == "r3gan-mlp-stacked" and "at 16 px, colour (assumed: no image read)" in blind.note
     unset = resolve(overrides=["data.name=imagefolder", f"data.dir={grey}"])
     assert unset.recipe is None and unset.config.loss.name == "wasserstein"
-    assert unset.note == "no recipe: data.name=imagefolder at 64 px, grey has none (dataclass defaults)"
+    assert unset.note == "no recipe for data.name=imagefolder at 64 px, grey (dataclass defaults)"
     assert main(["train", "--data", "imagefolder", "--data-dir", str(grey), "--size", "32", "--dry-run"]) == 0
-    assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-b256 (data.name=imagefolder at 32 px, grey")
+    assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-b256 (the default for data.name=imagefolder at 32 px, grey;")
 
 
 def test_folder_channels_reads_one_header_as_the_loader_counts_channels(tmp_path):

@@ -126,7 +126,7 @@ def resolve(preset: Optional[str] = None, file: Union[str, Path, None] = None,
     recipe, kind = recipe_for(plain.data) if recipes and not preset else (None, "")
     if recipe is None:
         why = f"no recipe: preset {preset} is complete" if preset else (
-            f"no recipe: {kind} has none (dataclass defaults)" if recipes else "no recipe (recipes off)")
+            f"no recipe for {kind} (dataclass defaults)" if recipes else "no recipe (recipes off)")
         return Resolved(finish(plain), None, why)
     base = load_preset(recipe)
     base.pop("data", None)  # a recipe says how to train, never which data
@@ -136,7 +136,7 @@ def resolve(preset: Optional[str] = None, file: Union[str, Path, None] = None,
         method = f"{theirs.loss.name} + {theirs.penalty.name} ({theirs.penalty.schedule})"
         return Resolved(finish(plain), None, f"no recipe: {recipe}'s method is {method}, you chose "
                         f"{', '.join(clash)}; it trains from the dataclass defaults plus your settings")
-    return Resolved(finish(build(base)), recipe, f"recipe: {recipe} ({kind}'s default; your settings on top)")
+    return Resolved(finish(build(base)), recipe, f"recipe: {recipe} (the default for {kind}; your settings on top)")
 
 
 def recipe_for(data: DataConfig) -> tuple[Optional[str], str]:
@@ -152,7 +152,8 @@ def recipe_for(data: DataConfig) -> tuple[Optional[str], str]:
     channels = data.channels or folder_channels(data.dir)
     # no image read (no folder yet, say): taken as colour, the commoner and the more
     # cautious recipe; loading such a folder fails in its own words anyway
-    kind = f"data.name=imagefolder at {side} px, " + ("grey" if channels == 1 else "colour")
+    colour = {1: "grey", 3: "colour"}.get(channels, "colour (assumed: no image read)")
+    kind = f"data.name=imagefolder at {side} px, {colour}"
     return next((name for most, c, name in FOLDER_RECIPES if side <= most and c == (channels or 3)), None), kind
 
 
