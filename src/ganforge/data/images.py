@@ -77,11 +77,15 @@ def folder_channels(folder: Optional[str]) -> Optional[int]:
         return None
     for p in Path(folder).rglob("*"):
         if p.suffix.lower() in EXTS and p.is_file():
+            old = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None  # a header only: no bomb warning (the loader has its own limit)
             try:
                 with Image.open(p) as im:
                     mode = im.mode
             except Exception:  # unreadable: the loader says so in its words; try the next
                 continue
+            finally:
+                Image.MAX_IMAGE_PIXELS = old
             return 1 if mode in GREY_MODES else 3
     return None
 
