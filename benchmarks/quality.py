@@ -230,8 +230,7 @@ def mnist_png_folder(mnist: Path, under: Path, task: str = "folder32", size: int
     x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
     pix = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     for i, a in enumerate(pix):
-        Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a, mode="L" if a.shape[-1] == 1 else "RGB").save(
-            folder / f"{i:05d}.png")
+        Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a).save(folder / f"{i:05d}.png")  # uint8: L or RGB
     done.write_text(f"{len(pix)} images\n")
     return folder
 
@@ -271,7 +270,7 @@ class Floors:
             g = torch.Generator().manual_seed(0)
             train = trainer.data.x[torch.randperm(len(trainer.data.x), generator=g)[:n]]
             m = evaluate_samples(train, hold, use_cache=False, data_name=trainer.data.name,
-                                 extractor=spec.get("extractor", "auto"))
+                                 extractor=task_extractor(task))
             out.update(fid_floor=m["fid"], precision_floor=m["precision"], recall_floor=m["recall"])
         self.cache[task] = out
         return out
@@ -292,7 +291,7 @@ def final_metrics(task: str, trainer: api.LoadedModel, seed: int) -> dict:
         out["w1"] = exact_w1(fake, make_toy(kind, n, 20_000 + seed))
     else:
         m = evaluate_samples(fake, trainer.data.holdout_x, use_cache=False, data_name=trainer.data.name,
-                             extractor=spec.get("extractor", "auto"))
+                             extractor=task_extractor(task))
         out.update({k: m[k] for k in ("fid", "precision", "recall", "density", "coverage", "classes_hit",
                                       "modes_covered", "mode_kl") if k in m})
     return out
@@ -340,7 +339,7 @@ def run_tutorial_cell(task: str, seed: int, a, floors: Floors) -> dict:
         was = g.training
         x = TutorialModel(g, data).generate_n(spec["n_eval"], cfg.eval.seed)
         g.train(was)
-        m = evaluate_samples(x, data.holdout_x, data_name=data.name, extractor=spec.get("extractor", "auto"))
+        m = evaluate_samples(x, data.holdout_x, data_name=data.name, extractor=task_extractor(task))
         return {k: m[k] for k in ("fid", "precision", "recall", "classes_hit") if k in m}
 
     t0 = time.time()
@@ -376,6 +375,12 @@ def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
     return cell_record(res, fin, wall, task=task, config=config, seed=seed, budget=a.budget) | {
         "curve": curve(recs, keys, ("fid", "w1")), "config_used": cfg.to_dict(), "warnings": res.warnings,
         "machine": machine_name(), "date": time.strftime("%Y-%m-%d")}
+
+
+def task_extractor(task: str) -> str:
+    """The features a task is measured in: its own where its images say nothing of their
+    kind (a folder), else "auto" (chosen from the data)."""
+    return TASKS[task].get("extractor", "auto")
 
 
 def spec_kind(task: str) -> str:
@@ -668,7 +673,7 @@ def write_page(a) -> None:
         if pics:
             lines += ["Samples (seed 0, end of the budget): " + " ".join(f"{cfg}" for cfg, _ in rows), "", " ".join(pics), ""]
     lines += NOTES if a.budget == "time" else STEP_NOTES
-    if {"stackedmnist", "folder32c"} & {t for t, _ in by}:
+    if set(MODE_TASKS) & {t for t, _ in by}:
         lines += STACKED_NOTES
     (a.out / page_name(a.budget)).write_text("\n".join(lines))
 
