@@ -285,6 +285,58 @@ def test_coverage_warnings_fall_and_stall():
     assert any("recall" in m for m in w) and any("classes generated 8/10" in m for m in w)
 
 
+# ---------------------------------------------------------------- critic lost
+def _critic_records(h: HealthMonitor, steps, gap: float, g_norm: float) -> list[tuple[int, str]]:
+    out = []
+    for s in steps:
+        out += [(s, w) for w in h.check_record({"step": s, "loss_d": 0.69, "loss_g": 0.69, "d_real": 0.3 + gap,
+                                                 "d_fake": 0.3, "grad_norm_g": g_norm})]
+    return out
+
+
+def test_critic_lost_warns_once_after_500_flat_steps_with_a_silent_generator():
+    h = HealthMonitor()
+    h.set_loss(wasserstein=False)
+    assert _critic_records(h, range(10, 110, 10), gap=2.0, g_norm=1.2) == []  # a working start: largest norm 1.2
+    # flat from step 110: D(real) = D(fake) to 0.001 and G's norm 0.006 = 0.5% of 1.2
+    w = _critic_records(h, range(110, 2000, 10), gap=0.001, g_norm=0.006)
+    assert [s for s, _ in w] == [610]  # 500 steps after the stretch began, and once
+    assert "critic lost" in w[0][1] and "since step 110" in w[0][1] and "0.5%" in w[0][1] and "warmup" in w[0][1]
+    # a blip of separation does not re-arm it ...
+    assert _critic_records(h, [2000], gap=0.5, g_norm=0.5) == []
+    assert _critic_records(h, range(2010, 2600, 10), gap=0.001, g_norm=0.006) == []
+    # ... a recovery as long as the stretch does: the next loss is reported again
+    assert _critic_records(h, range(2600, 3110, 10), gap=0.5, g_norm=0.5) == []
+    assert [s for s, _ in _critic_records(h, range(3110, 3700, 10), gap=0.001, g_norm=0.006)] == [3610]
+
+
+def test_critic_lost_needs_both_signs_and_a_logit_loss():
+    # D(real) = D(fake) alone is a converged toy run (grid25 sat under 0.02 for 1,100 steps
+    # while G's gradient grew): no warning
+    h = HealthMonitor()
+    h.set_loss(wasserstein=False)
+    assert _critic_records(h, range(10, 3000, 10), gap=0.001, g_norm=0.3) == []
+    # a silent G with a separating D: no warning
+    h = HealthMonitor()
+    h.set_loss(wasserstein=False)
+    _critic_records(h, [10], gap=2.0, g_norm=1.2)
+    assert _critic_records(h, range(20, 3000, 10), gap=0.5, g_norm=0.006) == []
+    # a Wasserstein critic's D(real) - D(fake) is a distance that rightly reaches 0
+    h = HealthMonitor()
+    h.set_loss(wasserstein=True)
+    _critic_records(h, [10], gap=2.0, g_norm=1.2)
+    assert _critic_records(h, range(20, 3000, 10), gap=0.001, g_norm=0.006) == []
+    # a flat stretch cut by a checkpoint goes on where it stopped
+    h = HealthMonitor()
+    h.set_loss(wasserstein=False)
+    _critic_records(h, [10], gap=2.0, g_norm=1.2)
+    _critic_records(h, range(20, 300, 10), gap=0.001, g_norm=0.006)
+    h2 = HealthMonitor()
+    h2.set_loss(wasserstein=False)
+    h2.load_state_dict(h.state_dict())
+    assert [s for s, _ in _critic_records(h2, range(300, 800, 10), gap=0.001, g_norm=0.006)] == [520]
+
+
 # ---------------------------------------------------------------- data recipes
 def test_cli_starts_toy_data_from_its_recipe_and_keeps_presets_and_user_keys():
     from ganforge.resolve import resolve_config

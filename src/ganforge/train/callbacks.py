@@ -12,6 +12,7 @@ import torch
 
 from ..errors import RunError
 from ..images import save_samples
+from ..objectives import LOSSES
 from .checkpoint import DiskFullError, save_checkpoint
 from .loop import Callback, ExcludeTime, Fail, NewBest, Publish, Rollback, RunStatus, StepStats, Stop, Trainer, Warn
 from .health import HealthMonitor
@@ -66,6 +67,7 @@ class HealthCallback(Callback):
         self.monitor.load_state_dict(state)
 
     def on_start(self, t: Trainer) -> None:
+        self.monitor.set_loss(LOSSES.get(t.cfg.loss.name).wasserstein)
         if t.data.is_image:
             self.monitor.calibrate(t.data.x, t.cfg.train.iters)
 

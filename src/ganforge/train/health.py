@@ -28,13 +28,21 @@ class HealthMonitor:
       last ``window`` logged estimates (and above 1);
     * mode collapse: the fixed-latent samples' mean pairwise distance below
       ``collapse_ratio`` times the real data's;
+    * critic lost (logit losses only, see :meth:`set_loss`): for ``flat_steps`` generator
+      steps in a row, mean D(real) and mean D(fake) within ``flat_gap`` of each other while
+      G's gradient norm stays below ``flat_g_ratio`` of its largest so far. D no longer
+      tells real from fake and G gets no signal; such runs did not recover (StackedMNIST at
+      Adam 5e-4: G drew colour noise for the 5,000 steps that followed). Either condition
+      alone is normal: a toy run that has matched its data sits at D(real) = D(fake) with
+      a growing G gradient;
     * coverage (:meth:`check_coverage`, fed by evaluations: toy modes covered, classes
       hit, recall): a warning when it falls below its best so far, and when it stays
       short of complete without improving for ``stall_evals`` evaluations.
     """
 
     def __init__(self, max_logit: float = 1e4, runaway_factor: float = 10.0, window: int = 20,
-                 collapse_ratio: float = 0.25, stall_evals: int = 5, recall_drop: float = 0.1) -> None:
+                 collapse_ratio: float = 0.25, stall_evals: int = 5, recall_drop: float = 0.1,
+                 flat_gap: float = 0.02, flat_g_ratio: float = 0.05, flat_steps: int = 500) -> None:
         self.max_logit = max_logit
         self.runaway_factor = runaway_factor
         self.collapse_ratio = collapse_ratio
@@ -47,6 +55,17 @@ class HealthMonitor:
         self.coverage_best: dict[str, float] = {}  #: best value of each coverage measure so far
         self.coverage_since: dict[str, int] = {}  #: evaluations since that best improved
         self.coverage_warned: dict[str, str] = {}  #: the last warning per measure (warn on change only)
+        self.flat_gap, self.flat_g_ratio, self.flat_steps = flat_gap, flat_g_ratio, flat_steps
+        self.logit_critic = False  #: the critic check applies (set by set_loss)
+        self.g_norm_max = 0.0  #: G's largest logged gradient norm
+        self.flat_since: Optional[int] = None  #: first step of the current flat stretch
+        self.flat_warned = False  #: warned, and the critic has not recovered since
+        self.ok_since: Optional[int] = None  #: first step of the current stretch of a working critic
+
+    def set_loss(self, wasserstein: bool) -> None:
+        """The critic check reads D's outputs as logits: a Wasserstein critic's difference
+        is a distance estimate that rightly goes to 0 as G matches the data."""
+        self.logit_critic = not wasserstein
 
     def calibrate(self, real: torch.Tensor, iters: int) -> None:
         """Image runs: the real data's spread, against which a collapsing G is measured;
@@ -77,7 +96,33 @@ class HealthMonitor:
                 if w > 1.0 and ref > 0 and w > self.runaway_factor * ref:
                     out.append(f"Wasserstein estimate running away ({w:.3g} vs recent median {ref:.3g})")
             self.history.append(w)
+        out += self._check_critic(rec)
         return out
+
+    def _check_critic(self, rec: dict[str, Any]) -> list[str]:
+        """The critic-lost check on one record (see the class docstring)."""
+        real, fake, gn, step = rec.get("d_real"), rec.get("d_fake"), rec.get("grad_norm_g"), rec.get("step")
+        if not self.logit_critic or real is None or fake is None or gn is None or step is None:
+            return []
+        self.g_norm_max = max(self.g_norm_max, float(gn))
+        if abs(real - fake) >= self.flat_gap or gn >= self.flat_g_ratio * self.g_norm_max:
+            self.flat_since = None
+            # one warning per loss of the critic: a blip of separation does not re-arm it,
+            # only a recovery that lasts as long as the stretch that warned
+            self.ok_since = int(step) if self.ok_since is None else self.ok_since
+            if self.flat_warned and step - self.ok_since >= self.flat_steps:
+                self.flat_warned = False
+            return []
+        self.ok_since = None
+        if self.flat_since is None:
+            self.flat_since = int(step)
+        if self.flat_warned or step - self.flat_since < self.flat_steps:
+            return []
+        self.flat_warned = True
+        return [f"critic lost: D(real) - D(fake) = {real - fake:.2g} and G's gradient norm {gn:.2g} "
+                f"({gn / self.g_norm_max:.1%} of its largest) since step {self.flat_since}; D no longer "
+                f"tells real from fake, so G learns nothing. Lower the learning rates or warm them up "
+                f"(optim.g.warmup, optim.d.warmup)"]
 
     def check_samples(self, fake: torch.Tensor, step: int) -> tuple[Optional[float], list[str]]:
         if not self.real_diversity:
@@ -120,10 +165,16 @@ class HealthMonitor:
 
     def state_dict(self) -> dict:
         return {"history": list(self.history), "coverage_best": dict(self.coverage_best),
-                "coverage_since": dict(self.coverage_since), "coverage_warned": dict(self.coverage_warned)}
+                "coverage_since": dict(self.coverage_since), "coverage_warned": dict(self.coverage_warned),
+                "critic": {"g_norm_max": self.g_norm_max, "flat_since": self.flat_since, "flat_warned": self.flat_warned,
+                           "ok_since": self.ok_since}}
 
     def load_state_dict(self, s: dict) -> None:
         self.history.extend(s.get("history", []))
         self.coverage_best = dict(s.get("coverage_best", {}))
         self.coverage_since = dict(s.get("coverage_since", {}))
         self.coverage_warned = dict(s.get("coverage_warned", {}))
+        c = s.get("critic", {})
+        self.g_norm_max = float(c.get("g_norm_max", 0.0))
+        self.flat_since, self.flat_warned = c.get("flat_since"), bool(c.get("flat_warned", False))
+        self.ok_since = c.get("ok_since")
