@@ -325,3 +325,30 @@ def test_the_colour_folder_task_writes_stackedmnist_as_rgb_pngs_that_read_back_a
     grey = paper.q.mnist_png_folder(mnist, tmp_path, "folder32")
     assert load_dataset(DataConfig(name="imagefolder", dir=str(grey), size=32)).x.shape == (60, 1, 32, 32)
     assert recipe_for(DataConfig(name="imagefolder", dir=str(grey), size=32))[0] == "r3gan-mlp-b256"
+
+
+def test_health_replay_reads_a_runs_loss_and_reports_the_critic_lost_where_the_monitor_would(tmp_path, capsys):
+    import json
+
+    import health_replay
+
+    def run(name: str, loss: str) -> Path:
+        d = tmp_path / name
+        d.mkdir()
+        (d / "config.yaml").write_text(f"loss:\n  name: {loss}\n")
+        recs = [{"step": 10, "loss_d": 0.2, "d_real": 2.3, "d_fake": 0.1, "grad_norm_g": 1.2}]
+        recs += [{"step": s, "loss_d": 0.69, "d_real": 0.301, "d_fake": 0.3, "grad_norm_g": 0.006}
+                 for s in range(20, 1000, 10)]
+        recs.insert(3, {"step": 30, "fid": 900.0})  # an evaluation line is not a training record
+        (d / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+        return d
+
+    lost, wgan = run("lost", "rpgan"), run("wgan", "wasserstein")
+    assert [s for s, _ in health_replay.replay(lost)] == [520]  # flat from 20, 500 steps on
+    assert health_replay.replay(wgan) == []  # a distance at 0 is no lost critic
+    assert health_replay.main([str(lost), str(wgan)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{lost}: step 520: critic lost") and out[1] == f"{wgan}: no warnings"
+    assert health_replay.main([str(tmp_path)]) == 2  # not a run folder: one line, exit 2
+    assert "not a run folder" in capsys.readouterr().err
+    assert health_replay.main([]) == 2
