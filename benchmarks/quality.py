@@ -147,9 +147,9 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # made too rarely (0 and 8) carried most of the KL above the real data's (NOTES)
     "r3gan-mlp-stacked-warm-d1024": ("r3gan-mlp-stacked-warm", {"model": {"d_hidden": [1024, 512]}}),
     "r3gan-mlp-stacked-warm-g2048": ("r3gan-mlp-stacked-warm", {"model": {"g_hidden": [512, 1024, 2048]}}),
-    # both wider (each alone lowered the KL at 5,000 steps, seed 0)
-    "r3gan-mlp-stacked-warm-wide": ("r3gan-mlp-stacked-warm", {"model": {"g_hidden": [512, 1024, 2048],
-                                                                         "d_hidden": [1024, 512]}}),
+    # both wider (each alone lowered the KL at 5,000 steps, seed 0): the r3gan-mlp-stacked-warm-wide
+    # preset (its first cells ran as these two widths on r3gan-mlp-stacked-warm: the same config)
+    "r3gan-mlp-stacked-warm-wide": ("r3gan-mlp-stacked-warm-wide", {}),
     # the image issue's baseline: a plain tutorial DCGAN loop without ganforge
     # (benchmarks/tutorial_dcgan.py; its cells are trained by that loop, not by api.train)
     "tutorial-dcgan": (None, {}),
@@ -600,6 +600,22 @@ STACKED_NOTES = [
     "steps) lowered the FID to 51 but raised the KL to 0.067. At 5,000 steps two seeds have run (seed 2 not "
     "yet): 1,000 modes, KL 0.107 and 0.111, FID 144 and 156, against `r3gan-mlp-stacked`'s 0.170 "
     "[0.144-0.172] and 274 [257-280]. Colour folders keep `r3gan-mlp-stacked` until the warm-up is measured on folder32c.",
+    "",
+    "**Wider networks: the KL target met at 10,000 steps (2026-12-02).** Read digit by digit (seed 0 at "
+    "10,000 steps, 26,000 samples), the warm-up's KL of 0.052 was mostly uneven digit frequencies within each "
+    "channel (0.0086-0.0101 per channel against 0.0013-0.0018 for 26,000 real images; 0s and 8s made 7.5-9% "
+    "of each channel's digits where the real images have about 10%), with the rest (0.024) near the real "
+    "images' 0.020; 30% of its channels were read "
+    "with under 90% confidence (real: 6%). So the networks may be too narrow for three digits at once. Single-seed "
+    "cells at 5,000 steps (seed 0): a critic of 1024-512 instead of 512-256 (`r3gan-mlp-stacked-warm-d1024`) "
+    "KL 0.089 and FID 120, a generator of 512-1024-2048 instead of 256-512-1024 (`r3gan-mlp-stacked-warm-g2048`) "
+    "0.082 and 125, against the warm-up's 0.107 and 144. Both together (`r3gan-mlp-stacked-warm-wide`, a "
+    "preset) at 10,000 steps on 3 seeds: KL 0.0475 [0.0422-0.0478], below the target of 0.05 on every seed, and FID 54 [50-57], "
+    "against the warm-up's 0.0523 [0.0502-0.0602] and 65 [65-68]. Each of its steps costs about twice a "
+    "narrow one on this CPU (about 0.42 s against 0.2 s at one thread with another cell beside it), so in 10 "
+    "CPU minutes it would make about half the steps; it has not run at the time budget, and the default stays "
+    "`r3gan-mlp-stacked-warm` until it has. Its cells ran three at a time (one thread each), so their seconds are "
+    "not comparable.",
     "",
     "**Colour image folders.** folder32c is the stackedmnist task's 26,000 images written as 32 px RGB PNGs "
     "and read back by imagefolder. There too `r3gan-mlp-b256` (the recipe of grey folders) lost its critic: "
