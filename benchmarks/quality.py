@@ -597,8 +597,8 @@ STACKED_NOTES = [
     "better on every seed (it made 4,623-5,332 steps there against 4,041-4,348 with the same networks and "
     "batch; why these cells, each run alone, made 14-23% more steps is not known: at equal steps it is better too, as above). The KL target of "
     "0.05 is still not met; the best seed reached 0.0502. A 100 kimg EMA half-life on top (seed 0, 10,000 "
-    "steps) lowered the FID to 51 but raised the KL to 0.067. At 5,000 steps two seeds have run (seed 2 not "
-    "yet): 1,000 modes, KL 0.107 and 0.111, FID 144 and 156, against `r3gan-mlp-stacked`'s 0.170 "
+    "steps) lowered the FID to 51 but raised the KL to 0.067. At 5,000 steps (3 seeds; seed 2 "
+    "ran on 2026-12-02): 1,000 modes on every seed, KL 0.111 [0.107-0.112], FID 146 [144-156], against `r3gan-mlp-stacked`'s 0.170 "
     "[0.144-0.172] and 274 [257-280]. Colour folders keep `r3gan-mlp-stacked` until the warm-up is measured on folder32c.",
     "",
     "**Wider networks: the KL target met at 10,000 steps (2026-12-02).** Read digit by digit (seed 0 at "
