@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from ganforge.errors import GanforgeError
 from ganforge.objectives import LOSSES
 from ganforge.train.health import HealthMonitor
 
@@ -39,7 +40,12 @@ def main(argv: list[str]) -> int:
         if not (d / "metrics.jsonl").is_file() or not (d / "config.yaml").is_file():
             print(f"{d}: not a run folder (no metrics.jsonl and config.yaml)", file=sys.stderr)
             return 2
-        warns = replay(d)
+        try:
+            warns = replay(d)
+        except (ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError, GanforgeError) as e:
+            # a damaged record or config, or a loss this version does not know: one line, not a traceback
+            print(f"{d}: cannot replay: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+            return 2
         print(f"{d}: " + ("; ".join(f"step {s}: {w}" for s, w in warns) if warns else "no warnings"))
     return 0
 
