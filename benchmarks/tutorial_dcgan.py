@@ -8,6 +8,12 @@ and tanh: 32 px. Discriminator: four 3x3 stride-2 convolutions (16, 32, 64, 128 
 each followed by LeakyReLU 0.2 and dropout 0.25, and batch norm after all but the first;
 a Linear to one logit. Loss: binary cross-entropy (the non-saturating generator loss).
 Adam 2e-4, betas (0.5, 0.999), batch 64, one D step per G step, N(0, 0.02) weights.
+
+``style="pytorch-gan"`` (config ``tutorial-dcgan-pg``) trains it as the most copied copy of
+this design runs (eriklindernoren/PyTorch-GAN's dcgan.py), quirks kept: its batch norms after
+the convolutions are built as ``BatchNorm2d(c, 0.8)``, which sets eps (not momentum) to 0.8;
+its Linear layers keep PyTorch's own initialization; G steps first, and D then trains on
+that same generated batch with its loss halved. Written from the design, not copied.
 """
 from __future__ import annotations
 
@@ -21,14 +27,18 @@ import torch.nn.functional as F
 Z_DIM = 100
 
 
+#: the batch norms' eps after the convolutions, by style (PyTorch-GAN's BatchNorm2d(c, 0.8))
+EPS = {"plain": 1e-5, "pytorch-gan": 0.8}
+
+
 class Generator(nn.Module):
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
         super().__init__()
         self.fc = nn.Linear(Z_DIM, 128 * 8 * 8)
         self.bn = nn.BatchNorm2d(128)
 
         def up(cin: int, cout: int) -> list[nn.Module]:
-            return [nn.Upsample(scale_factor=2), nn.Conv2d(cin, cout, 3, 1, 1), nn.BatchNorm2d(cout),
+            return [nn.Upsample(scale_factor=2), nn.Conv2d(cin, cout, 3, 1, 1), nn.BatchNorm2d(cout, eps=eps),
                     nn.LeakyReLU(0.2)]
 
         self.net = nn.Sequential(*up(128, 128), *up(128, 64), nn.Conv2d(64, channels, 3, 1, 1), nn.Tanh())
@@ -38,21 +48,21 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         for i, (cin, cout) in enumerate(zip((channels, 16, 32, 64), (16, 32, 64, 128))):
             layers += [nn.Conv2d(cin, cout, 3, 2, 1), nn.LeakyReLU(0.2), nn.Dropout2d(0.25)]
             if i > 0:
-                layers.append(nn.BatchNorm2d(cout))
+                layers.append(nn.BatchNorm2d(cout, eps=eps))
         self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 2 * 2, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)
 
 
-def _init(m: nn.Module) -> None:
-    if isinstance(m, (nn.Conv2d, nn.Linear)):
+def _init(m: nn.Module, linear: bool = True) -> None:
+    if isinstance(m, nn.Conv2d) or (linear and isinstance(m, nn.Linear)):
         nn.init.normal_(m.weight, 0.0, 0.02)
         nn.init.zeros_(m.bias)
     elif isinstance(m, nn.BatchNorm2d):
@@ -61,32 +71,44 @@ def _init(m: nn.Module) -> None:
 
 
 def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[nn.Module, int], dict],
-          max_seconds: Optional[float] = None, batch: int = 64) -> tuple[nn.Module, list[dict], int, float]:
+          max_seconds: Optional[float] = None, batch: int = 64,
+          style: str = "plain") -> tuple[nn.Module, list[dict], int, float]:
     """Train on ``x`` (N, C, H, W) in [-1, 1], resized to 32 px; ``judge(G, step)`` every
     ``every`` steps (its time off the clock). Returns G, the curve, steps done, seconds."""
     torch.manual_seed(seed)
     x = F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False) if x.shape[-1] != 32 else x
-    g, d = Generator(x.shape[1]), Discriminator(x.shape[1])
-    g.apply(_init)
-    d.apply(_init)
+    g, d = Generator(x.shape[1], EPS[style]), Discriminator(x.shape[1], EPS[style])
+    plain = style == "plain"
+    g.apply(lambda m: _init(m, linear=plain))
+    d.apply(lambda m: _init(m, linear=plain))
     opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
     ones, zeros = torch.ones(batch), torch.zeros(batch)
+
+    def d_step(real: torch.Tensor, fake: torch.Tensor, scale: float = 1.0) -> None:
+        loss_d = scale * (bce(d(real), ones) + bce(d(fake.detach()), zeros))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+
+    def g_step(fake: torch.Tensor) -> None:
+        loss_g = bce(d(fake), ones)
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+
     curve: list[dict] = []
     clock, step = 0.0, 0
     while step < steps and (max_seconds is None or clock < max_seconds):
         t0 = time.perf_counter()
         real = x[torch.randint(len(x), (batch,))]
         fake = g(torch.randn(batch, Z_DIM))
-        loss_d = bce(d(real), ones) + bce(d(fake.detach()), zeros)
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
-        loss_g = bce(d(fake), ones)
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
+        if plain:
+            d_step(real, fake)
+        g_step(fake)
+        if not plain:  # PyTorch-GAN: D after G, on the batch G just trained on, loss halved
+            d_step(real, fake, 0.5)
         step += 1
         clock += time.perf_counter() - t0
         if step % every == 0 or step == steps:

@@ -352,3 +352,39 @@ def test_health_replay_reads_a_runs_loss_and_reports_the_critic_lost_where_the_m
     assert health_replay.main([str(tmp_path)]) == 2  # not a run folder: one line, exit 2
     assert "not a run folder" in capsys.readouterr().err
     assert health_replay.main([]) == 2
+
+
+# ---------------------------------------------------------------- the tutorial baselines
+tutorial = pytest.importorskip("tutorial_dcgan")
+
+
+def test_the_tutorial_loop_trains_in_both_styles_and_keeps_pytorch_gans_quirks():
+    import torch
+
+    x = torch.rand(40, 1, 28, 28) * 2 - 1
+    seen = {}
+    for style in ("plain", "pytorch-gan"):
+        g, curve, steps, _ = tutorial.train(x, 0, 4, 2, lambda g, step: {"fid": float(step)}, batch=8, style=style)
+        assert steps == 4 and [p["step"] for p in curve] == [2, 4] and curve[-1]["fid"] == 4.0
+        assert g(torch.randn(3, tutorial.Z_DIM)).shape == (3, 1, 32, 32)  # 28 px data is trained at 32 px
+        seen[style] = g
+    eps = lambda g: sorted({m.eps for m in g.modules() if isinstance(m, torch.nn.BatchNorm2d)})  # noqa: E731
+    assert eps(seen["plain"]) == [1e-5] and eps(seen["pytorch-gan"]) == [1e-5, 0.8]  # the first BN keeps 1e-5
+    d = tutorial.Discriminator(3, tutorial.EPS["pytorch-gan"])
+    assert [m.eps for m in d.modules() if isinstance(m, torch.nn.BatchNorm2d)] == [0.8] * 3  # all but the first conv
+    # PyTorch's Linear init in PyTorch-GAN's style (uniform, bound 1/sqrt(100): sd 0.058), N(0, 0.02) in the plain one
+    sd = lambda g: g.fc.weight.std().item()  # noqa: E731
+    assert 0.018 < sd(seen["plain"]) < 0.022 and 0.055 < sd(seen["pytorch-gan"]) < 0.06
+
+
+def test_the_step_targets_compare_with_the_strongest_tutorial():
+    q = paper.q
+    cell = lambda fid: {"final": {"fid": fid}}  # noqa: E731
+    by = {("mnist", "tutorial-dcgan"): [cell(120.0), cell(110.0)], ("mnist", "tutorial-dcgan-pg"): [cell(20.0)]}
+    assert q.strongest_tutorial(by, "mnist") == [cell(20.0)]
+    assert q.strongest_tutorial({("mnist", "tutorial-dcgan"): [cell(120.0)]}, "mnist") == [cell(120.0)]
+    assert q.strongest_tutorial({}, "mnist") is None
+    ours = [cell(14.0)] * 3  # under 15 at 5,000 steps, but not half of 20
+    assert q.target_met("mnist", ours, "steps5000", q.strongest_tutorial(by, "mnist")) is False
+    assert q.target_met("mnist", [cell(9.0)] * 3, "steps5000", q.strongest_tutorial(by, "mnist")) is True
+    assert q.target_met("mnist", ours, "steps5000", None) is None  # undecided without a tutorial
