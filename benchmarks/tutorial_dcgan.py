@@ -4,7 +4,9 @@ train on the same data, seeds and budget as ganforge's rows (config ``tutorial-d
 
 Generator: Linear to 128x8x8 with batch norm, then two blocks of (upsample x2, 3x3 conv,
 batch norm, LeakyReLU 0.2) at 128 and 64 channels, a last 3x3 conv to the image's channels
-and tanh: 32 px. Discriminator: four 3x3 stride-2 convolutions (16, 32, 64, 128 channels),
+and tanh: 32 px (64 px data: 128x16x16 to start, as the tutorial's image-size option builds it;
+smaller data is resized to 32 px, and the suite measures the samples against held-out images
+resized the same way). Discriminator: four 3x3 stride-2 convolutions (16, 32, 64, 128 channels),
 each followed by LeakyReLU 0.2 and dropout 0.25, and batch norm after all but the first;
 a Linear to one logit. Loss: binary cross-entropy (the non-saturating generator loss).
 Adam 2e-4, betas (0.5, 0.999), batch 64, one D step per G step, N(0, 0.02) weights.
@@ -31,10 +33,16 @@ Z_DIM = 100
 EPS = {"plain": 1e-5, "pytorch-gan": 0.8}
 
 
+def side_for(side: int) -> int:
+    """The side the tutorial trains at for data of ``side`` px: 32, or 64 from 64 px on."""
+    return 64 if side >= 64 else 32
+
+
 class Generator(nn.Module):
-    def __init__(self, channels: int, eps: float = 1e-5) -> None:
+    def __init__(self, channels: int, eps: float = 1e-5, side: int = 32) -> None:
         super().__init__()
-        self.fc = nn.Linear(Z_DIM, 128 * 8 * 8)
+        self.s0 = side // 4
+        self.fc = nn.Linear(Z_DIM, 128 * self.s0 ** 2)
         self.bn = nn.BatchNorm2d(128)
 
         def up(cin: int, cout: int) -> list[nn.Module]:
@@ -44,21 +52,27 @@ class Generator(nn.Module):
         self.net = nn.Sequential(*up(128, 128), *up(128, 64), nn.Conv2d(64, channels, 3, 1, 1), nn.Tanh())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(self.bn(self.fc(z).view(-1, 128, 8, 8)))
+        return self.net(self.bn(self.fc(z).view(-1, 128, self.s0, self.s0)))
 
 
 class Discriminator(nn.Module):
-    def __init__(self, channels: int, eps: float = 1e-5) -> None:
+    def __init__(self, channels: int, eps: float = 1e-5, side: int = 32) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         for i, (cin, cout) in enumerate(zip((channels, 16, 32, 64), (16, 32, 64, 128))):
             layers += [nn.Conv2d(cin, cout, 3, 2, 1), nn.LeakyReLU(0.2), nn.Dropout2d(0.25)]
             if i > 0:
                 layers.append(nn.BatchNorm2d(cout, eps=eps))
-        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 2 * 2, 1))
+        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * (side // 16) ** 2, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)
+
+
+def resize(x: torch.Tensor) -> torch.Tensor:
+    """Images as the tutorial trains on them: bilinear to :func:`side_for` their side."""
+    side = side_for(x.shape[-1])
+    return x if x.shape[-1] == side else F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False)
 
 
 def _init(m: nn.Module, linear: bool = True) -> None:
@@ -73,11 +87,13 @@ def _init(m: nn.Module, linear: bool = True) -> None:
 def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[nn.Module, int], dict],
           max_seconds: Optional[float] = None, batch: int = 64,
           style: str = "plain") -> tuple[nn.Module, list[dict], int, float]:
-    """Train on ``x`` (N, C, H, W) in [-1, 1], resized to 32 px; ``judge(G, step)`` every
-    ``every`` steps (its time off the clock). Returns G, the curve, steps done, seconds."""
+    """Train on ``x`` (N, C, H, W) in [-1, 1], resized to :func:`side_for` its side;
+    ``judge(G, step)`` every ``every`` steps (its time off the clock). Returns G, the curve,
+    steps done, seconds."""
     torch.manual_seed(seed)
-    x = F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False) if x.shape[-1] != 32 else x
-    g, d = Generator(x.shape[1], EPS[style]), Discriminator(x.shape[1], EPS[style])
+    x = resize(x)
+    side = x.shape[-1]
+    g, d = Generator(x.shape[1], EPS[style], side), Discriminator(x.shape[1], EPS[style], side)
     plain = style == "plain"
     g.apply(lambda m: _init(m, linear=plain))
     d.apply(lambda m: _init(m, linear=plain))

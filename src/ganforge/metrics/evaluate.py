@@ -36,7 +36,7 @@ def reference_features(ext: Extractor, real: torch.Tensor, use_cache: bool = Tru
     # keyed by the weights actually in use (not the shipped metadata): features computed
     # with other weights (--weights, a rebuilt extractor) are never reused
     wid = getattr(ext, "weights_id", "") or extractor_info(ext.name).get("sha256", "x")[:16]
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", f"{ext.name}-{wid}")  # user extractors: module:function, files
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", f"{ext.name}-{wid}{getattr(ext, 'prepare_id', '')}")  # user extractors: module:function, files
     key = f"{safe}-{tensor_hash(real)[:24]}.npz"
     path = cache_dir() / key
     if use_cache and path.is_file():

@@ -72,6 +72,9 @@ class Extractor:
 
     name = "base"
     num_classes = 0
+    #: names how ``prepare`` treats its input, for the feature cache's key: a change to
+    #: ``prepare`` that moves features changes this, so cached features are not reused
+    prepare_id = ""
 
     def __init__(self, net: nn.Module, device: str | torch.device = "cpu", weights_id: str = "") -> None:
         self.net = net.to(device).eval()
@@ -98,12 +101,16 @@ class Extractor:
 class DigitExtractor(Extractor):
     name = "mnist-lenet"
     num_classes = 10
+    prepare_id = "aa56"  # antialiased from 56 px on (before: bilinear alone at every size)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != 1:
             raise ConfigError(f"mnist-lenet needs grey images (N, 1, H, W), got {tuple(x.shape)}")
         if x.shape[-1] != 28 or x.shape[-2] != 28:
-            x = F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False)
+            # bilinear alone reads every source pixel only while it shrinks by less than 2x;
+            # from 56 px on (a 64 px folder) it would skip pixels and alias thin strokes
+            x = F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False,
+                              antialias=min(x.shape[-2:]) >= 56)
         return x
 
 
