@@ -95,7 +95,7 @@ def test_mnist_folder_errors(tmp_path):
 
 
 @pytest.mark.parametrize("size,ch", [(8, 1), (16, 1), (28, 1), (32, 3), (64, 3)])
-@pytest.mark.parametrize("d_norm", ["none", "layer", "spectral"])
+@pytest.mark.parametrize("d_norm", ["none", "layer", "spectral", "batch"])
 def test_dcgan_shapes(size, ch, d_norm):
     g, d = build_models(ModelConfig(name="dcgan", z_dim=16, width=8, d_norm=d_norm), (ch, size, size))
     x = g(torch.randn(4, 16))

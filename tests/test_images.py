@@ -172,3 +172,53 @@ def test_short_runs_on_stackedmnist(tmp_path, model):
     assert res.last_eval["extractor"] == "stacked-lenet" and 1 <= res.last_eval["modes_covered"] <= 32
     x = ganforge.sample(res.run_dir, n=4)
     assert x.shape == (4, 3, 28, 28)
+
+
+# ---------------------------------------------------------------- batch norm in D (DCGAN's)
+@pytest.mark.parametrize("name,shape,expected", [("dcgan", (1, 28, 28), 1), ("upconv", (1, 28, 28), 2),
+                                                 ("upconv", (3, 64, 64), 4), ("mlp", (1, 28, 28), 1)])
+def test_batch_norm_in_d_follows_every_hidden_layer_but_the_first(name, shape, expected):
+    from ganforge.config import ModelConfig
+
+    cfg = ModelConfig(name=name, z_dim=8, width=16, d_norm="batch", g_hidden=[16], d_hidden=[32, 16])
+    _, d = build_models(cfg, shape)
+    bns = [m for m in d.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert len(bns) == expected  # dcgan 28 px: 2 convs; upconv: 3 at 28 px, 5 at 64 px; mlp: 2 hidden
+    assert d(torch.randn(4, *shape)).shape == (4,)
+
+
+def test_a_batch_normed_d_sees_real_and_generated_batches_apart():
+    from ganforge.data.base import Dataset
+    from ganforge.resolve import resolve
+    from ganforge.train.loop import Trainer
+
+    cfg = resolve(config={"data": {"name": "digits"}, "model": {"name": "dcgan", "width": 8, "z_dim": 8,
+                                                                 "d_norm": "batch"},
+                          "loss": {"name": "nonsaturating"}, "penalty": {"name": "none"},
+                          "train": {"batch_size": 16, "n_critic": 1, "tensorboard": False}}).config
+    x = torch.rand(64, 1, 16, 16) * 2 - 1  # 16 px: two convolutions, batch norm after the second
+    t = Trainer(cfg, Dataset("digits", x))
+    step = t.stepper
+    ctx = step.d_batch_phase(0)
+    step.d_main_phase(ctx)
+    D = t.model.D
+    assert step._d_batch_norm
+    alone = D(ctx.real).mean().item()  # train mode: the real batch normalized by its own statistics
+    together = D(torch.cat([ctx.real, ctx.fake]))[:16].mean().item()
+    assert ctx.stats["d_real"].item() == pytest.approx(alone, abs=1e-6)
+    assert abs(alone - together) > 1e-4  # one forward of both would not be the same thing
+
+
+def test_batch_norm_in_d_with_a_gradient_penalty_is_one_line_refused(tmp_path):
+    import subprocess
+    import sys
+
+    from ganforge.errors import ConfigError
+    from ganforge.resolve import resolve
+
+    with pytest.raises(ConfigError, match="model.d_norm=batch .* penalty.name=r1"):
+        resolve(config={"data": {"name": "digits"}, "model": {"name": "dcgan", "d_norm": "batch"},
+                        "penalty": {"name": "r1"}, "loss": {"name": "nonsaturating"}})
+    r = subprocess.run([sys.executable, "-m", "ganforge", "train", "--dry-run", "--model", "dcgan",
+                        "--set", "model.d_norm=batch"], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "penalty.name=gp" in r.stderr

@@ -11,6 +11,8 @@ from ..errors import ConfigError
 from ..registry import Registry
 
 D_NORMS = Registry.of("D normalization", {
+    "batch": "batch norm after each hidden layer of D but the first (DCGAN); real and generated batches "
+             "go through D apart; not with a gradient penalty",
     "none": "no normalization in D (what gradient penalties assume)",
     "layer": "layer norm after each hidden layer of D",
     "spectral": "spectral norm of every D layer (Miyato et al.)"})
@@ -97,11 +99,13 @@ def d_norm_wrap(layer: nn.Module, norm: str) -> nn.Module:
 def d_down_block(conv: nn.Module, cout: int, first: bool, norm: str, act: str, slope: float,
                  dropout: float) -> list[nn.Module]:
     """One downsampling block of a convolutional D: the convolution (spectral-normed when
-    ``norm`` says so), layer norm over (C, H, W) after all but the first, the activation,
+    ``norm`` says so), layer or batch norm after all but the first, the activation,
     dropout when asked."""
     layers: list[nn.Module] = [d_norm_wrap(conv, norm)]
     if norm == "layer" and not first:
         layers.append(nn.GroupNorm(1, cout))
+    elif norm == "batch" and not first:
+        layers.append(nn.BatchNorm2d(cout))
     layers.append(activation(act, slope))
     if dropout > 0:
         layers.append(nn.Dropout(dropout))
@@ -120,6 +124,12 @@ def strided_critic(channels: int, widths: list[int], kernel: int, side: int, nor
         cin = cout
     layers += [nn.Flatten(), d_norm_wrap(nn.Linear(cin * side * side, 1), norm)]
     return nn.Sequential(*layers)
+
+
+def has_batch_norm(module: nn.Module) -> bool:
+    """Whether ``module`` holds a batch norm layer (its output for one sample then depends
+    on the others in its batch)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
 
 def spectral_all(module: nn.Module) -> nn.Module:

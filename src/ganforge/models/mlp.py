@@ -43,6 +43,8 @@ class MLPDiscriminator(nn.Module):
             layers.append(d_norm_wrap(nn.Linear(d, h), norm))
             if norm == "layer" and i > 0:
                 layers.append(nn.LayerNorm(h))
+            elif norm == "batch" and i > 0:
+                layers.append(nn.BatchNorm1d(h))
             layers.append(activation(act, slope))
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))

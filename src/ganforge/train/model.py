@@ -69,6 +69,7 @@ class GANModel:
                     EMA(self.G, halflife_img=t.ema_halflife_kimg * 1000, rampup=t.ema_rampup)
                     if t.ema_halflife_kimg else None)
         self.G = dist.sync_batchnorm(self.G, device)
+        self.D = dist.sync_batchnorm(self.D, device)  # model.d_norm=batch: statistics over all ranks too
         self.G_train = dist.wrap(self.G, device)
         self.D_train = dist.wrap(self.D, device)
         if dist.rank:  # dropout and instance noise: an independent global stream per rank

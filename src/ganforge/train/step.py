@@ -19,6 +19,7 @@ from ..augment import Augment
 from ..config import Config
 from ..data import Dataset
 from ..errors import ConfigError
+from ..models.layers import has_batch_norm
 from ..objectives import LOSSES, Observation, build_penalty, build_schedule
 from ..optim import build_optimizer, grad_norm, lazy_corrected, lr_factor, set_lr
 from .distributed import DistContext
@@ -87,6 +88,8 @@ class TrainStep:
         self.g_batch = self.dist.local_batch(cfg.train.g_batch_size or cfg.train.batch_size,
                                              "train.g_batch_size" if cfg.train.g_batch_size else "train.batch_size")
         self.critic_steps = 0
+        #: D holds batch norm (model.d_norm=batch): real and generated batches go through it apart
+        self._d_batch_norm = has_batch_norm(model.D)
         self.detail = True  #: full diagnostics this step (gradient norms, penalty-point statistics)
         self._build_objectives(cfg, data)
         self._build_sources(cfg, data)
@@ -262,10 +265,13 @@ class TrainStep:
 
     def d_main_phase(self, ctx: "StepContext") -> None:
         B = ctx.real.shape[0]
-        # one forward for both batches: D has no batch norm, so this equals two forwards
-        both = torch.cat([ctx.real, ctx.fake])
-        out = self.model.d_forward(both, torch.cat([ctx.y, ctx.y]) if ctx.y is not None else None, train=True)
-        d_real, d_fake = out[:B], out[B:]
+        if self._d_batch_norm:  # each batch normalized by its own statistics, as DCGAN trains D
+            d_real = self.model.d_forward(ctx.real, ctx.y, train=True)
+            d_fake = self.model.d_forward(ctx.fake, ctx.y, train=True)
+        else:  # one forward for both batches: without batch norm in D this equals two forwards
+            both = torch.cat([ctx.real, ctx.fake])
+            out = self.model.d_forward(both, torch.cat([ctx.y, ctx.y]) if ctx.y is not None else None, train=True)
+            d_real, d_fake = out[:B], out[B:]
         loss_d = self.loss.d(d_real, d_fake, self.cfg.loss.real_label)
         ctx.w = d_real.mean().detach() - d_fake.mean().detach()
         ctx.stats.update(loss_d=loss_d.detach(), wasserstein=ctx.w, d_real=d_real.mean().detach(),
