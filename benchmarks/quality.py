@@ -682,14 +682,27 @@ STEP_NOTES = [
     "At a steps budget every config trains the same number of generator steps, whatever they cost, so "
     "quality per step is compared: the image issue's measure beside the time budget's "
     "([quality.md](quality.md)). tutorial-dcgan is the plain loop of `benchmarks/tutorial_dcgan.py` (no "
-    "ganforge), judged as ganforge's rows are (its generator in eval mode, 2,000 samples against the 2,000 "
-    "held-out images). On this 2-core CPU some cells ran beside another cell, so their training seconds "
+    "ganforge) and tutorial-dcgan-pg the same design as PyTorch-GAN's dcgan.py trains it (batch norm eps 0.8, "
+    "PyTorch's Linear init, G's step first); each is judged as ganforge's rows are (its generator in eval "
+    "mode, 2,000 samples against the 2,000 held-out images), in its own 32 px domain: the held-out images "
+    "resized to 32 px as its training images are (its FID floor, 1.88, is that domain's). The step targets "
+    "compare with the stronger of the two. On this 2-core CPU some cells ran beside another cell, so their training seconds "
     "are not comparable; their steps, and so their quality, are not affected. Pictures and curves of a "
     "steps budget carry the budget in their names. The 10,000-step cell of r3gan-mlp-b256-ema100 seed 0 was "
     "trained by an exploration run of the same config under another name (b256-ema100) and renamed; its "
     "config_used is the config's. So was the 5,000-step cell of r3gan-mlp-stacked seed 0: it ran as "
     "r3gan-mlp-b256-lr2 (r3gan-mlp-b256 with both rates set to 2e-4 on top, before the preset existed), and "
     "its config_used is the one the preset resolves to.",
+    "",
+    "**The tutorial's first cells, withdrawn (2026-12-02).** Until then the tutorial's 32 px samples were "
+    "resized to 28 px and scored against the 28 px held-out images. The resize alone costs real images an FID "
+    "of 46 there (2,000 training images taken to 32 px and back against the held-out ones; the floor is 2.4), "
+    "so those cells measured the resize more than the tutorial. They read, on MNIST, 183 at 2,000 steps "
+    "(seed 0), 111 and 131 at 5,000 (seeds 0 and 1) and 146 in 10 CPU minutes (seed 0, 871 steps), and on "
+    "StackedMNIST 882 modes, KL 0.776 and FID 1103 at 5,000 steps (seed 0). They were deleted and are being "
+    "rerun in the tutorial's own domain; seed 0 at 5,000 steps now reads 25.6 (plain) and 22.9 (PyTorch-GAN's "
+    "style), 4-5x lower. Every ratio to the tutorial given before that date was too favourable to ganforge "
+    "by as much.",
     "",
 ]
 
