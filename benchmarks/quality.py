@@ -182,7 +182,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-mnist": ("mnist",), "r3gan-mlp-mnist-decay": ("mnist",), "r3gan-mlp-b256": IMAGE_TASKS,
            "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
            "r3gan-mlp-stacked": MODE_TASKS,
-           "r3gan-mlp-b256-g2d4": ("stackedmnist",), "r3gan-mlp-stacked-warm": MODE_TASKS,
+           "r3gan-mlp-b256-g2d4": ("stackedmnist",), "r3gan-mlp-stacked-warm": MODE_TASKS + ("folder64",),
            "r3gan-mlp-stacked-warm-ema100": ("stackedmnist",), "r3gan-mlp-stacked-warm-d1024": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-g2048": ("stackedmnist",), "r3gan-mlp-stacked-warm-wide": ("stackedmnist",),
            "r3gan-toy-tuned": ("ring8", "grid25", "swissroll"), "tutorial-dcgan": IMAGE_TASKS,
@@ -846,6 +846,8 @@ def plan(tasks: list[str], configs: list[str], seeds: list[int]) -> list[tuple[s
         for task in tasks:
             for config in configs:
                 if task not in ONLY_ON.get(config, (task,)):
+                    print(f"skip {task}/{config}/seed{seed} ({config} runs only on {', '.join(ONLY_ON[config])})",
+                          flush=True)
                     continue
                 alias = same_as(task, config)
                 if alias is not None:

@@ -215,6 +215,12 @@ def test_default_is_not_trained_twice_where_it_is_a_named_config():
     assert paper.q.same_as("mnist", "classic") is None
 
 
+def test_a_cell_asked_for_on_a_task_its_config_does_not_run_on_is_skipped_aloud(capsys):
+    # named on the command line and left out: the suite says so rather than run nothing silently
+    assert paper.q.plan(["lfw", "mnist"], ["r3gan-mlp-mnist"], [0]) == [("mnist", "r3gan-mlp-mnist", 0)]
+    assert "skip lfw/r3gan-mlp-mnist/seed0 (r3gan-mlp-mnist runs only on mnist)" in capsys.readouterr().out
+
+
 # ---------------------------------------------------------------- the study runner
 study = pytest.importorskip("study")
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
