@@ -114,8 +114,9 @@ def test_the_wide_stacked_preset_is_the_recipe_with_only_its_networks_widened():
 
 def test_an_image_folder_takes_its_recipe_by_image_size_and_colour(capsys, tmp_path):
     # 32 px and smaller: the recipe measured on the suite's 32 px folder of its colour
-    # (grey: folder32, colour: folder32c); the loader's default size (64 px) and larger:
-    # none measured, so the dataclass defaults
+    # (grey: folder32, colour: folder32c); up to the loader's default size (64 px): the
+    # warmed-up recipe measured on folder64 and folder64c; larger: none measured, so the
+    # dataclass defaults
     from PIL import Image
 
     grey, colour = tmp_path / "grey", tmp_path / "colour"
@@ -136,11 +137,20 @@ def test_an_image_folder_takes_its_recipe_by_image_size_and_colour(capsys, tmp_p
     # no images to read: taken as colour
     blind = resolve(overrides=["data.name=imagefolder", "data.size=16"])
     assert blind.recipe == "r3gan-mlp-stacked" and "at 16 px, colour (assumed: no image read)" in blind.note
-    unset = resolve(overrides=["data.name=imagefolder", f"data.dir={grey}"])
-    assert unset.recipe is None and unset.config.loss.name == "wasserstein"
-    assert unset.note == "no recipe for data.name=imagefolder at 64 px, grey (dataclass defaults)"
+    unset = resolve(overrides=["data.name=imagefolder", f"data.dir={grey}"])  # the loader's 64 px
+    assert unset.recipe == "r3gan-mlp-stacked-warm" and unset.config.optim.d.warmup == 1000
+    assert unset.note.startswith("recipe: r3gan-mlp-stacked-warm (the default for data.name=imagefolder at 64 px, grey;")
+    assert resolve(overrides=["data.name=imagefolder", f"data.dir={colour}", "data.size=64"]).recipe == \
+        "r3gan-mlp-stacked-warm"
+    large = resolve(overrides=["data.name=imagefolder", f"data.dir={colour}", "data.size=128"])
+    assert large.recipe is None and large.config.loss.name == "wasserstein"
+    assert large.note == "no recipe for data.name=imagefolder at 128 px, colour (dataclass defaults)"
     assert main(["train", "--data", "imagefolder", "--data-dir", str(grey), "--size", "32", "--dry-run"]) == 0
     assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-b256 (the default for data.name=imagefolder at 32 px, grey;")
+    # the command: a folder and nothing else starts from a measured recipe
+    assert main(["train", "--data", "imagefolder", "--data-dir", str(colour), "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "# recipe: r3gan-mlp-stacked-warm (the default for data.name=imagefolder at 64 px, colour;")
 
 
 def test_folder_channels_reads_one_header_as_the_loader_counts_channels(tmp_path):

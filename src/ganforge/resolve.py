@@ -36,12 +36,15 @@ DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy", "mnis
                                 "stackedmnist": "r3gan-mlp-stacked-warm"}
 #: image folders take a recipe by the side their images are resized to (data.size, or the
 #: loader's default) and their channels (data.channels, or what the files hold): (largest
-#: side, channels, recipe), smallest first, each measured on the quality suite's 32 px
-#: folder tasks (docs/results/quality-steps5000.md): grey on folder32 (MNIST), colour on
-#: folder32c (StackedMNIST), where grey's Adam 5e-4 lost its critic (the warm-up that
-#: StackedMNIST's recipe now has is not yet measured there). Larger images start from the
+#: side, channels, recipe), smallest first, each measured on the quality suite's folder tasks
+#: (docs/results/quality-steps5000.md): up to 32 px grey on folder32 (MNIST), colour on
+#: folder32c (StackedMNIST), where grey's Adam 5e-4 lost its critic; up to 64 px (the
+#: loader's default side) on folder64 and folder64c, where a constant 5e-4 lost the critic
+#: even on grey digits and the 1,000-step warm-up kept it. Larger images start from the
 #: dataclass defaults until a recipe has been measured at their size.
-FOLDER_RECIPES: tuple[tuple[int, int, str], ...] = ((32, 1, "r3gan-mlp-b256"), (32, 3, "r3gan-mlp-stacked"))
+FOLDER_RECIPES: tuple[tuple[int, int, str], ...] = (
+    (32, 1, "r3gan-mlp-b256"), (32, 3, "r3gan-mlp-stacked"),
+    (64, 1, "r3gan-mlp-stacked-warm"), (64, 3, "r3gan-mlp-stacked-warm"))
 #: the keys that name a method: a user value for one of them that differs from the
 #: recipe's drops the recipe
 METHOD_KEYS = ("loss.name", "penalty.name", "penalty.schedule")
