@@ -699,10 +699,23 @@ STEP_NOTES = [
     "of 46 there (2,000 training images taken to 32 px and back against the held-out ones; the floor is 2.4), "
     "so those cells measured the resize more than the tutorial. They read, on MNIST, 183 at 2,000 steps "
     "(seed 0), 111 and 131 at 5,000 (seeds 0 and 1) and 146 in 10 CPU minutes (seed 0, 871 steps), and on "
-    "StackedMNIST 882 modes, KL 0.776 and FID 1103 at 5,000 steps (seed 0). They were deleted and are being "
-    "rerun in the tutorial's own domain; seed 0 at 5,000 steps now reads 25.6 (plain) and 22.9 (PyTorch-GAN's "
-    "style), 4-5x lower. Every ratio to the tutorial given before that date was too favourable to ganforge "
-    "by as much.",
+    "StackedMNIST 882 modes, KL 0.776 and FID 1103 at 5,000 steps (seed 0). They were deleted; in the "
+    "tutorial's own domain seed 0 at 5,000 steps reads 25.6 (plain) and 22.9 (PyTorch-GAN's style), 4-5x "
+    "lower, and the other cells have not been rerun yet (a 5,000-step cell takes about 70 minutes here). "
+    "Every ratio to the tutorial given before that date was too favourable to ganforge by as much. Against "
+    "it in its own domain ganforge's convolutional configs lose: dcgan-upconv 44.2 and dcgan-upconv-bn (batch "
+    "norm in D, as the tutorial's) 43.4, both seed 0; the MLP default wins (7.11).",
+    "",
+    "**64 px folders.** folder64 and folder64c are folder32 and folder32c written at 64 px, the side an image "
+    "folder is resized to when no size is given, so they choose what `ganforge train --data imagefolder "
+    "--data-dir D` starts from. On folder64 `r3gan-mlp-b256` (the 32 px grey folders' recipe, a constant Adam "
+    "5e-4) lost its critic as the colour folders did: in a first run, stopped at step 780 to free the CPU, D's "
+    "loss sat at log 2 from step 450, D(real) and D(fake) within 0.005, the R1 gradient norm down from 0.11 "
+    "at step 100 to 0.013. StackedMNIST's warmed-up recipe `r3gan-mlp-stacked-warm` kept its "
+    "critic on both: FID 9.00 on folder64 (seed 0, floor 1.81) and 996 of 1,000 modes, KL 0.181 and FID 103 (floor 20.6) on folder64c (seed 0). So folders "
+    "of 33-64 px start from it, grey or colour, since 2026-12-02 (`ganforge.resolve.FOLDER_RECIPES`). Each "
+    "step at 64 px costs about 0.35-0.5 s grey and 1-1.5 s colour at one thread beside another cell; "
+    "the convolutional configs and the tutorial cost 2-9 s a step at 64 px on this CPU, so none ran there.",
     "",
 ]
 
