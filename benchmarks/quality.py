@@ -538,7 +538,8 @@ NOTES = [
     "norm and a tanh output). *default* is what `ganforge train` uses for the task's data now "
     "(`ganforge.resolve.recipe_for`): `r3gan-toy` for the toy tasks, `r3gan-mlp-b256` for MNIST and grey "
     "image folders of 32 px and smaller (its rows are under that name), `r3gan-mlp-stacked-warm` for "
-    "StackedMNIST and `r3gan-mlp-stacked` for colour folders of 32 px and smaller (below), and the "
+    "StackedMNIST and for image folders of 33-64 px, `r3gan-mlp-stacked` for colour folders of 32 px and "
+    "smaller (below), and the "
     "classic setting for digits, whose rows are the classic ones.",
     "",
     "`r3gan-toy` was set by hand from about a dozen single-seed ring8 runs of 60-120 s on this machine "
@@ -709,10 +710,11 @@ STEP_NOTES = [
     "**64 px folders.** folder64 and folder64c are folder32 and folder32c written at 64 px, the side an image "
     "folder is resized to when no size is given, so they choose what `ganforge train --data imagefolder "
     "--data-dir D` starts from. On folder64 `r3gan-mlp-b256` (the 32 px grey folders' recipe, a constant Adam "
-    "5e-4) lost its critic as the colour folders did: in a first run, stopped at step 780 to free the CPU, D's "
-    "loss sat at log 2 from step 450, D(real) and D(fake) within 0.005, the R1 gradient norm down from 0.11 "
-    "at step 100 to 0.013. StackedMNIST's warmed-up recipe `r3gan-mlp-stacked-warm` kept its "
-    "critic on both: FID 9.00 on folder64 (seed 0, floor 1.81) and 996 of 1,000 modes, KL 0.181 and FID 103 (floor 20.6) on folder64c (seed 0). So folders "
+    "5e-4) lost its critic as the colour folders did: D's loss sat at log 2 from step 450, D(real) and "
+    "D(fake) within 0.005, the R1 gradient norm down from 0.11 at step 100 to 0.013 by step 750 (a first run, "
+    "stopped there to free the CPU; the cell is a second run of the same seed), and G went on learning "
+    "slowly from a critic that told it little: FID 25.0 at 5,000 steps (seed 0). StackedMNIST's warmed-up recipe `r3gan-mlp-stacked-warm` kept its "
+    "critic on both: FID 9.00 and 7.56 on folder64 (seeds 0 and 1, floor 1.81) and 996 of 1,000 modes, KL 0.181 and FID 103 (floor 20.6) on folder64c (seed 0). So folders "
     "of 33-64 px start from it, grey or colour, since 2026-12-02 (`ganforge.resolve.FOLDER_RECIPES`). Each "
     "step at 64 px costs about 0.35-0.5 s grey and 1-1.5 s colour at one thread beside another cell; "
     "the convolutional configs and the tutorial cost 2-9 s a step at 64 px on this CPU, so none ran there.",
