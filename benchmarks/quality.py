@@ -711,13 +711,16 @@ STEP_NOTES = [
     "folder is resized to when no size is given, so they choose what `ganforge train --data imagefolder "
     "--data-dir D` starts from. On folder64 `r3gan-mlp-b256` (the 32 px grey folders' recipe, a constant Adam "
     "5e-4) lost its critic as the colour folders did: D's loss sat at log 2 from step 450, D(real) and "
-    "D(fake) within 0.005, the R1 gradient norm down from 0.11 at step 100 to 0.013 by step 750 (a first run, "
-    "stopped there to free the CPU; the cell is a second run of the same seed), and G went on learning "
+    "D(fake) within 0.005, the R1 gradient norm down from 0.11 at step 100 to 0.013 by step 750 (the cell's "
+    "metrics.jsonl under bench_runs/; a first run of the same seed, stopped at step 780, logged the same "
+    "values), and G went on learning "
     "slowly from a critic that told it little: FID 25.0 at 5,000 steps (seed 0). StackedMNIST's warmed-up recipe `r3gan-mlp-stacked-warm` kept its "
     "critic on both: FID 9.00 and 7.56 on folder64 (seeds 0 and 1, floor 1.81) and 996 of 1,000 modes, KL 0.181 and FID 103 (floor 20.6) on folder64c (seed 0). So folders "
     "of 33-64 px start from it, grey or colour, since 2026-12-02 (`ganforge.resolve.FOLDER_RECIPES`). Each "
     "step at 64 px costs about 0.35-0.5 s grey and 1-1.5 s colour at one thread beside another cell; "
-    "the convolutional configs and the tutorial cost 2-9 s a step at 64 px on this CPU, so none ran there.",
+    "the convolutional configs and the tutorial cost several times as much a step at 64 px (timed by hand "
+    "on short runs, not by a committed command), so none ran there: the 64 px default has no tutorial row "
+    "beside it yet.",
     "",
 ]
 
