@@ -86,17 +86,22 @@ def _init(m: nn.Module, linear: bool = True) -> None:
 
 def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[nn.Module, int], dict],
           max_seconds: Optional[float] = None, batch: int = 64,
-          style: str = "plain") -> tuple[nn.Module, list[dict], int, float]:
+          style: str = "plain", nets: Optional[Callable[[int, int], tuple[nn.Module, nn.Module]]] = None
+          ) -> tuple[nn.Module, list[dict], int, float]:
     """Train on ``x`` (N, C, H, W) in [-1, 1], resized to :func:`side_for` its side;
     ``judge(G, step)`` every ``every`` steps (its time off the clock). Returns G, the curve,
-    steps done, seconds."""
+    steps done, seconds. ``nets(channels, side)`` builds other networks (G taking
+    :data:`Z_DIM` latents) for this loop to train instead: benchmarks/conv_gap.py's ablation."""
     torch.manual_seed(seed)
     x = resize(x)
     side = x.shape[-1]
-    g, d = Generator(x.shape[1], EPS[style], side), Discriminator(x.shape[1], EPS[style], side)
     plain = style == "plain"
-    g.apply(lambda m: _init(m, linear=plain))
-    d.apply(lambda m: _init(m, linear=plain))
+    if nets is not None:
+        g, d = nets(x.shape[1], side)
+    else:
+        g, d = Generator(x.shape[1], EPS[style], side), Discriminator(x.shape[1], EPS[style], side)
+        g.apply(lambda m: _init(m, linear=plain))
+        d.apply(lambda m: _init(m, linear=plain))
     opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()

@@ -187,6 +187,33 @@ def test_batch_norm_in_d_follows_every_hidden_layer_but_the_first(name, shape, e
     assert d(torch.randn(4, *shape)).shape == (4,)
 
 
+@pytest.mark.parametrize("name,shape", [("upconv", (1, 32, 32)), ("dcgan", (1, 28, 28)), ("mlp", (1, 28, 28))])
+def test_batch_after_puts_d_s_batch_norm_after_the_dropout_and_fixes_a_batch_s_mean_output(name, shape):
+    from ganforge.config import ModelConfig
+
+    cfg = ModelConfig(name=name, z_dim=8, width=16, d_norm="batch-after", d_dropout=0.25, g_hidden=[16],
+                      d_hidden=[32, 16])
+    _, d = build_models(cfg, shape)
+    mods = list(d.net)
+    kinds = [type(m).__name__ for m in mods]
+    # each batch norm follows a dropout, and the last hidden operation is one (right before the Linear)
+    assert kinds.count("Dropout") == kinds.count("BatchNorm1d" if name == "mlp" else "BatchNorm2d") + 1
+    assert all(kinds[i - 1] == "Dropout" for i, k in enumerate(kinds) if k.startswith("BatchNorm"))
+    last_bn = max(i for i, k in enumerate(kinds) if k.startswith("BatchNorm"))
+    assert all(k in ("Flatten", "Linear") for k in kinds[last_bn + 1:])
+    with torch.no_grad():
+        # train mode: a batch's last features are normalized by the batch's own statistics, so
+        # their mean over the batch (and positions) is the norm's bias, whatever the batch: D
+        # can only judge the batch's spread about it
+        for x in (torch.randn(16, *shape), torch.rand(16, *shape) * 0.1 + 0.5):
+            feats = d.net[:last_bn + 1](x)
+            dims = (0,) if feats.dim() == 2 else (0, 2, 3)
+            assert torch.allclose(feats.mean(dims), mods[last_bn].bias, atol=1e-5)
+        if name == "mlp":  # one value per feature: the mean output itself is fixed
+            assert d(torch.randn(16, *shape)).mean().item() == pytest.approx(d(torch.rand(16, *shape)).mean().item(),
+                                                                              abs=1e-5)
+
+
 def test_a_batch_normed_d_sees_real_and_generated_batches_apart():
     from ganforge.data.base import Dataset
     from ganforge.resolve import resolve

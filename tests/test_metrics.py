@@ -193,3 +193,17 @@ def test_over_draws_gives_the_median_and_the_spread_of_each_measure():
     assert one["fid"] == 10.0 and one["spread"]["fid"]["sd"] == 0.0
     with pytest.raises(ValueError):
         over_draws([])
+
+
+def test_evaluating_leaves_torch_s_global_random_stream_as_it_was():
+    """A loop that evaluates (a curve, a judge) must train as one that does not: building the
+    extractor initializes a network, which drew from the global stream before."""
+    from ganforge.metrics.evaluate import evaluate_samples
+
+    x, ref = torch.rand(64, 1, 28, 28) * 2 - 1, torch.rand(64, 1, 28, 28) * 2 - 1
+    torch.manual_seed(5)
+    untouched = torch.rand(3)
+    torch.manual_seed(5)
+    m = evaluate_samples(x, ref, extractor="mnist-lenet", use_cache=False)
+    assert np.isfinite(m["fid"])
+    assert torch.equal(torch.rand(3), untouched)

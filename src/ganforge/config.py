@@ -78,7 +78,7 @@ class ModelConfig:
     width: int = 64  #: base channel count of the convolutional models
     blocks: int = 1  #: resnet: residual blocks per resolution
     g_norm: str = "batch"  #: batch | none (normalization in G)
-    d_norm: str = "none"  #: none | layer | spectral | batch (normalization in D)
+    d_norm: str = "none"  #: none | layer | spectral | batch | batch-after (normalization in D)
     slope: float = 0.2  #: LeakyReLU slope
     g_act: str = "auto"  #: auto | relu | leakyrelu | tanh | silu (auto: ReLU for DCGAN, LeakyReLU for MLP)
     d_act: str = "auto"  #: auto | relu | leakyrelu | tanh | silu (auto: LeakyReLU)
@@ -431,8 +431,8 @@ class Config:
         if p.schedule != "constant" and all(n.strip() in ("none", "clip") for n in terms):
             raise ConfigError(f"penalty.schedule={p.schedule} has no effect with penalty.name={p.name} "
                               "(it sets the weight of a gradient penalty); use gp, lp, dragan, r1 or r2")
-        if self.model.d_norm == "batch" and any(n.strip() not in ("none", "clip") for n in terms):
-            raise ConfigError(f"model.d_norm=batch makes D's output for one image depend on the rest of its batch, "
+        if self.model.d_norm in ("batch", "batch-after") and any(n.strip() not in ("none", "clip") for n in terms):
+            raise ConfigError(f"model.d_norm={self.model.d_norm} makes D's output for one image depend on the rest of its batch, "
                               f"but penalty.name={p.name} takes D's gradient image by image; with a gradient "
                               "penalty use model.d_norm=none or layer")
         if p.term_weights and len(p.term_weights) != len(terms):

@@ -156,7 +156,8 @@ def evaluate_samples(fake: torch.Tensor, real: torch.Tensor, extractor: Optional
                      extractor_obj: Optional[Extractor] = None, data_name: Optional[str] = None,
                      weights: Optional[str] = None, metrics: Optional[Sequence[str]] = None) -> dict[str, Any]:
     """The metrics of ``fake`` against ``real``: for images, those named in ``metrics``
-    (names in METRICS or your own ``module:function``; default all registered)."""
+    (names in METRICS or your own ``module:function``; default all registered). torch's global
+    random stream is left as it was."""
     out: dict[str, Any] = {"n_fake": int(len(fake)), "n_real": int(len(real))}
     if fake.dim() == 2:  # toy points
         if toy_info and "centres" in toy_info:
@@ -164,21 +165,25 @@ def evaluate_samples(fake: torch.Tensor, real: torch.Tensor, extractor: Optional
         m = min(len(fake), len(real), 2000)
         out["w1"] = exact_w1(fake[:m].cpu(), real[:m].cpu())
         return out
-    ext = extractor_obj
-    if ext is None:  # the caller's extractor, already built, is used as it is
-        name = pick_extractor(fake, data_name) if extractor == "auto" else extractor
-        if name is None:
-            raise ConfigError("no feature extractor fits these images; pass one of: " + ", ".join(EXTRACTORS.names()))
-        ext = build_extractor(name, device=device, weights=Path(weights) if weights else None)
-    fr, lr = reference_features(ext, real, use_cache)
-    ff, lf = ext.run(fake)
-    out["extractor"] = ext.name
-    inputs = MetricInputs(ff, fr, lf, ext.num_classes, kid_subsets, kid_subset_size, prdc_k)
-    for name in (metrics or METRICS.in_order()):
-        values = resolve_metric(name)(inputs)
-        if not isinstance(values, dict):
-            raise ConfigError(f"metric {name} must return a dict of named values, got {type(values).__name__}")
-        out.update(values)
+    # building an extractor initializes a network from torch's global stream (and a metric may
+    # draw from it): forked, so a training loop that evaluates takes the same course as one
+    # that does not (the curve's cadence changed the tutorial's dropout masks before)
+    with torch.random.fork_rng(devices=[]):
+        ext = extractor_obj
+        if ext is None:  # the caller's extractor, already built, is used as it is
+            name = pick_extractor(fake, data_name) if extractor == "auto" else extractor
+            if name is None:
+                raise ConfigError("no feature extractor fits these images; pass one of: " + ", ".join(EXTRACTORS.names()))
+            ext = build_extractor(name, device=device, weights=Path(weights) if weights else None)
+        fr, lr = reference_features(ext, real, use_cache)
+        ff, lf = ext.run(fake)
+        out["extractor"] = ext.name
+        inputs = MetricInputs(ff, fr, lf, ext.num_classes, kid_subsets, kid_subset_size, prdc_k)
+        for name in (metrics or METRICS.in_order()):
+            values = resolve_metric(name)(inputs)
+            if not isinstance(values, dict):
+                raise ConfigError(f"metric {name} must return a dict of named values, got {type(values).__name__}")
+            out.update(values)
     return out
 
 

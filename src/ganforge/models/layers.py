@@ -13,6 +13,10 @@ from ..registry import Registry
 D_NORMS = Registry.of("D normalization", {
     "batch": "batch norm after each hidden layer of D but the first (DCGAN); real and generated batches "
              "go through D apart; not with a gradient penalty",
+    "batch-after": "batch norm after each hidden layer's activation and dropout but the first's (the order of "
+                   "the Keras / PyTorch-GAN tutorial DCGAN: D's last hidden operation is a batch norm, so on a "
+                   "batch of one kind the mean of its features is fixed and D judges their spread); real and "
+                   "generated batches go through D apart; not with a gradient penalty",
     "none": "no normalization in D (what gradient penalties assume)",
     "layer": "layer norm after each hidden layer of D",
     "spectral": "spectral norm of every D layer (Miyato et al.)"})
@@ -100,7 +104,7 @@ def d_down_block(conv: nn.Module, cout: int, first: bool, norm: str, act: str, s
                  dropout: float) -> list[nn.Module]:
     """One downsampling block of a convolutional D: the convolution (spectral-normed when
     ``norm`` says so), layer or batch norm after all but the first, the activation,
-    dropout when asked."""
+    dropout when asked; ``batch-after`` puts the batch norm after the dropout instead."""
     layers: list[nn.Module] = [d_norm_wrap(conv, norm)]
     if norm == "layer" and not first:
         layers.append(nn.GroupNorm(1, cout))
@@ -109,6 +113,8 @@ def d_down_block(conv: nn.Module, cout: int, first: bool, norm: str, act: str, s
     layers.append(activation(act, slope))
     if dropout > 0:
         layers.append(nn.Dropout(dropout))
+    if norm == "batch-after" and not first:
+        layers.append(nn.BatchNorm2d(cout))
     return layers
 
 

@@ -48,6 +48,8 @@ class MLPDiscriminator(nn.Module):
             layers.append(activation(act, slope))
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
+            if norm == "batch-after" and i > 0:
+                layers.append(nn.BatchNorm1d(h))
             d = h
         layers.append(d_norm_wrap(nn.Linear(d, 1), norm))
         self.net = nn.Sequential(*layers)
