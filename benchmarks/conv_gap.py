@@ -14,13 +14,13 @@ difference between two rows is the swapped part's alone.
     python benchmarks/conv_gap.py --mnist ../shared/data/mnist --variants tut,gf --steps 832
     python benchmarks/conv_gap.py --report            # rewrite docs/results/conv_gap.md
 
-Each (variant, seed, steps) writes docs/results/conv_gap/VARIANT_seedN_stepsS.json when done;
-a rerun skips finished ones. Timing is not measured (run beside anything).
+Each (variant, seed) is a cell of a ``study.Study``: docs/results/conv_gap/cells-stepsS/mnist32/
+VARIANT/seedN.json, written when done; a rerun skips finished ones. Timing is not measured (run
+beside anything).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -34,13 +34,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import tutorial_dcgan as tut  # noqa: E402
 from quality import TASKS, TutorialModel, task_config, task_extractor, tutorial_data  # noqa: E402
+from study import Study  # noqa: E402
 
 from ganforge.config import ModelConfig  # noqa: E402
 from ganforge.data import load_dataset  # noqa: E402
 from ganforge.metrics.evaluate import evaluate_samples  # noqa: E402
 from ganforge.models import build_models  # noqa: E402
 
-OUT = ROOT / "docs" / "results" / "conv_gap"
+OUT = ROOT / "docs" / "results"
+TASK = "mnist32"  #: the quality suite's MNIST task, resized to the tutorial's 32 px
 PAGE = ROOT / "docs" / "results" / "conv_gap.md"
 
 #: ganforge's dcgan-upconv networks (the quality suite's config, at 32 px)
@@ -143,8 +145,9 @@ def run(variant: str, seed: int, steps: int, mnist: Path) -> dict:
     build = VARIANTS[variant][1]
     t0 = time.time()
     _, curve, done, _ = tut.train(data.x, seed, steps, max(1, steps // 4), judge, nets=build)
-    return {"variant": variant, "about": VARIANTS[variant][0], "seed": seed, "steps": done, "curve": curve,
-            "wall_seconds": round(time.time() - t0, 1), "date": time.strftime("%Y-%m-%d")}
+    return {"task": TASK, "config": variant, "variant": variant, "about": VARIANTS[variant][0], "seed": seed,
+            "steps": done, "seconds": round(time.time() - t0, 1), "final": dict(curve[-1]), "curve": curve,
+            "date": time.strftime("%Y-%m-%d")}
 
 
 NOTES = """## Reading
@@ -170,7 +173,7 @@ changed the dropout masks). Only differences of about 2x are read here.
 
 
 def report() -> str:
-    cells = [json.loads(p.read_text()) for p in sorted(OUT.glob("*.json"))]
+    cells = [c for p in sorted((OUT / "conv_gap").glob("cells-steps*")) for c in Study("conv_gap", OUT, p.name[6:]).load()]
     lines = ["# Where the tutorial's lead over ganforge's conv path comes from", "",
              "Written by `python benchmarks/conv_gap.py --report` from docs/results/conv_gap/ "
              "(benchmarks/conv_gap.py says how the variants train and are scored). MNIST at 32 px "
@@ -196,16 +199,9 @@ def main() -> None:
     if bad:
         ap.error(f"unknown variant {bad[0]!r}; known: {', '.join(VARIANTS)}")
     if not a.report:
-        OUT.mkdir(parents=True, exist_ok=True)
-        for v in a.variants.split(","):
-            for seed in (int(s) for s in a.seeds.split(",")):
-                f = OUT / f"{v}_seed{seed}_steps{a.steps}.json"
-                if f.exists():
-                    print(f"{f.name}: done before, skipped")
-                    continue
-                rec = run(v, seed, a.steps, a.mnist)
-                f.write_text(json.dumps(rec, indent=1) + "\n")
-                print(f"{v} seed {seed}: " + ", ".join(f"{p['fid']:.1f}@{p['step']}" for p in rec["curve"]), flush=True)
+        plan = [(TASK, v, int(seed)) for v in a.variants.split(",") for seed in a.seeds.split(",")]
+        Study("conv_gap", OUT, f"steps{a.steps}").run(plan, lambda _t, v, seed: run(v, seed, a.steps, a.mnist),
+                                                      after=lambda: PAGE.write_text(report()), say_skips=True)
     PAGE.write_text(report())
 
 
