@@ -49,16 +49,12 @@ PAGE = ROOT / "docs" / "results" / "conv_gap.md"
 GF = {"name": "upconv", "z_dim": tut.Z_DIM, "width": 64, "g_norm": "batch", "d_norm": "none", "d_dropout": 0.25}
 
 
-def _tut_g(c: int, side: int, style: str = "plain") -> nn.Module:
-    g = tut.Generator(c, tut.EPS[style], side)
-    g.apply(lambda m: tut._init(m, linear=style == "plain"))
-    return g
+def _tut_g(c: int, side: int) -> nn.Module:
+    return tut.initialize(tut.Generator(c, tut.EPS["plain"], side))
 
 
-def _tut_d(c: int, side: int, style: str = "plain") -> nn.Module:
-    d = tut.Discriminator(c, tut.EPS[style], side)
-    d.apply(lambda m: tut._init(m, linear=style == "plain"))
-    return d
+def _tut_d(c: int, side: int) -> nn.Module:
+    return tut.initialize(tut.Discriminator(c, tut.EPS["plain"], side))
 
 
 def _gf(c: int, side: int, **over) -> tuple[nn.Module, nn.Module]:
@@ -87,23 +83,6 @@ def _dropout1d(d: nn.Module) -> nn.Module:
     return _swap(d, nn.Dropout2d, lambda m: nn.Dropout(m.p))
 
 
-def _bn_after_dropout(d: nn.Module) -> nn.Module:
-    """A ganforge upconv D (no norm) with batch norm after each dropout but the first, the
-    tutorial's order (conv, act, dropout, norm): its last norm comes right before the Linear."""
-    out: list[nn.Module] = []
-    drops, ch = 0, 0
-    for m in d.net:
-        out.append(m)
-        if isinstance(m, nn.Conv2d):
-            ch = m.out_channels
-        if isinstance(m, nn.Dropout):
-            drops += 1
-            if drops > 1:
-                out.append(nn.BatchNorm2d(ch))
-    d.net = nn.Sequential(*out)
-    return d
-
-
 #: variant -> (what it is, builder of (G, D) from channels and side)
 VARIANTS: dict[str, tuple[str, Callable[[int, int], tuple[nn.Module, nn.Module]]]] = {
     "tut": ("the tutorial's G and D (the baseline)", lambda c, s: (_tut_g(c, s), _tut_d(c, s))),
@@ -122,8 +101,8 @@ VARIANTS: dict[str, tuple[str, Callable[[int, int], tuple[nn.Module, nn.Module]]
                         lambda c, s: (_tut_g(c, s), _gf(c, s, init="normal")[1])),
     "tutG-gfD-bn": ("the tutorial's G, ganforge's D with batch norm (model.d_norm=batch: conv, norm, act, dropout)",
                     lambda c, s: (_tut_g(c, s), _gf(c, s, d_norm="batch")[1])),
-    "tutG-gfD-bnafter": ("the tutorial's G, ganforge's D with batch norm after the dropout (the tutorial's order)",
-                         lambda c, s: (_tut_g(c, s), _bn_after_dropout(_gf(c, s)[1]))),
+    "tutG-gfD-bnafter": ("the tutorial's G, ganforge's D with batch norm after the dropout (model.d_norm=batch-after, the tutorial's order)",
+                         lambda c, s: (_tut_g(c, s), _gf(c, s, d_norm="batch-after")[1])),
     "gfG-normal-tutD": ("ganforge's G initialized N(0, 0.02), the tutorial's D",
                         lambda c, s: (_gf(c, s, init="normal")[0], _tut_d(c, s))),
 }

@@ -84,6 +84,12 @@ def _init(m: nn.Module, linear: bool = True) -> None:
         nn.init.zeros_(m.bias)
 
 
+def initialize(module: nn.Module, style: str = "plain") -> nn.Module:
+    """``module`` (a :class:`Generator` or :class:`Discriminator`) initialized as ``style`` does:
+    N(0, 0.02) weights, batch norm weights N(1, 0.02); PyTorch-GAN keeps its Linear layers' own."""
+    return module.apply(lambda m: _init(m, linear=style == "plain"))
+
+
 def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[nn.Module, int], dict],
           max_seconds: Optional[float] = None, batch: int = 64,
           style: str = "plain", nets: Optional[Callable[[int, int], tuple[nn.Module, nn.Module]]] = None
@@ -100,8 +106,8 @@ def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[n
         g, d = nets(x.shape[1], side)
     else:
         g, d = Generator(x.shape[1], EPS[style], side), Discriminator(x.shape[1], EPS[style], side)
-        g.apply(lambda m: _init(m, linear=plain))
-        d.apply(lambda m: _init(m, linear=plain))
+        initialize(g, style)
+        initialize(d, style)
     opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
