@@ -249,3 +249,12 @@ def test_batch_norm_in_d_with_a_gradient_penalty_is_one_line_refused(tmp_path):
     r = subprocess.run([sys.executable, "-m", "ganforge", "train", "--dry-run", "--model", "dcgan",
                         "--set", "model.d_norm=batch"], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "penalty.name=gp" in r.stderr
+
+
+def test_batch_after_in_d_with_a_gradient_penalty_is_refused_as_batch_is():
+    from ganforge.errors import ConfigError
+    from ganforge.resolve import resolve
+
+    with pytest.raises(ConfigError, match="model.d_norm=batch-after .* penalty.name=r1"):
+        resolve(config={"data": {"name": "digits"}, "model": {"name": "upconv", "d_norm": "batch-after"},
+                        "penalty": {"name": "r1"}, "loss": {"name": "nonsaturating"}})
