@@ -212,3 +212,18 @@ def test_the_cycle_finder_finds_a_planted_cycle(tmp_path):
     g = import_graph.edges(pkg)
     assert g["ganforge.a"] == {"ganforge.sub.b"} and g["ganforge.c"] == {"ganforge.a"}
     assert import_graph.cycles(g) == [["ganforge.a", "ganforge.sub.b"]]
+
+
+def test_the_conv_preset_is_dcgan_mnist_with_only_the_tutorial_details_changed():
+    # dcgan-upconv-mnist's 5,000-step cell ran as dcgan-mnist with these overrides on top
+    # (benchmarks/quality.py); the preset must be that config, so its figure stays its own
+    up = resolve(preset="dcgan-upconv-mnist").config
+    dc = resolve(preset="dcgan-mnist").config
+    assert (up.model.name, up.model.d_norm, up.model.init, up.model.d_dropout) == ("upconv", "batch-after", "normal", 0.25)
+    assert replace(up.model, name=dc.model.name, d_norm=dc.model.d_norm, init=dc.model.init,
+                   d_dropout=dc.model.d_dropout) == dc.model
+    assert up.data.size == 32 and replace(up.data, size=dc.data.size) == dc.data
+    assert up.train.ema_halflife_kimg == 10
+    assert replace(up.train, ema_halflife_kimg=dc.train.ema_halflife_kimg, iters=dc.train.iters) == dc.train
+    for section in ("loss", "penalty", "augment", "optim", "eval", "reg"):
+        assert getattr(up, section) == getattr(dc, section), section
