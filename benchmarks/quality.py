@@ -709,7 +709,9 @@ STEP_NOTES = [
     "(seed 0), 111 and 131 at 5,000 (seeds 0 and 1) and 146 in 10 CPU minutes (seed 0, 871 steps), and on "
     "StackedMNIST 882 modes, KL 0.776 and FID 1103 at 5,000 steps (seed 0). They were deleted; in the "
     "tutorial's own domain seed 0 at 5,000 steps reads 25.6 (plain) and 22.9 (PyTorch-GAN's style), 4-5x "
-    "lower, and the other cells have not been rerun yet (a 5,000-step cell takes about 70 minutes here). "
+    "lower. tutorial-dcgan-pg seeds 1 and 2 followed (19.9 and 13.7, so 19.9 [13.7-22.9] over 3 seeds); the "
+    "plain style's other seeds and the other budgets have not been rerun (a 5,000-step cell takes 61-70 "
+    "minutes here beside another cell). "
     "Every ratio to the tutorial given before that date was too favourable to ganforge by as much. Against "
     "it in its own domain ganforge's convolutional configs lose: dcgan-upconv 44.2 and dcgan-upconv-bn (batch "
     "norm in D, as the tutorial's) 43.4, both seed 0; the MLP default wins (7.11).",
