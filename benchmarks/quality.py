@@ -721,9 +721,11 @@ STEP_NOTES = [
     "that D in its batch norms, which come after the activation and dropout (so D's last hidden operation "
     "is a batch norm). `dcgan-upconv-bn-after` is dcgan-upconv with that order (`model.d_norm=batch-after`), "
     "the tutorial's N(0, 0.02) init, at the tutorial's 32 px and scored in that domain as the tutorial is "
-    "(floor 1.88): FID 19.0 at 5,000 steps (seed 0), against dcgan-upconv's 44.2 and the tutorial's 25.6 "
-    "(plain) and 22.9 (PyTorch-GAN's style), ahead of the plain tutorial at every curve point (42.1 against "
-    "50.6 at step 832). One seed each: 0.83x the stronger tutorial, not the 0.5x the default reaches.",
+    "(floor 1.88): FID 19.0 and 19.4 at 5,000 steps (seeds 0 and 1), against dcgan-upconv's 44.2 (seed 0) "
+    "and the tutorial's 25.6 (plain, seed 0) and 19.9 [13.7-22.9] (PyTorch-GAN's style, 3 seeds): ahead of "
+    "the same-seed tutorial on both seeds (0.83x, 0.97x) and of the plain tutorial at every point of seed 0's "
+    "curve (42.1 against 50.6 at step 832), but level with the tutorial's median (0.97x), not the 0.5x the "
+    "default reaches. It ships as the preset `dcgan-upconv-mnist`.",
     "",
     "**64 px folders.** folder64 and folder64c are folder32 and folder32c written at 64 px, the side an image "
     "folder is resized to when no size is given, so they choose what `ganforge train --data imagefolder "
