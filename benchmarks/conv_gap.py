@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -33,20 +34,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import tutorial_dcgan as tut  # noqa: E402
-from quality import TASKS, TutorialModel, task_config, task_extractor, tutorial_data  # noqa: E402
+from quality import CONFIGS, tutorial_setup  # noqa: E402
 from study import Study  # noqa: E402
 
-from ganforge.config import ModelConfig  # noqa: E402
-from ganforge.data import load_dataset  # noqa: E402
-from ganforge.metrics.evaluate import evaluate_samples  # noqa: E402
 from ganforge.models import build_models  # noqa: E402
+from ganforge.resolve import resolve  # noqa: E402
 
 OUT = ROOT / "docs" / "results"
 TASK = "mnist32"  #: the quality suite's MNIST task, resized to the tutorial's 32 px
 PAGE = ROOT / "docs" / "results" / "conv_gap.md"
 
-#: ganforge's dcgan-upconv networks (the quality suite's config, at 32 px)
-GF = {"name": "upconv", "z_dim": tut.Z_DIM, "width": 64, "g_norm": "batch", "d_norm": "none", "d_dropout": 0.25}
+#: ganforge's dcgan-upconv networks (the quality suite's config, built here at 32 px)
+GF = resolve(preset=CONFIGS["dcgan-upconv"][0], config=CONFIGS["dcgan-upconv"][1]).config.model
 
 
 def _tut_g(c: int, side: int) -> nn.Module:
@@ -58,7 +57,7 @@ def _tut_d(c: int, side: int) -> nn.Module:
 
 
 def _gf(c: int, side: int, **over) -> tuple[nn.Module, nn.Module]:
-    return build_models(ModelConfig(**(GF | over)), (c, side, side))
+    return build_models(replace(GF, **over), (c, side, side))
 
 
 def _swap(module: nn.Module, kind: type, make: Callable[[nn.Module], nn.Module]) -> nn.Module:
@@ -110,17 +109,7 @@ VARIANTS: dict[str, tuple[str, Callable[[int, int], tuple[nn.Module, nn.Module]]
 
 def run(variant: str, seed: int, steps: int, mnist: Path) -> dict:
     """Train one variant in the tutorial's loop and score its curve (about CURVE points)."""
-    cfg = task_config("mnist", "classic", seed, f"steps{steps}", mnist, ROOT / "bench_runs" / "unused")
-    data = tutorial_data(load_dataset(cfg.data))
-    n_eval = TASKS["mnist"]["n_eval"]
-
-    def judge(g: nn.Module, step: int) -> dict:
-        was = g.training
-        x = TutorialModel(g, data).generate_n(n_eval, cfg.eval.seed)
-        g.train(was)
-        m = evaluate_samples(x, data.holdout_x, data_name=data.name, extractor=task_extractor("mnist"))
-        return {k: round(float(m[k]), 4) for k in ("fid", "precision", "recall") if k in m}
-
+    data, judge = tutorial_setup("mnist", seed, f"steps{steps}", mnist)
     build = VARIANTS[variant][1]
     t0 = time.time()
     _, curve, done, _ = tut.train(data.x, seed, steps, max(1, steps // 4), judge, nets=build)

@@ -391,25 +391,38 @@ def strongest_tutorial(by: dict, task: str) -> Optional[list[dict]]:
                default=None)
 
 
+def tutorial_setup(task: str, seed: int, budget: str, mnist: Optional[Path]):
+    """What a run in the tutorial's loop needs on ``task``: the task's data as the tutorial
+    trains on it (the classic cells' config, :func:`tutorial_data`) and the curve's judge
+    ``judge(G, step)`` (FID, precision, recall, classes of the task's evaluation samples
+    against the held-out images in that domain). Shared by the tutorial cells and
+    benchmarks/conv_gap.py, so both score alike."""
+    from ganforge.data import load_dataset
+
+    cfg = task_config(task, "classic", seed, budget, mnist, ROOT / "bench_runs" / "unused")
+    data = tutorial_data(load_dataset(cfg.data))
+    n_eval = TASKS[task]["n_eval"]
+
+    def judge(g: torch.nn.Module, step: int) -> dict:
+        was = g.training
+        x = TutorialModel(g, data).generate_n(n_eval, cfg.eval.seed)
+        g.train(was)
+        m = evaluate_samples(x, data.holdout_x, data_name=data.name, extractor=task_extractor(task))
+        return {k: m[k] for k in ("fid", "precision", "recall", "classes_hit") if k in m}
+
+    return data, judge
+
+
 def run_tutorial_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
     """A tutorial cell: the plain loop of benchmarks/tutorial_dcgan.py (in the config's
     style) on the task's data (the same config as the classic cells), evaluated by the
     suite's measures."""
     import tutorial_dcgan
-    from ganforge.data import load_dataset
 
-    cfg = task_config(task, "classic", seed, a.budget, a.mnist, ROOT / "bench_runs" / "unused")
-    data = tutorial_data(load_dataset(cfg.data))
+    data, judge = tutorial_setup(task, seed, a.budget, a.mnist)
     spec = TASKS[task]
     steps = steps_of(task, a.budget) if a.budget != "time" else 10**9
     every = max(1, steps // CURVE_POINTS) if a.budget != "time" else 250
-
-    def judge(g: torch.nn.Module, step: int) -> dict:
-        was = g.training
-        x = TutorialModel(g, data).generate_n(spec["n_eval"], cfg.eval.seed)
-        g.train(was)
-        m = evaluate_samples(x, data.holdout_x, data_name=data.name, extractor=task_extractor(task))
-        return {k: m[k] for k in ("fid", "precision", "recall", "classes_hit") if k in m}
 
     t0 = time.time()
     g, points, done, clock = tutorial_dcgan.train(data.x, seed, steps, every, judge,
