@@ -179,7 +179,9 @@ STEP_NOTES = [
     "tutorial's own domain seed 0 at 5,000 steps reads 25.6 (plain) and 22.9 (PyTorch-GAN's style), 4-5x "
     "lower. tutorial-dcgan-pg seeds 1 and 2 followed (19.9 and 13.7, so 19.9 [13.7-22.9] over 3 seeds); the "
     "plain style's other seeds and the other budgets have not been rerun (a 5,000-step cell takes 61-70 "
-    "minutes here beside another cell). "
+    "minutes here beside another cell), but for tutorial-dcgan-pg at 10,000 steps, seeds 0 and 1 (2026-12-02, "
+    "trained side by side with one thread each, 2.1-2.2 hours): 17.2 and 10.0, median 13.6, so the "
+    "default's 7.82 is 0.57x it there and the 0.5x target is not met at 10,000 steps. "
     "Every ratio to the tutorial given before that date was too favourable to ganforge by as much. Against "
     "it in its own domain ganforge's convolutional configs lose: dcgan-upconv 44.2 and dcgan-upconv-bn (batch "
     "norm in D, as the tutorial's) 43.4, both seed 0; the MLP default wins (7.11).",
