@@ -86,6 +86,11 @@ NOTES = [
     "7,524, 82.9 -> 78.1; seed 1 6,787 -> 7,753, 73.1 -> 75.7; r3gan-mnist seed 1 3,819 -> 4,250, 84.2 -> "
     "79.1. The ranking of the configs did not change.",
     "",
+    "**The tutorial's row.** tutorial-dcgan-pg is the plain PyTorch loop of `benchmarks/tutorial_dcgan.py` "
+    "in PyTorch-GAN's style (no ganforge), trained at 32 px and scored in that domain (the held-out images "
+    "resized to 32 px; floor 1.88), as on the steps pages; seed 0 ran alone on 2026-12-02 and made 1,210 "
+    "steps in the 10 minutes.",
+    "",
 ]
 
 
@@ -181,7 +186,8 @@ STEP_NOTES = [
     "plain style's other seeds and the other budgets have not been rerun (a 5,000-step cell takes 61-70 "
     "minutes here beside another cell), but for tutorial-dcgan-pg at 10,000 steps, seeds 0 and 1 (2026-12-02, "
     "trained side by side with one thread each, 2.1-2.2 hours): 17.2 and 10.0, median 13.6, so the "
-    "default's 7.82 is 0.57x it there and the 0.5x target is not met at 10,000 steps. "
+    "default's 7.82 is 0.57x it there and the 0.5x target is not met at 10,000 steps; and in 10 CPU "
+    "minutes, seed 0 alone: 1,210 steps, FID 178 (quality.md). "
     "Every ratio to the tutorial given before that date was too favourable to ganforge by as much. Against "
     "it in its own domain ganforge's convolutional configs lose: dcgan-upconv 44.2 and dcgan-upconv-bn (batch "
     "norm in D, as the tutorial's) 43.4, both seed 0; the MLP default wins (7.11).",
