@@ -135,6 +135,16 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # ramp-up still caps it at 5% of the images seen): the candidate of 2026-12-01's
     # exploration (NOTES), where the FID of the 10 kimg EMA rose and fell by 2-3 between evaluations
     "r3gan-mlp-b256-ema100": ("r3gan-mlp-b256", {"train": {"ema_halflife_kimg": 100}}),
+    # the default with StackedMNIST's wide widths (G 512-1024-2048, D 1024-512; about twice the
+    # cost of a step on a CPU): the default levels off at about 7-10 from 4,000 steps on, and
+    # neither a longer EMA nor LR decay moved that level (NOTES), so capacity is the next suspect
+    "r3gan-mlp-b256-wide": ("r3gan-mlp-b256", {"model": {"g_hidden": [512, 1024, 2048], "d_hidden": [1024, 512]}}),
+    # the default with twice the batch (512; twice the cost of a step): batch 128 -> 256 took
+    # the 5,000-step FID from 29.6 to 23.2 in the preset's exploration (NOTES)
+    "r3gan-mlp-b512": ("r3gan-mlp-b256", {"train": {"batch_size": 512}}),
+    # the default with R1+R2 held at gamma 1 instead of decaying to 0.1 by step 5,000: the
+    # default's FID levels off, and the wide networks' rises, from about when gamma nears 0.1
+    "r3gan-mlp-b256-g1": ("r3gan-mlp-b256", {"penalty": {"weight_min": 1.0}}),
     # StackedMNIST's two candidates (2026-12-01): at Adam 5e-4 MNIST's recipe lost its critic
     # there within a few hundred steps (D(real) = D(fake), loss log 2) and G drew colour noise;
     # single-seed explorations at 2,000 steps put the edge near 3e-4 (STACKED_NOTES).
@@ -189,6 +199,8 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
 ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist": ("mnist", "stackedmnist"),
            "r3gan-mlp-mnist": ("mnist",), "r3gan-mlp-mnist-decay": ("mnist",), "r3gan-mlp-b256": IMAGE_TASKS,
            "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
+           "r3gan-mlp-b256-wide": ("mnist",),
+           "r3gan-mlp-b512": ("mnist",), "r3gan-mlp-b256-g1": ("mnist",),
            "r3gan-mlp-stacked": MODE_TASKS,
            "r3gan-mlp-b256-g2d4": ("stackedmnist",), "r3gan-mlp-stacked-warm": MODE_TASKS + ("folder64",),
            "r3gan-mlp-stacked-warm-ema100": ("stackedmnist",), "r3gan-mlp-stacked-warm-d1024": ("stackedmnist",),

@@ -203,6 +203,23 @@ STEP_NOTES = [
     "curve (42.1 against 50.6 at step 832), but level with the tutorial's median (0.97x), not the 0.5x the "
     "default reaches. It ships as the preset `dcgan-upconv-mnist`.",
     "",
+    "**The default's level at 10,000 steps, and R1+R2 held at gamma 1 (2026-12-03).** From about 4,000 "
+    "steps on the default's FID levels off at 7-10 while the tutorial's still falls. Three single changes "
+    "to it ran here as committed cells (one thread each, two side by side): wider networks "
+    "(`r3gan-mlp-b256-wide`: StackedMNIST's G 512-1024-2048 and D 1024-512) did worse, 13.9 and 15.2 on "
+    "seeds 0 and 1, their FID rising from about 10 at 3,300 steps to 14 at 10,000; so capacity is not what "
+    "holds the default back. Twice the batch (`r3gan-mlp-b512`, twice the cost of a step) ended at 9.44 on "
+    "seed 0 against the default's 9.69, level with it along the curve. Holding R1+R2 at gamma 1 instead of "
+    "letting it decay (cosine) to 0.1 by step 5,000 (`r3gan-mlp-b256-g1`, `penalty.weight_min=1`; the "
+    "same cost a step) ended at 6.53, 6.14 and 6.00 on seeds 0-2, median **6.14 [6.00-6.53]** against the "
+    "default's 7.82 [7.41-9.69]: better on every seed, and 0.45x the tutorial's median of 13.6 (seed for "
+    "seed 0.38x and 0.61x), so it meets the 0.5x target at 10,000 steps where the default does not. Its "
+    "curve on seeds 1 and 2 stays at 4.5-8.7 from 4,000 steps on, where the default's reads 7.2-12.8. One "
+    "reading, not tested further: with gamma near 0.1 the critic sharpens faster than G follows (in the "
+    "wide run's log D's mean outputs on real and generated images grew from about 0.6 to 3-4, and their gap "
+    "from 0.08 to 0.6, as gamma fell), and the stronger wide critic did so soonest. It is not the default yet: a default is chosen at the time "
+    "budget over 3 seeds ([quality.md](quality.md)), and its 5,000-step cells are not run.",
+    "",
     "**64 px folders.** folder64 and folder64c are folder32 and folder32c written at 64 px, the side an image "
     "folder is resized to when no size is given, so they choose what `ganforge train --data imagefolder "
     "--data-dir D` starts from. On folder64 `r3gan-mlp-b256` (the 32 px grey folders' recipe, a constant Adam "
