@@ -77,6 +77,16 @@ NOTES = [
     "medians it is worse at 10 minutes (8.42 [8.07-8.62] against 7.36 [7.31-10.65]); its lower median here is "
     "within the noise of one draw, so the rule (beat the default over 3 seeds) is not clearly met.",
     "",
+    "**R1+R2 held at gamma 1, at this budget (2026-12-03).** `r3gan-mlp-b256-g1` (the default with "
+    "`penalty.weight_min=1`, so gamma never decays; 0.45x the tutorial at 10,000 steps, "
+    "[quality-steps10000.md](quality-steps10000.md)) ran seeds 0 and 1 here, each alone: 6.20 (5,817 "
+    "steps) and 7.15 (7,377 steps), against the default's 10.8 and 10.6 on the same seeds. Seed 2 did not "
+    "run before the session ended, so the rule is not applied yet. Those step counts are well below the "
+    "default's 9,538-10,506, though a step costs the same; the machine was slower that evening: the default's "
+    "seed 0 rerun alone right after them made 7,122 steps (FID 8.28), against 10,506 (10.8) in its committed cell; that rerun is a speed check, not a cell of the table (`OMP_NUM_THREADS=2 python benchmarks/quality.py --mnist ../shared/data/mnist --tasks mnist --configs r3gan-mlp-b256 --seeds 0 --out /tmp/qtd`). "
+    "So the time budget's step counts vary between sessions on this shared CPU, and cells from different "
+    "sessions compare less well here than at a steps budget.",
+    "",
     "## Reruns",
     "",
     "Five MNIST cells (classic seeds 0 and 1, dcgan-mnist seeds 0 and 1, r3gan-mnist seed 1) first ran "
