@@ -79,9 +79,10 @@ NOTES = [
     "",
     "**R1+R2 held at gamma 1, at this budget (2026-12-03).** `r3gan-mlp-b256-g1` (the default with "
     "`penalty.weight_min=1`, so gamma never decays; 0.45x the tutorial at 10,000 steps, "
-    "[quality-steps10000.md](quality-steps10000.md)) ran seeds 0 and 1 here, each alone: 6.20 (5,817 "
-    "steps) and 7.15 (7,377 steps), against the default's 10.8 and 10.6 on the same seeds. Seed 2 did not "
-    "run before the session ended, so the rule is not applied yet. Those step counts are well below the "
+    "[quality-steps10000.md](quality-steps10000.md)) ran 3 seeds here, each alone: 6.20 (5,817 "
+    "steps), 7.15 (7,377) and 8.75 (7,344), median 7.15 [6.20-8.75] against the default's 10.6 [4.71-10.8]: "
+    "better on seeds 0 and 1, worse on seed 2 (4.71). It is not the default yet: the rule's 3 seeds should "
+    "be compared in one session, and its 5,000-step cells have not run. Those step counts are well below the "
     "default's 9,538-10,506, though a step costs the same; the machine was slower that evening: the default's "
     "seed 0 rerun alone right after them made 7,122 steps (FID 8.28), against 10,506 (10.8) in its committed cell; that rerun is a speed check, not a cell of the table (`OMP_NUM_THREADS=2 python benchmarks/quality.py --mnist ../shared/data/mnist --tasks mnist --configs r3gan-mlp-b256 --seeds 0 --out /tmp/qtd`). "
     "So the time budget's step counts vary between sessions on this shared CPU, and cells from different "
