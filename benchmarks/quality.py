@@ -136,8 +136,9 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # exploration (NOTES), where the FID of the 10 kimg EMA rose and fell by 2-3 between evaluations
     "r3gan-mlp-b256-ema100": ("r3gan-mlp-b256", {"train": {"ema_halflife_kimg": 100}}),
     # the default with StackedMNIST's wide widths (G 512-1024-2048, D 1024-512; about twice the
-    # cost of a step on a CPU): the default levels off at about 7-10 from 4,000 steps on, and
-    # neither a longer EMA nor LR decay moved that level (NOTES), so capacity is the next suspect
+    # cost of a step on a CPU): the default levels off at about 7-10 from 4,000 steps on, a
+    # longer EMA lowered that level by about 0.6 and LR decay raised it (NOTES), so capacity was
+    # the next suspect
     "r3gan-mlp-b256-wide": ("r3gan-mlp-b256", {"model": {"g_hidden": [512, 1024, 2048], "d_hidden": [1024, 512]}}),
     # the default with twice the batch (512; twice the cost of a step): batch 128 -> 256 took
     # the 5,000-step FID from 29.6 to 23.2 in the preset's exploration (NOTES)
