@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"sd {s['sd']:.2f}", flush=True)
     lines = ["# FID over draws of the latents", "",
              f"Command: `python benchmarks/fid_spread.py --runs {' '.join(str(f) for f in a.runs)} "
-             f"--repeats {a.repeats} --n {a.n}`.", "",
+             f"--repeats {a.repeats} --n {a.n}"
+             + ("" if a.out == ap.get_default("out") else f" --out {a.out}") + "`.", "",
              f"Each run's final sampler (EMA weights) scored as the quality suite scores it ({a.n} samples, "
              "mnist-lenet features, against the run's 2,000 held-out images), on latent seeds 99,000 + the "
              f"train seed and the {a.repeats - 1} after it. *first draw* is the suite's own number.", "",
