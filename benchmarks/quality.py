@@ -52,6 +52,8 @@ from typing import Any, Callable, Optional
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+#: where the suite's committed pages and cells live (the default --out)
+RESULTS = ROOT / "docs" / "results"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from quality_notes import NOTES, STACKED_NOTES, STEP_NOTES  # noqa: E402
@@ -129,7 +131,8 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-mlp-mnist-decay": ("r3gan-mlp-mnist", {"optim": {"g": {"schedule": "cosine"},
                                                             "d": {"schedule": "cosine"}}}),
     # the same networks at batch 256 with a 10x stronger R1+R2 (1 decaying to 0.1) and Adam
-    # 5e-4: MNIST's default since 2026-12-01 (how it was found: NOTES)
+    # 5e-4: MNIST's default from 2026-12-01 to 2026-12-03, grey 32 px folders' still (how it
+    # was found: NOTES)
     "r3gan-mlp-b256": ("r3gan-mlp-b256", {}),
     # the same with a 10x longer EMA half-life (100 kimg, about 390 steps at batch 256; the
     # ramp-up still caps it at 5% of the images seen): the candidate of 2026-12-01's
@@ -144,8 +147,10 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # the 5,000-step FID from 29.6 to 23.2 in the preset's exploration (NOTES)
     "r3gan-mlp-b512": ("r3gan-mlp-b256", {"train": {"batch_size": 512}}),
     # the default with R1+R2 held at gamma 1 instead of decaying to 0.1 by step 5,000: the
-    # default's FID levels off, and the wide networks' rises, from about when gamma nears 0.1
-    "r3gan-mlp-b256-g1": ("r3gan-mlp-b256", {"penalty": {"weight_min": 1.0}}),
+    # default's FID levels off, and the wide networks' rises, from about when gamma nears 0.1.
+    # MNIST's default since 2026-12-03 (NOTES); its first cells ran as r3gan-mlp-b256 with
+    # penalty.weight_min=1 on top (a cosine from 1 to 1: the same weight at every step)
+    "r3gan-mlp-b256-g1": ("r3gan-mlp-b256-g1", {}),
     # StackedMNIST's two candidates (2026-12-01): at Adam 5e-4 MNIST's recipe lost its critic
     # there within a few hundred steps (D(real) = D(fake), loss log 2) and G drew colour noise;
     # single-seed explorations at 2,000 steps put the edge near 3e-4 (STACKED_NOTES).
@@ -654,9 +659,12 @@ def write_page(a) -> None:
                 if (a.out / "quality" / picture_name(task, cfg, 0, a.budget)).exists()]
         if pics:
             lines += ["Samples (seed 0, end of the budget): " + " ".join(f"{cfg}" for cfg, _ in rows), "", " ".join(pics), ""]
-    lines += NOTES if a.budget == "time" else STEP_NOTES
-    if set(MODE_TASKS) & {t for t, _ in by}:
-        lines += STACKED_NOTES
+    if a.out.resolve() == RESULTS.resolve():
+        lines += NOTES if a.budget == "time" else STEP_NOTES
+        if set(MODE_TASKS) & {t for t, _ in by}:
+            lines += STACKED_NOTES
+    else:  # the notes are docs/results' (its cells, links to pages beside it): not a rerun's elsewhere
+        lines += [f"How the configs were chosen: docs/results/{page_name(a.budget)} in the project.", ""]
     (a.out / page_name(a.budget)).write_text("\n".join(lines))
 
 
@@ -741,7 +749,7 @@ def main() -> None:
     ap.add_argument("--budget", type=budget_arg, default="time",
                     help="time (each task's CPU budget), steps (each task's steps budget) or stepsN (N generator steps)")
     ap.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
-    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "results")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--report-only", action="store_true")
     a = ap.parse_args()
     tasks, configs = a.tasks.split(","), a.configs.split(",")

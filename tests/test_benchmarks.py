@@ -207,7 +207,7 @@ def test_default_is_not_trained_twice_where_it_is_a_named_config():
     # digits has no recipe: its default is the classic setting; MNIST's recipe is a named
     # config of its own; the toy recipe has no other name, so "default" runs there
     assert paper.q.same_as("digits", "default") == "classic"
-    assert paper.q.same_as("mnist", "default") == DATA_RECIPES["mnist"] == "r3gan-mlp-b256"
+    assert paper.q.same_as("mnist", "default") == DATA_RECIPES["mnist"] == "r3gan-mlp-b256-g1"
     assert paper.q.same_as("folder32", "default") == "r3gan-mlp-b256"  # a 32 px folder: by size and colour
     assert paper.q.same_as("folder32c", "default") == "r3gan-mlp-stacked"
     assert paper.q.same_as("folder64", "default") == paper.q.same_as("folder64c", "default") == "r3gan-mlp-stacked-warm"
