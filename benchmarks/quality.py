@@ -6,6 +6,7 @@ curve (quality against seconds and against generator steps), with sample picture
     python benchmarks/quality.py --tasks ring8,grid25 --configs default --seeds 0
     python benchmarks/quality.py --budget steps                                # other machines
     python benchmarks/quality.py --report-only                                 # rewrite the page
+    python benchmarks/quality.py --report-only --out DIR --no-notes            # a rerun's page in DIR
     python benchmarks/quality.py --tasks mnist --configs tutorial-dcgan,r3gan-mlp-mnist --budget steps5000
 
 Tasks, budgets (training clock, evaluation excluded) and measures:
@@ -659,11 +660,11 @@ def write_page(a) -> None:
                 if (a.out / "quality" / picture_name(task, cfg, 0, a.budget)).exists()]
         if pics:
             lines += ["Samples (seed 0, end of the budget): " + " ".join(f"{cfg}" for cfg, _ in rows), "", " ".join(pics), ""]
-    if a.out.resolve() == RESULTS.resolve():
+    if getattr(a, "notes", True):
         lines += NOTES if a.budget == "time" else STEP_NOTES
         if set(MODE_TASKS) & {t for t, _ in by}:
             lines += STACKED_NOTES
-    else:  # the notes are docs/results' (its cells, links to pages beside it): not a rerun's elsewhere
+    else:  # a rerun kept elsewhere: the notes speak of docs/results' cells and link pages beside them
         lines += [f"How the configs were chosen: docs/results/{page_name(a.budget)} in the project.", ""]
     (a.out / page_name(a.budget)).write_text("\n".join(lines))
 
@@ -751,6 +752,8 @@ def main() -> None:
     ap.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--no-notes", dest="notes", action="store_false",
+                    help="leave docs/results' notes off the page (a rerun kept in another folder)")
     a = ap.parse_args()
     tasks, configs = a.tasks.split(","), a.configs.split(",")
     for t in tasks:

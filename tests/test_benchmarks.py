@@ -288,6 +288,18 @@ def test_the_quality_page_regenerates_from_its_cells(tmp_path):
     assert heads(new) == heads(old)
 
 
+def test_a_rerun_page_kept_elsewhere_can_leave_the_notes_off(tmp_path):
+    # docs/results' notes speak of its own cells and link pages beside it; a rerun kept in a
+    # folder of its own (docs/results/quality-rerun-2026-12-03) carries its table and says
+    # where the notes are instead
+    q = paper.q
+    _regenerated(tmp_path, "quality", q.write_page, notes=False)
+    new, old = (tmp_path / "quality.md").read_text(), (RESULTS / "quality.md").read_text()
+    assert _tables(new) == _tables(old)
+    assert "## How the configs were chosen" in old and "## How the configs were chosen" not in new
+    assert new.rstrip().endswith("How the configs were chosen: docs/results/quality.md in the project.")
+
+
 def test_the_paper_page_regenerates_from_its_cells(tmp_path):
     _regenerated(tmp_path, "paper", paper.write_page, best="ivgp0")
     new, old = (tmp_path / "paper_reproduction.md").read_text(), (RESULTS / "paper_reproduction.md").read_text()
