@@ -175,6 +175,16 @@ STACKED_NOTES = [
     "`r3gan-mlp-stacked-warm` until it has. Its cells ran three at a time (one thread each), so their seconds are "
     "not comparable.",
     "",
+    "**R1+R2 held at gamma 1 here too (2026-12-03).** On MNIST holding gamma at 1 instead of letting it decay "
+    "to 0.1 removed most of the default's levelling off and became MNIST's default; "
+    "`r3gan-mlp-stacked-warm-g1` is StackedMNIST's recipe with the same change (`penalty.weight_min=1`). At "
+    "10,000 steps (two cells side by side, one thread each) it covered all 1,000 modes on seeds 0 and 1 "
+    "with KL 0.0534 and 0.0574 and FID 68.9 and 64.7, against the decaying recipe's 0.0523 and 0.0602 and "
+    "64.9 and 68.3 on the same seeds: level, one seed better and one worse on each measure, and neither "
+    "under the KL target of 0.05. Its curves follow the default's step for step (FID 133 against 126 at "
+    "5,831 steps on seed 0). So the held gamma does not carry over to StackedMNIST's KL, and its recipe "
+    "keeps the decay; seed 2 was not run.",
+    "",
     "**Colour image folders.** folder32c is the stackedmnist task's 26,000 images written as 32 px RGB PNGs "
     "and read back by imagefolder. There too `r3gan-mlp-b256` (the recipe of grey folders) lost its critic: "
     "D's loss sat at log 2 from about 200 steps, D(real) and D(fake) within 0.005, the R1 gradient norm fell "
