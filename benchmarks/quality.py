@@ -597,8 +597,10 @@ def command_flags(a) -> str:
     flags = ["--mnist ../shared/data/mnist"]
     if a.budget != "time":
         flags.append(f"--budget {a.budget}")
-    if a.out.resolve() != (ROOT / "docs" / "results").resolve():
+    if a.out.resolve() != RESULTS.resolve():
         flags.append(f"--out {rel(a.out)}")
+    if not getattr(a, "notes", True):
+        flags.append("--no-notes")
     return " ".join(flags)
 
 
