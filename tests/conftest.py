@@ -8,6 +8,14 @@ ROOT = Path(__file__).resolve().parents[1]
 MNIST_DIR = Path(os.environ.get("GANFORGE_MNIST_DIR", ROOT.parent / "shared" / "data" / "mnist"))
 
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # under pytest-xdist each worker is one process of several on the machine's cores:
+    # one thread each (and for the processes a test starts), or their OpenMP pools spin
+    # against each other and every test slows down several times
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_threads():
     torch.manual_seed(0)

@@ -114,11 +114,14 @@ def test_two_ranks_on_a_time_budget_share_one_clock(tmp_path):
     # ranks must agree on the time, or they stop at different steps (a hang at the next
     # collective) and step with different learning rates (weights that drift apart)
     cfg = _ddp_config(tmp_path)
-    cfg["train"].update(iters=10**6, max_seconds=1.0, ckpt_every=10**6)
+    cfg["train"].update(iters=10**6, max_seconds=2.0, ckpt_every=10**6)
     cfg["optim"] = {"g": {"schedule": "linear"}, "d": {"schedule": "linear"}}
     (w0, w1), outs = _run_ranks(cfg, tmp_path)
     assert [o["status"] for o in outs] == ["finished", "finished"]
-    assert w0["step"] == w1["step"] == outs[0]["step"] == outs[1]["step"] > 6
+    # how many steps fit in 2 s depends on the machine (CI once made exactly 6 in 1 s), so
+    # the floor asks only for more than one step: enough that the learning rate decayed
+    # between steps, which is what drifts apart when the clocks disagree
+    assert w0["step"] == w1["step"] == outs[0]["step"] == outs[1]["step"] >= 2
     for net in ("G", "D"):
         for k in w0[net]:
             assert torch.equal(w0[net][k], w1[net][k]), f"{net}.{k} differs between ranks"
@@ -129,44 +132,35 @@ def _cli(*args, env=None) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
-def test_nproc_cli_resume_equals_uninterrupted(tmp_path):
-    common = ["--data", "toy", "--iters", "8", "--batch-size", "32", "--n-critic", "2", "--quiet",
-              "--set", "train.device=cpu", "--set", "train.tensorboard=false", "--set", "train.ckpt_every=4",
-              "--set", "model.g_hidden=[32,32]", "--set", "model.d_hidden=[32,32]", "--set", "data.n_samples=512",
-              "--nproc", "2"]
-    full = _cli("train", *common, "--out", str(tmp_path / "full"))
-    assert full.returncode == 0, full.stderr[-3000:]
-    assert "finished: 8 generator steps" in full.stdout and full.stdout.count("run folder:") == 1
-    part = _cli("train", *[a if a != "8" else "4" for a in common], "--out", str(tmp_path / "part"))
-    assert part.returncode == 0, part.stderr[-3000:]
-    more = _cli("train", "--resume", str(tmp_path / "part"), "--iters", "8", "--nproc", "2", "--quiet")
-    assert more.returncode == 0, more.stderr[-3000:]
-    a = torch.load(tmp_path / "full" / "checkpoints" / "ckpt_0000008.pt", weights_only=True)
-    b = torch.load(tmp_path / "part" / "checkpoints" / "ckpt_0000008.pt", weights_only=True)
-    for net in ("G", "D", "opt_d"):
-        sa, sb = (a[net], b[net]) if net != "opt_d" else (a[net]["state"][0], b[net]["state"][0])
-        for k in sa:
-            assert torch.equal(sa[k], sb[k]), f"{net}.{k}"
+def test_nproc_user_mistakes_fail_once_with_a_message(tmp_path, capsys):
+    # refused in the launcher, before any rank starts: in-process, as the CLI's main() runs them
+    from ganforge.cli import main
 
-
-def test_nproc_user_mistakes_fail_once_with_a_message(tmp_path):
-    r = _cli("train", "--data", "toy", "--batch-size", "33", "--nproc", "2", "--out", str(tmp_path / "x"))
-    assert r.returncode == 2 and "divisible by --nproc 2" in r.stderr and "Traceback" not in r.stderr
-    r = _cli("train", "--data", "nosuch", "--nproc", "2", "--out", str(tmp_path / "x"))
-    assert r.returncode == 2 and "nosuch" in r.stderr and "Traceback" not in r.stderr
-    r = _cli("train", "--nproc", "0")
-    assert r.returncode == 2 and "--nproc must be >= 1" in r.stderr
+    assert main(["train", "--data", "toy", "--batch-size", "33", "--nproc", "2", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "divisible by --nproc 2" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert main(["train", "--data", "nosuch", "--nproc", "2", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "nosuch" in err and "Traceback" not in err
+    assert main(["train", "--nproc", "0"]) == 2
+    assert "--nproc must be >= 1" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 
-def test_nproc_ctrl_c_checkpoints_every_rank_at_one_step_and_resumes(tmp_path):
+def test_nproc_ctrl_c_checkpoints_every_rank_at_one_step_and_resumes_to_the_uninterrupted_weights(tmp_path):
+    """Ctrl-C on a 2-rank run: one checkpoint with both ranks' states at one step, and a
+    resume from it that lands on the weights of a run never interrupted."""
     import signal
     import time
 
+    # a constant penalty: the recipe's cosine follows --iters, which the resume changes
+    common = ["--data", "toy", "--batch-size", "32", "--n-critic", "2", "--quiet", "--log-every", "2",
+              "--set", "train.device=cpu", "--set", "train.tensorboard=false", "--set", "train.ckpt_every=1000",
+              "--set", "model.g_hidden=[32,32]", "--set", "model.d_hidden=[32,32]", "--set", "data.n_samples=512",
+              "--set", "penalty.schedule=constant", "--nproc", "2"]
     out = tmp_path / "run"
-    p = subprocess.Popen([sys.executable, "-m", "ganforge", "train", "--data", "toy", "--iters", "100000", "--quiet",
-                          "--set", "train.device=cpu", "--set", "train.tensorboard=false", "--nproc", "2",
-                          "--out", str(out)], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-m", "ganforge", "train", *common, "--iters", "100000", "--out", str(out)],
+                         env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not any("loss_d" in r for r in iter_metrics(out / "metrics.jsonl")) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -181,6 +175,16 @@ def test_nproc_ctrl_c_checkpoints_every_rank_at_one_step_and_resumes(tmp_path):
     assert state["step"] == step and len(state["ranks"]) == 2
     r = _cli("train", "--resume", str(out), "--iters", str(step + 4), "--nproc", "2", "--quiet")
     assert r.returncode == 0 and f"finished: {step + 4} generator steps" in r.stdout, r.stderr[-2000:]
+    assert r.stdout.count("run folder:") == 1
+
+    full = _cli("train", *common, "--iters", str(step + 4), "--out", str(tmp_path / "full"))
+    assert full.returncode == 0, full.stderr[-3000:]
+    a = torch.load(tmp_path / "full" / "checkpoints" / f"ckpt_{step + 4:07d}.pt", weights_only=True)
+    b = torch.load(out / "checkpoints" / f"ckpt_{step + 4:07d}.pt", weights_only=True)
+    for net in ("G", "D", "opt_d"):
+        sa, sb = (a[net], b[net]) if net != "opt_d" else (a[net]["state"][0], b[net]["state"][0])
+        for k in sa:
+            assert torch.equal(sa[k], sb[k]), f"{net}.{k}"
 
 
 def test_a_signal_on_one_rank_stops_the_loop_only_at_the_agreement(tmp_path):
