@@ -211,7 +211,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-mnist": ("mnist",), "r3gan-mlp-mnist-decay": ("mnist",), "r3gan-mlp-b256": IMAGE_TASKS,
            "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
            "r3gan-mlp-b256-wide": ("mnist",),
-           "r3gan-mlp-b512": ("mnist",), "r3gan-mlp-b256-g1": ("mnist",),
+           "r3gan-mlp-b512": ("mnist",), "r3gan-mlp-b256-g1": ("mnist", "folder32"),
            "r3gan-mlp-stacked": MODE_TASKS,
            "r3gan-mlp-b256-g2d4": ("stackedmnist",), "r3gan-mlp-stacked-warm": MODE_TASKS + ("folder64",),
            "r3gan-mlp-stacked-warm-ema100": ("stackedmnist",), "r3gan-mlp-stacked-warm-d1024": ("stackedmnist",),
@@ -388,7 +388,8 @@ class TutorialModel:
         from tutorial_dcgan import Z_DIM
 
         z = torch.randn(n, Z_DIM, generator=torch.Generator().manual_seed(seed))
-        return torch.cat([self.g(z[i:i + 1000]) for i in range(0, n, 1000)])
+        dev = next(self.g.parameters()).device  # the tutorial trains on the GPU when there is one
+        return torch.cat([self.g(z[i:i + 1000].to(dev)).cpu() for i in range(0, n, 1000)])
 
 
 def tutorial_data(data):

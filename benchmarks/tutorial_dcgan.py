@@ -92,14 +92,17 @@ def initialize(module: nn.Module, style: str = "plain") -> nn.Module:
 
 def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[nn.Module, int], dict],
           max_seconds: Optional[float] = None, batch: int = 64,
-          style: str = "plain", nets: Optional[Callable[[int, int], tuple[nn.Module, nn.Module]]] = None
-          ) -> tuple[nn.Module, list[dict], int, float]:
+          style: str = "plain", nets: Optional[Callable[[int, int], tuple[nn.Module, nn.Module]]] = None,
+          device: Optional[str] = None) -> tuple[nn.Module, list[dict], int, float]:
     """Train on ``x`` (N, C, H, W) in [-1, 1], resized to :func:`side_for` its side;
     ``judge(G, step)`` every ``every`` steps (its time off the clock). Returns G, the curve,
     steps done, seconds. ``nets(channels, side)`` builds other networks (G taking
-    :data:`Z_DIM` latents) for this loop to train instead: benchmarks/conv_gap.py's ablation."""
+    :data:`Z_DIM` latents) for this loop to train instead: benchmarks/conv_gap.py's ablation.
+    ``device``: where it trains, the GPU when there is one; the batch indices are drawn on
+    the CPU either way, so a CPU run draws what it drew before the option existed."""
     torch.manual_seed(seed)
-    x = resize(x)
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    x = resize(x).to(dev)
     side = x.shape[-1]
     plain = style == "plain"
     if nets is not None:
@@ -108,10 +111,11 @@ def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[n
         g, d = Generator(x.shape[1], EPS[style], side), Discriminator(x.shape[1], EPS[style], side)
         initialize(g, style)
         initialize(d, style)
+    g, d = g.to(dev), d.to(dev)
     opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
-    ones, zeros = torch.ones(batch), torch.zeros(batch)
+    ones, zeros = torch.ones(batch, device=dev), torch.zeros(batch, device=dev)
 
     def d_step(real: torch.Tensor, fake: torch.Tensor, scale: float = 1.0) -> None:
         loss_d = scale * (bce(d(real), ones) + bce(d(fake.detach()), zeros))
@@ -129,14 +133,16 @@ def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[n
     clock, step = 0.0, 0
     while step < steps and (max_seconds is None or clock < max_seconds):
         t0 = time.perf_counter()
-        real = x[torch.randint(len(x), (batch,))]
-        fake = g(torch.randn(batch, Z_DIM))
+        real = x[torch.randint(len(x), (batch,)).to(dev)]
+        fake = g(torch.randn(batch, Z_DIM, device=dev))
         if plain:
             d_step(real, fake)
         g_step(fake)
         if not plain:  # PyTorch-GAN: D after G, on the batch G just trained on, loss halved
             d_step(real, fake, 0.5)
         step += 1
+        if dev.type == "cuda":  # the clock counts the step's kernels, not only their launch
+            torch.cuda.synchronize(dev)
         clock += time.perf_counter() - t0
         if step % every == 0 or step == steps:
             curve.append({"step": step, "time": round(clock, 4), **judge(g, step)})
