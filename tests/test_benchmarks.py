@@ -208,7 +208,7 @@ def test_default_is_not_trained_twice_where_it_is_a_named_config():
     # config of its own; the toy recipe has no other name, so "default" runs there
     assert paper.q.same_as("digits", "default") == "classic"
     assert paper.q.same_as("mnist", "default") == DATA_RECIPES["mnist"] == "r3gan-mlp-b256-g1"
-    assert paper.q.same_as("folder32", "default") == "r3gan-mlp-b256"  # a 32 px folder: by size and colour
+    assert paper.q.same_as("folder32", "default") == "r3gan-mlp-b256-g1"  # a 32 px folder: by size and colour
     assert paper.q.same_as("folder32c", "default") == "r3gan-mlp-stacked"
     assert paper.q.same_as("folder64", "default") == paper.q.same_as("folder64c", "default") == "r3gan-mlp-stacked-warm"
     assert paper.q.same_as("stackedmnist", "default") == DATA_RECIPES["stackedmnist"] == "r3gan-mlp-stacked-warm"
@@ -343,7 +343,7 @@ def test_the_colour_folder_task_writes_stackedmnist_as_rgb_pngs_that_read_back_a
     assert recipe_for(DataConfig(name="imagefolder", dir=str(folder), size=32))[0] == "r3gan-mlp-stacked"
     grey = paper.q.mnist_png_folder(mnist, tmp_path, "folder32")
     assert load_dataset(DataConfig(name="imagefolder", dir=str(grey), size=32)).x.shape == (60, 1, 32, 32)
-    assert recipe_for(DataConfig(name="imagefolder", dir=str(grey), size=32))[0] == "r3gan-mlp-b256"
+    assert recipe_for(DataConfig(name="imagefolder", dir=str(grey), size=32))[0] == "r3gan-mlp-b256-g1"
 
 
 def test_health_replay_reads_a_runs_loss_and_reports_the_critic_lost_where_the_monitor_would(tmp_path, capsys):

@@ -150,16 +150,16 @@ def test_an_image_folder_takes_its_recipe_by_image_size_and_colour(capsys, tmp_p
         (folder / "sub").mkdir(parents=True)
         Image.new(mode, (40, 40)).save(folder / "sub" / "a.png")
     small = resolve(overrides=["data.name=imagefolder", f"data.dir={grey}", "data.size=32"])
-    assert small.recipe == "r3gan-mlp-b256" and small.config.loss.name == "rpgan"
+    assert small.recipe == "r3gan-mlp-b256-g1" and small.config.loss.name == "rpgan"
     assert small.config.data.name == "imagefolder" and small.config.data.size == 32  # the recipe names no data
     assert small.config.data.channels is None  # read from the files, not written into the config
-    assert small.note == "recipe: r3gan-mlp-b256 (the default for data.name=imagefolder at 32 px, grey; your settings on top)"
+    assert small.note == "recipe: r3gan-mlp-b256-g1 (the default for data.name=imagefolder at 32 px, grey; your settings on top)"
     lit = resolve(overrides=["data.name=imagefolder", f"data.dir={colour}", "data.size=32"])
     assert lit.recipe == "r3gan-mlp-stacked" and lit.config.optim.g.lr == lit.config.optim.d.lr == 2e-4
     assert lit.note.startswith("recipe: r3gan-mlp-stacked (the default for data.name=imagefolder at 32 px, colour;")
     # data.channels says how the loader reads the files, so it decides over the files
     assert resolve(overrides=["data.name=imagefolder", f"data.dir={colour}", "data.size=32",
-                              "data.channels=1"]).recipe == "r3gan-mlp-b256"
+                              "data.channels=1"]).recipe == "r3gan-mlp-b256-g1"
     # no images to read: taken as colour
     blind = resolve(overrides=["data.name=imagefolder", "data.size=16"])
     assert blind.recipe == "r3gan-mlp-stacked" and "at 16 px, colour (assumed: no image read)" in blind.note
@@ -172,7 +172,7 @@ def test_an_image_folder_takes_its_recipe_by_image_size_and_colour(capsys, tmp_p
     assert large.recipe is None and large.config.loss.name == "wasserstein"
     assert large.note == "no recipe for data.name=imagefolder at 128 px, colour (dataclass defaults)"
     assert main(["train", "--data", "imagefolder", "--data-dir", str(grey), "--size", "32", "--dry-run"]) == 0
-    assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-b256 (the default for data.name=imagefolder at 32 px, grey;")
+    assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-b256-g1 (the default for data.name=imagefolder at 32 px, grey;")
     # the command: a folder and nothing else starts from a measured recipe
     assert main(["train", "--data", "imagefolder", "--data-dir", str(colour), "--dry-run"]) == 0
     assert capsys.readouterr().out.startswith(
