@@ -132,8 +132,8 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-mlp-mnist-decay": ("r3gan-mlp-mnist", {"optim": {"g": {"schedule": "cosine"},
                                                             "d": {"schedule": "cosine"}}}),
     # the same networks at batch 256 with a 10x stronger R1+R2 (1 decaying to 0.1) and Adam
-    # 5e-4: MNIST's default from 2026-12-01 to 2026-12-03, grey 32 px folders' still (how it
-    # was found: NOTES)
+    # 5e-4: MNIST's default and grey 32 px folders' from 2026-12-01 to 2026-12-03 (how it was
+    # found: NOTES)
     "r3gan-mlp-b256": ("r3gan-mlp-b256", {}),
     # the same with a 10x longer EMA half-life (100 kimg, about 390 steps at batch 256; the
     # ramp-up still caps it at 5% of the images seen): the candidate of 2026-12-01's
