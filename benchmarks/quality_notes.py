@@ -273,6 +273,18 @@ STEP_NOTES = [
     "2), 0.34x the tutorial's median of 19.9 and under 0.5x seed for seed (0.27x, 0.43x, 0.49x; the "
     "previous default's seed 1 was at 0.52x).",
     "",
+    "**g1 with the 100 kimg EMA, at 10,000 steps (2026-12-03).** `r3gan-mlp-b256-g1-ema100` (MNIST's "
+    "default with a 100 kimg EMA half-life, about 390 steps at batch 256; the longer EMA had lowered the "
+    "previous default here on every seed) ran 3 seeds, three side by side at one thread: 5.95, 5.22 and 6.13, "
+    "median **5.95 [5.22-6.13]** against g1's 6.14 [6.00-6.53]: lower on seeds 0 and 1, level on seed 2 "
+    "(6.13 against 6.00), and 0.53x the tutorial's 11.3, still above the 0.5x target. Scored on 8 latent "
+    "draws each ([fid_spread_g1.md](fid_spread_g1.md), `python benchmarks/fid_spread.py --runs "
+    "bench_runs/quality/steps10000/mnist/r3gan-mlp-b256-g1 bench_runs/quality/steps10000/mnist/"
+    "r3gan-mlp-b256-g1-ema100 --repeats 8 --n 2000 --out docs/results/fid_spread_g1.md`) the two read 5.26 "
+    "[4.89-5.96] against 5.51 [5.49-5.88]; the difference is about one draw's sd (0.56-0.96), so it is not "
+    "a clear win. It was not run at the 10-minute budget, where a default is chosen, and the longer EMA "
+    "lost there on the previous default in 8-draw medians (8.42 against 7.36), so g1 stays the default.",
+    "",
     "**64 px folders.** folder64 and folder64c are folder32 and folder32c written at 64 px, the side an image "
     "folder is resized to when no size is given, so they choose what `ganforge train --data imagefolder "
     "--data-dir D` starts from. On folder64 `r3gan-mlp-b256` (the 32 px grey folders' recipe, a constant Adam "
