@@ -285,6 +285,11 @@ STEP_NOTES = [
     "a clear win. It was not run at the 10-minute budget, where a default is chosen, and the longer EMA "
     "lost there on the previous default in 8-draw medians (8.42 against 7.36), so g1 stays the default.",
     "",
+    "**The tutorial on folder32 (2026-12-03).** `tutorial-dcgan-pg` ran on folder32 (MNIST as 32 px grey "
+    "PNGs, its own side) at 5,000 steps, three seeds side by side at one thread: 19.6, 19.1 and 14.9, median "
+    "**19.1 [14.9-19.6]**. Grey folders' recipe `r3gan-mlp-b256-g1` (5.04, 6.24, 5.05) is **0.26x** it "
+    "(seed for seed 0.26x, 0.33x and 0.34x), as on MNIST (0.34x at 5,000 steps).",
+    "",
     "**64 px folders.** folder64 and folder64c are folder32 and folder32c written at 64 px, the side an image "
     "folder is resized to when no size is given, so they choose what `ganforge train --data imagefolder "
     "--data-dir D` starts from. On folder64 `r3gan-mlp-b256` (the 32 px grey folders' recipe, a constant Adam "
