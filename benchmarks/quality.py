@@ -156,6 +156,12 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # the tutorial at 10,000 steps (target 0.5x) with its curve still moving by 1-3 between
     # evaluations, and the longer EMA lowered the previous default at 10,000 steps on every seed
     "r3gan-mlp-b256-g1-ema100": ("r3gan-mlp-b256-g1", {"train": {"ema_halflife_kimg": 100}}),
+    # R1+R2 held at gamma 2 (2026-12-03): raising gamma from a decay to 0.1 to a constant 1
+    # removed most of the default's levelling off at 10,000 steps; whether more of it helps
+    # further, alone and with the 100 kimg EMA
+    "r3gan-mlp-b256-g2": ("r3gan-mlp-b256-g1", {"penalty": {"weight": 2.0}}),
+    "r3gan-mlp-b256-g2-ema100": ("r3gan-mlp-b256-g1", {"penalty": {"weight": 2.0},
+                                                        "train": {"ema_halflife_kimg": 100}}),
     # StackedMNIST's two candidates (2026-12-01): at Adam 5e-4 MNIST's recipe lost its critic
     # there within a few hundred steps (D(real) = D(fake), loss log 2) and G drew colour noise;
     # single-seed explorations at 2,000 steps put the edge near 3e-4 (STACKED_NOTES).
@@ -216,7 +222,8 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
            "r3gan-mlp-b256-wide": ("mnist",),
            "r3gan-mlp-b512": ("mnist",), "r3gan-mlp-b256-g1": ("mnist", "folder32"),
-           "r3gan-mlp-b256-g1-ema100": ("mnist",),
+           "r3gan-mlp-b256-g1-ema100": ("mnist",), "r3gan-mlp-b256-g2": ("mnist",),
+           "r3gan-mlp-b256-g2-ema100": ("mnist",),
            "r3gan-mlp-stacked": MODE_TASKS,
            "r3gan-mlp-b256-g2d4": ("stackedmnist",), "r3gan-mlp-stacked-warm": MODE_TASKS + ("folder64",),
            "r3gan-mlp-stacked-warm-ema100": ("stackedmnist",), "r3gan-mlp-stacked-warm-d1024": ("stackedmnist",),
