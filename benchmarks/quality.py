@@ -158,7 +158,8 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-mlp-b256-g1-ema100": ("r3gan-mlp-b256-g1", {"train": {"ema_halflife_kimg": 100}}),
     # R1+R2 held at gamma 2 (2026-12-03): raising gamma from a decay to 0.1 to a constant 1
     # removed most of the default's levelling off at 10,000 steps; whether more of it helps
-    # further, alone and with the 100 kimg EMA
+    # further, alone and with the 100 kimg EMA. Lower than g1 on one draw per seed at every
+    # budget, level with it on 8 draws (STEP_NOTES, NOTES), so not adopted
     "r3gan-mlp-b256-g2": ("r3gan-mlp-b256-g1", {"penalty": {"weight": 2.0}}),
     "r3gan-mlp-b256-g2-ema100": ("r3gan-mlp-b256-g1", {"penalty": {"weight": 2.0},
                                                         "train": {"ema_halflife_kimg": 100}}),
