@@ -311,7 +311,7 @@ STEP_NOTES = [
     "lower: g2 5.24, 6.26 and 5.80 (median 5.80), g2-ema100 5.06, 5.74 and 5.56 (median 5.56), g1 5.51, "
     "5.49 and 5.88 (median 5.51). g1's first draw (this page's number) lies above its 8-draw median on all "
     "three seeds and g2's below it on all three, so most of the one-draw gap (6.14 against 4.91) is the "
-    "draw, not the recipe. At 5,000 steps g2 reads 4.80, 6.46 and 7.44, median **6.46 [4.80-7.44]** "
+    "draw, not the recipe. At 5,000 steps g2 reads 4.80, 6.46 and 7.43, median **6.46 [4.80-7.43]** "
     "against g1's 6.74 [6.23-8.49] (lower on seeds 0 and 1), 0.32x the tutorial's 19.9. "
     "At the 10-minute budget, where a default is chosen ([quality.md](quality.md)), g2 reads 5.85, 6.25 "
     "and 4.65 on one draw but level with g1 on 8 draws, so it is not the default and the default's 0.54x "
