@@ -258,3 +258,73 @@ def test_batch_after_in_d_with_a_gradient_penalty_is_refused_as_batch_is():
     with pytest.raises(ConfigError, match="model.d_norm=batch-after .* penalty.name=r1"):
         resolve(config={"data": {"name": "digits"}, "model": {"name": "upconv", "d_norm": "batch-after"},
                         "penalty": {"name": "r1"}, "loss": {"name": "nonsaturating"}})
+
+
+def test_minibatch_std_appends_each_group_s_spread_hand_computed():
+    from ganforge.models.layers import MinibatchStd
+
+    x = torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 4.0], [3.0, 3.0]])
+    y = MinibatchStd(2)(x)
+    # groups take every 2nd example: {0, 2} has per-feature std (1, 2) -> 1.5; {1, 3} has (1, 1) -> 1
+    assert y.shape == (4, 3) and torch.equal(y[:, :2], x)
+    assert y[:, 2].tolist() == pytest.approx([1.5, 1.0, 1.5, 1.0], abs=1e-6)
+    # a group size that does not divide the batch falls back to the largest common divisor:
+    # gcd(2, 3) = 1, a group of one, whose spread is 0 (the sqrt's 1e-8 floor)
+    assert MinibatchStd(2)(x[:3])[:, 2].tolist() == pytest.approx([1e-4] * 3, abs=1e-7)
+    # images get one more channel, constant over space
+    img = torch.randn(8, 3, 5, 5)
+    out = MinibatchStd(4)(img)
+    assert out.shape == (8, 4, 5, 5) and torch.equal(out[:, :3], img)
+    assert torch.equal(out[:, 3], out[:, 3, :1, :1].expand(8, 5, 5))
+
+
+@pytest.mark.parametrize("name,shape,extra", [("mlp", (3, 28, 28), 1), ("dcgan", (1, 28, 28), 7 * 7),
+                                              ("upconv", (3, 32, 32), 2 * 2), ("resnet", (1, 32, 32), 4 * 4)])
+def test_d_mbstd_adds_the_layer_before_d_s_output_and_one_input_per_output_position(name, shape, extra):
+    from ganforge.models.layers import MinibatchStd, has_minibatch_std
+
+    base = ModelConfig(name=name, z_dim=8, width=16, g_hidden=[16], d_hidden=[32, 16])
+    _, d0 = build_models(base, shape)
+    _, d4 = build_models(ModelConfig(**{**base.__dict__, "d_mbstd": 4}), shape)
+    assert not has_minibatch_std(d0) and has_minibatch_std(d4)
+    n0, n4 = (sum(p.numel() for p in d.parameters()) for d in (d0, d4))
+    assert n4 - n0 == extra  # the output Linear's one more input per position of its last map
+    std_at = [i for i, m in enumerate(d4.net) if isinstance(m, MinibatchStd)]
+    assert std_at == [len(d4.net) - (2 if name == "mlp" else 3)]  # then (Flatten,) the output Linear
+    x = torch.randn(8, *shape)
+    out = d4(x)
+    assert out.shape == (8,)
+    # example 0's group is {0, 2, 4, 6} (every 2nd of 8 in groups of 4): changing example 2
+    # moves D(x_0); changing example 1 (the other group) does not
+    x2 = x.clone()
+    x2[2] += torch.randn_like(x2[2])
+    x1 = x.clone()
+    x1[1] += torch.randn_like(x1[1])
+    assert abs(d4(x2)[0].item() - out[0].item()) > 1e-6
+    assert d4(x1)[0].item() == pytest.approx(out[0].item(), abs=1e-6)
+
+
+def test_a_d_with_minibatch_std_sees_real_and_generated_batches_apart_and_takes_r1_r2():
+    from ganforge.data.base import Dataset
+    from ganforge.errors import ConfigError
+    from ganforge.resolve import resolve
+    from ganforge.train.loop import Trainer
+
+    cfg = resolve(config={"data": {"name": "digits"}, "model": {"name": "mlp", "z_dim": 8, "g_hidden": [16],
+                                                                 "d_hidden": [16], "d_mbstd": 4},
+                          "loss": {"name": "rpgan"}, "penalty": {"name": "r1+r2"},
+                          "train": {"batch_size": 16, "n_critic": 1, "tensorboard": False}}).config
+    x = torch.rand(64, 1, 8, 8) * 2 - 1
+    t = Trainer(cfg, Dataset("digits", x))
+    step = t.stepper
+    assert step._d_batch_norm  # a group's statistics must not mix real and generated images
+    ctx = step.d_batch_phase(0)
+    step.d_main_phase(ctx)
+    alone = t.model.D(ctx.real).mean().item()
+    together = t.model.D(torch.cat([ctx.real, ctx.fake]))[:16].mean().item()
+    assert ctx.stats["d_real"].item() == pytest.approx(alone, abs=1e-6)
+    assert abs(alone - together) > 1e-6
+    step.d_reg_phase(ctx, 0, 10, 0.0)
+    assert torch.isfinite(ctx.stats["penalty"]) and ctx.stats["penalty"].item() > 0
+    with pytest.raises(ConfigError, match="model.d_mbstd must be 0"):
+        resolve(config={"model": {"d_mbstd": -1}})

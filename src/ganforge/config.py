@@ -84,6 +84,7 @@ class ModelConfig:
     d_act: str = "auto"  #: auto | relu | leakyrelu | tanh | silu (auto: LeakyReLU)
     init: str = "default"  #: default (PyTorch) | normal (N(0, 0.02), DCGAN) | xavier | kaiming | orthogonal
     d_dropout: float = 0.0  #: dropout after each hidden activation of D
+    d_mbstd: int = 0  #: minibatch-stddev group size before D's output layer (0: off; StyleGAN uses 4)
     g_spectral: bool = False  #: spectral norm on every layer of G
     conditional: bool = False  #: class-conditional G (label embedding) and D (projection)
     embed_dim: int = 16  #: label embedding size in a conditional G
@@ -399,6 +400,8 @@ class Config:
         _pos("model.width", m.width)
         _pos("model.blocks", m.blocks)
         _pos("model.embed_dim", m.embed_dim)
+        if m.d_mbstd < 0:
+            raise ConfigError(f"model.d_mbstd must be 0 (off) or a group size >= 1, got {m.d_mbstd}")
         if not 0.0 <= m.d_dropout < 1.0:
             raise ConfigError(f"model.d_dropout must be in [0, 1), got {m.d_dropout}")
         if any(h <= 0 for h in m.g_hidden + m.d_hidden):

@@ -24,7 +24,7 @@ LATENTS = Registry.of("latent", {"normal": "standard normal z", "uniform": "unif
 def build_mlp(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.Module, nn.Module]:
     g = MLPGenerator(z_in, shape, cfg.g_hidden, resolve_act(cfg.g_act, "leakyrelu"), cfg.slope, cfg.g_norm == "batch")
     d = MLPDiscriminator(shape, cfg.d_hidden, resolve_act(cfg.d_act, "leakyrelu"), cfg.slope, cfg.d_norm,
-                         cfg.d_dropout)
+                         cfg.d_dropout, cfg.d_mbstd)
     return g, d
 
 
@@ -35,7 +35,7 @@ def build_dcgan(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn
     c, s = shape[0], shape[1]
     g = DCGANGenerator(z_in, c, s, cfg.width, cfg.g_norm == "batch", resolve_act(cfg.g_act, "relu"), cfg.slope)
     d = DCGANDiscriminator(c, s, cfg.width, cfg.slope, cfg.d_norm, resolve_act(cfg.d_act, "leakyrelu"),
-                           cfg.d_dropout)
+                           cfg.d_dropout, cfg.d_mbstd)
     return g, d
 
 
@@ -50,7 +50,8 @@ def _square(shape: tuple[int, ...], name: str) -> tuple[int, int]:
 def build_upconv(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.Module, nn.Module]:
     c, s = _square(shape, "upconv")
     g = UpConvGenerator(z_in, c, s, cfg.width, cfg.g_norm == "batch", resolve_act(cfg.g_act, "leakyrelu"), cfg.slope)
-    d = UpConvDiscriminator(c, s, cfg.width, cfg.slope, cfg.d_norm, resolve_act(cfg.d_act, "leakyrelu"), cfg.d_dropout)
+    d = UpConvDiscriminator(c, s, cfg.width, cfg.slope, cfg.d_norm, resolve_act(cfg.d_act, "leakyrelu"), cfg.d_dropout,
+                            cfg.d_mbstd)
     return g, d
 
 
@@ -59,7 +60,7 @@ def build_upconv(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[n
 def build_resnet(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.Module, nn.Module]:
     c, s = _square(shape, "resnet")
     g = ResNetGenerator(z_in, c, s, cfg.width, cfg.blocks, resolve_act(cfg.g_act, "leakyrelu"), cfg.slope)
-    d = ResNetDiscriminator(c, s, cfg.width, cfg.blocks, resolve_act(cfg.d_act, "leakyrelu"), cfg.slope)
+    d = ResNetDiscriminator(c, s, cfg.width, cfg.blocks, resolve_act(cfg.d_act, "leakyrelu"), cfg.slope, cfg.d_mbstd)
     return g, d
 
 

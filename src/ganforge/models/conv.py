@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ConfigError
-from .layers import activation, strided_critic
+from .layers import activation, std_head, strided_critic
 
 #: image side -> the side the generator starts from (a power-of-two ladder up to the size)
 START = {8: 4, 16: 4, 28: 7, 32: 4, 64: 4, 128: 4}
@@ -73,13 +73,13 @@ class UpConvDiscriminator(nn.Module):
     """``net[-1]`` is the output Linear; ``net[:-1]`` gives the features (for projection)."""
 
     def __init__(self, channels: int, size: int, width: int, slope: float, norm: str, act: str,
-                 dropout: float) -> None:
+                 dropout: float, mbstd: int = 0) -> None:
         super().__init__()
         _ups(size, UP_START, "upconv")
         n_down = max(2, int(math.log2(size)) - 1)  # down to 2x2 (28 px: 4x4 -> 2x2 as well)
         base = max(width // 4, 8)
         self.net = strided_critic(channels, [base * 2 ** i for i in range(n_down)], 3, _down_sides(size, n_down),
-                                  norm, act, slope, dropout)
+                                  norm, act, slope, dropout, mbstd)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)
@@ -144,7 +144,8 @@ class _Down(nn.Module):
 class ResNetDiscriminator(nn.Module):
     """``net[-1]`` is the output Linear; ``net[:-1]`` gives the features (for projection)."""
 
-    def __init__(self, channels: int, size: int, width: int, blocks: int, act: str, slope: float) -> None:
+    def __init__(self, channels: int, size: int, width: int, blocks: int, act: str, slope: float,
+                 mbstd: int = 0) -> None:
         super().__init__()
         s0, n_down = _ups(size, START, "resnet")
         ch = list(reversed(_res_widths(width, n_down + 1)))  # fine to coarse
@@ -156,7 +157,8 @@ class ResNetDiscriminator(nn.Module):
                     layers.append(nn.Conv2d(ch[i - 1], c, 1))
                 layers.append(_Down())
             layers += [ResidualBlock(c, act, slope, scale) for _ in range(blocks)]
-        layers += [activation(act, slope), nn.Flatten(), nn.Linear(ch[-1] * s0 * s0, 1)]
+        layers += [activation(act, slope)] + std_head(mbstd)
+        layers += [nn.Flatten(), nn.Linear((ch[-1] + (mbstd > 0)) * s0 * s0, 1)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

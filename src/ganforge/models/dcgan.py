@@ -54,10 +54,11 @@ class DCGANDiscriminator(nn.Module):
     """``net[-1]`` is the output Linear; ``net[:-1]`` gives the features (for projection)."""
 
     def __init__(self, channels: int, size: int, width: int, slope: float, norm: str, act: str = "leakyrelu",
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, mbstd: int = 0) -> None:
         super().__init__()
         s0, n_down = _plan(size)
-        self.net = strided_critic(channels, [width * 2 ** i for i in range(n_down)], 4, s0, norm, act, slope, dropout)
+        self.net = strided_critic(channels, [width * 2 ** i for i in range(n_down)], 4, s0, norm, act, slope, dropout,
+                                  mbstd)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)

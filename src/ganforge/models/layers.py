@@ -1,6 +1,7 @@
 """Building blocks the architectures share: activations, D normalization, initialization."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -119,23 +120,66 @@ def d_down_block(conv: nn.Module, cout: int, first: bool, norm: str, act: str, s
 
 
 def strided_critic(channels: int, widths: list[int], kernel: int, side: int, norm: str, act: str, slope: float,
-                   dropout: float) -> nn.Sequential:
+                   dropout: float, mbstd: int = 0) -> nn.Sequential:
     """A convolutional D body: stride-2 ``kernel`` convolutions of ``widths`` (each a
-    :func:`d_down_block`), then Flatten and a Linear from the final ``side`` x ``side`` map to
-    one logit. The last module is that Linear (projection D's take ``[:-1]`` as features)."""
+    :func:`d_down_block`), then (``mbstd`` > 0) a :class:`MinibatchStd` over groups of that
+    size, Flatten and a Linear from the final ``side`` x ``side`` map to one logit. The last
+    module is that Linear (projection D's take ``[:-1]`` as features)."""
     layers: list[nn.Module] = []
     cin = channels
     for i, cout in enumerate(widths):
         layers += d_down_block(nn.Conv2d(cin, cout, kernel, 2, 1), cout, i == 0, norm, act, slope, dropout)
         cin = cout
-    layers += [nn.Flatten(), d_norm_wrap(nn.Linear(cin * side * side, 1), norm)]
+    layers += std_head(mbstd) + [nn.Flatten(), d_norm_wrap(nn.Linear((cin + (mbstd > 0)) * side * side, 1), norm)]
     return nn.Sequential(*layers)
+
+
+class MinibatchStd(nn.Module):
+    """Minibatch standard deviation (ProGAN, StyleGAN, R3GAN): one feature appended to
+    each example, the standard deviation of the features across its group of ``group``
+    examples, averaged over features. A D that sees how varied a group is can penalize a
+    G that makes too few kinds of sample, which a D judging one example at a time cannot.
+
+    Groups take every ``n/group``-th example (StyleGAN's layout). When ``group`` does not
+    divide the batch, the largest common divisor is used, so any batch size works (a group
+    of 1 gives a constant feature). Takes (N, F) or (N, C, H, W); adds one feature or one
+    channel."""
+
+    def __init__(self, group: int) -> None:
+        super().__init__()
+        if group < 1:
+            raise ValueError(f"minibatch-std group must be >= 1, got {group}")
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        g = math.gcd(self.group, n)
+        y = x.reshape(g, n // g, *x.shape[1:]).float()
+        y = (y - y.mean(0)).square().mean(0).add(1e-8).sqrt()  # (n/g, ...) std over each group
+        y = y.flatten(1).mean(1).to(x.dtype).repeat(g)  # example i reads its group's value
+        if x.dim() == 2:
+            return torch.cat([x, y[:, None]], 1)
+        return torch.cat([x, y.view(n, 1, *([1] * (x.dim() - 2))).expand(n, 1, *x.shape[2:])], 1)
+
+    def extra_repr(self) -> str:
+        return f"group={self.group}"
+
+
+def std_head(group: int) -> list[nn.Module]:
+    """``[MinibatchStd(group)]``, or nothing when ``group`` is 0 (the layer is off)."""
+    return [MinibatchStd(group)] if group > 0 else []
 
 
 def has_batch_norm(module: nn.Module) -> bool:
     """Whether ``module`` holds a batch norm layer (its output for one sample then depends
     on the others in its batch)."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
+def has_minibatch_std(module: nn.Module) -> bool:
+    """Whether ``module`` holds a :class:`MinibatchStd` layer (its output for one sample
+    then depends on the others in its group)."""
+    return any(isinstance(m, MinibatchStd) for m in module.modules())
 
 
 def spectral_all(module: nn.Module) -> nn.Module:

@@ -6,7 +6,7 @@ import math
 import torch
 import torch.nn as nn
 
-from .layers import activation, d_norm_wrap
+from .layers import activation, d_norm_wrap, std_head
 
 
 class MLPGenerator(nn.Module):
@@ -32,10 +32,11 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """sample -> one logit per example, shape (N,). ``net[-1]`` is the output layer."""
+    """sample -> one logit per example, shape (N,). ``net[-1]`` is the output layer; with
+    ``mbstd`` > 0 a :class:`MinibatchStd` over groups of that size comes just before it."""
 
     def __init__(self, in_shape: tuple[int, ...], hidden: list[int], act: str, slope: float, norm: str,
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, mbstd: int = 0) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]
         d = math.prod(in_shape)
@@ -51,7 +52,8 @@ class MLPDiscriminator(nn.Module):
             if norm == "batch-after" and i > 0:
                 layers.append(nn.BatchNorm1d(h))
             d = h
-        layers.append(d_norm_wrap(nn.Linear(d, 1), norm))
+        layers += std_head(mbstd)
+        layers.append(d_norm_wrap(nn.Linear(d + (mbstd > 0), 1), norm))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,7 @@ from ..augment import Augment
 from ..config import Config
 from ..data import Dataset
 from ..errors import ConfigError
-from ..models.layers import has_batch_norm
+from ..models.layers import has_batch_norm, has_minibatch_std
 from ..objectives import LOSSES, Observation, build_penalty, build_schedule
 from ..optim import build_optimizer, grad_norm, lazy_corrected, lr_factor, set_lr
 from .distributed import DistContext
@@ -88,8 +88,9 @@ class TrainStep:
         self.g_batch = self.dist.local_batch(cfg.train.g_batch_size or cfg.train.batch_size,
                                              "train.g_batch_size" if cfg.train.g_batch_size else "train.batch_size")
         self.critic_steps = 0
-        #: D holds batch norm (model.d_norm=batch): real and generated batches go through it apart
-        self._d_batch_norm = has_batch_norm(model.D)
+        #: D's output for one image depends on its batch (model.d_norm=batch, or model.d_mbstd):
+        #: real and generated batches go through it apart, so neither sees the other's statistics
+        self._d_batch_norm = has_batch_norm(model.D) or has_minibatch_std(model.D)
         self.detail = True  #: full diagnostics this step (gradient norms, penalty-point statistics)
         self._build_objectives(cfg, data)
         self._build_sources(cfg, data)
@@ -265,7 +266,7 @@ class TrainStep:
 
     def d_main_phase(self, ctx: "StepContext") -> None:
         B = ctx.real.shape[0]
-        if self._d_batch_norm:  # each batch normalized by its own statistics, as DCGAN trains D
+        if self._d_batch_norm:  # each batch seen alone, as DCGAN trains a batch-normed D
             d_real = self.model.d_forward(ctx.real, ctx.y, train=True)
             d_fake = self.model.d_forward(ctx.fake, ctx.y, train=True)
         else:  # one forward for both batches: without batch norm in D this equals two forwards
