@@ -194,7 +194,8 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # StackedMNIST's recipe with a minibatch-stddev feature before D's output layer (groups of
     # 4, StyleGAN's and R3GAN's): the warm-up's KL above the target was uneven digit
     # frequencies within each channel, a kind of unevenness a D that judges one image at a
-    # time cannot see and one that sees a group's spread can
+    # time cannot see and one that sees a group's spread can. At 10,000 steps higher KL and
+    # FID on every seed (STACKED_NOTES), so not adopted
     "r3gan-mlp-stacked-warm-mbstd4": ("r3gan-mlp-stacked-warm", {"model": {"d_mbstd": 4}}),
     # the image issue's baseline: a plain tutorial DCGAN loop without ganforge
     # (benchmarks/tutorial_dcgan.py; its cells are trained by that loop, not by api.train)

@@ -198,6 +198,18 @@ STACKED_NOTES = [
     "5,831 steps on seed 0). So the held gamma does not carry over to StackedMNIST's KL, and its recipe "
     "keeps the decay; seed 2 was not run.",
     "",
+    "**A minibatch-stddev feature in D (2026-12-03): worse.** The warm-up's excess KL was uneven digit "
+    "frequencies within each channel, which a critic judging one image at a time cannot see. "
+    "`model.d_mbstd=4` (new) appends to D's last hidden layer the spread of its features over a group of "
+    "4 images, as the critics of ProGAN, StyleGAN and R3GAN do; real and generated batches then go through "
+    "D apart. `r3gan-mlp-stacked-warm-mbstd4` is StackedMNIST's recipe with it. At 10,000 steps on 3 seeds "
+    "(three cells side by side, one thread each) it covered all 1,000 modes with KL 0.0638 [0.0565-0.0640] "
+    "and FID 79 [75-84], against the recipe's 0.0523 [0.0502-0.0602] and 65 [65-68]: higher on every seed "
+    "on both measures (0.0565, 0.0638, 0.0640 against 0.0523, 0.0602, 0.0502). Its 2,000-sample readings "
+    "were level with the held-gamma cells' (above) up to about 7,500 steps (FID 100-111 against 99-107) and "
+    "fell behind after (85-94 against 74-78 at 9,996 steps). So it is not adopted; "
+    "the layer stays a choice (`model.d_mbstd`, every D family).",
+    "",
     "**Colour image folders.** folder32c is the stackedmnist task's 26,000 images written as 32 px RGB PNGs "
     "and read back by imagefolder. There too `r3gan-mlp-b256` (the recipe of grey folders) lost its critic: "
     "D's loss sat at log 2 from about 200 steps, D(real) and D(fake) within 0.005, the R1 gradient norm fell "
