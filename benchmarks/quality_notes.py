@@ -184,9 +184,14 @@ STACKED_NOTES = [
     "preset) at 10,000 steps on 3 seeds: KL 0.0475 [0.0422-0.0478], below the target of 0.05 on every seed, and FID 54 [50-57], "
     "against the warm-up's 0.0523 [0.0502-0.0602] and 65 [65-68]. Each of its steps costs about twice a "
     "narrow one on this CPU (about 0.42 s against 0.2 s at one thread with another cell beside it), so in 10 "
-    "CPU minutes it would make about half the steps; it has not run at the time budget, and the default stays "
-    "`r3gan-mlp-stacked-warm` until it has. Its cells ran three at a time (one thread each), so their seconds are "
-    "not comparable.",
+    "CPU minutes it would make about half the steps (it made about a third, below). Its cells ran three at a time (one thread each), so their "
+    "seconds are not comparable. At the time budget (2026-12-03; 3 seeds, each cell alone at two threads) it made "
+    "1,736-2,011 steps against the narrow recipe's 4,623-5,332 and ended at 998 [996-1000] modes, KL 0.236 "
+    "[0.208-0.242] and FID 397 [350-402], against 1,000, 0.0915 [0.0866-0.125] and 143 [133-178]: worse on every "
+    "seed, and below 1,000 modes on two. So no one recipe serves both budgets: the wide networks win by steps "
+    "and lose by the clock. The default stays `r3gan-mlp-stacked-warm`, which is the better of the two on the "
+    "suite's own budget (10 CPU minutes) and misses the KL target by a little at 10,000 steps; "
+    "`r3gan-mlp-stacked-warm-wide` is the preset for those who count steps (a GPU, or longer runs).",
     "",
     "**R1+R2 held at gamma 1 here too (2026-12-03).** On MNIST holding gamma at 1 instead of letting it decay "
     "to 0.1 removed most of the default's levelling off and became MNIST's default; "
