@@ -1,5 +1,6 @@
 """The image path: the convolutional families at every size, StackedMNIST and its mode
 measures on hand-made histograms, and short end-to-end runs on the new data."""
+import dataclasses
 import gzip
 import math
 import struct
@@ -285,7 +286,7 @@ def test_d_mbstd_adds_the_layer_before_d_s_output_and_one_input_per_output_posit
 
     base = ModelConfig(name=name, z_dim=8, width=16, g_hidden=[16], d_hidden=[32, 16])
     _, d0 = build_models(base, shape)
-    _, d4 = build_models(ModelConfig(**{**base.__dict__, "d_mbstd": 4}), shape)
+    _, d4 = build_models(dataclasses.replace(base, d_mbstd=4), shape)
     assert not has_minibatch_std(d0) and has_minibatch_std(d4)
     n0, n4 = (sum(p.numel() for p in d.parameters()) for d in (d0, d4))
     assert n4 - n0 == extra  # the output Linear's one more input per position of its last map
