@@ -230,7 +230,7 @@ def test_a_batch_normed_d_sees_real_and_generated_batches_apart():
     ctx = step.d_batch_phase(0)
     step.d_main_phase(ctx)
     D = t.model.D
-    assert step._d_batch_norm
+    assert step._d_batch_dependent
     alone = D(ctx.real).mean().item()  # train mode: the real batch normalized by its own statistics
     together = D(torch.cat([ctx.real, ctx.fake]))[:16].mean().item()
     assert ctx.stats["d_real"].item() == pytest.approx(alone, abs=1e-6)
@@ -318,7 +318,7 @@ def test_a_d_with_minibatch_std_sees_real_and_generated_batches_apart_and_takes_
     x = torch.rand(64, 1, 8, 8) * 2 - 1
     t = Trainer(cfg, Dataset("digits", x))
     step = t.stepper
-    assert step._d_batch_norm  # a group's statistics must not mix real and generated images
+    assert step._d_batch_dependent  # a group's statistics must not mix real and generated images
     ctx = step.d_batch_phase(0)
     step.d_main_phase(ctx)
     alone = t.model.D(ctx.real).mean().item()

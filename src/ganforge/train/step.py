@@ -90,7 +90,7 @@ class TrainStep:
         self.critic_steps = 0
         #: D's output for one image depends on its batch (model.d_norm=batch, or model.d_mbstd):
         #: real and generated batches go through it apart, so neither sees the other's statistics
-        self._d_batch_norm = has_batch_norm(model.D) or has_minibatch_std(model.D)
+        self._d_batch_dependent = has_batch_norm(model.D) or has_minibatch_std(model.D)
         self.detail = True  #: full diagnostics this step (gradient norms, penalty-point statistics)
         self._build_objectives(cfg, data)
         self._build_sources(cfg, data)
@@ -266,10 +266,10 @@ class TrainStep:
 
     def d_main_phase(self, ctx: "StepContext") -> None:
         B = ctx.real.shape[0]
-        if self._d_batch_norm:  # each batch seen alone, as DCGAN trains a batch-normed D
+        if self._d_batch_dependent:  # each batch seen alone, as DCGAN trains a batch-normed D
             d_real = self.model.d_forward(ctx.real, ctx.y, train=True)
             d_fake = self.model.d_forward(ctx.fake, ctx.y, train=True)
-        else:  # one forward for both batches: without batch norm in D this equals two forwards
+        else:  # one forward for both batches: with no batch-dependent layer this equals two forwards
             both = torch.cat([ctx.real, ctx.fake])
             out = self.model.d_forward(both, torch.cat([ctx.y, ctx.y]) if ctx.y is not None else None, train=True)
             d_real, d_fake = out[:B], out[B:]
