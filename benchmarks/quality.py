@@ -199,11 +199,13 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # FID on every seed (STACKED_NOTES), so not adopted
     "r3gan-mlp-stacked-warm-mbstd4": ("r3gan-mlp-stacked-warm", {"model": {"d_mbstd": 4}}),
     # StackedMNIST's recipe with a 128-d latent instead of 64 (the same cost a step: only G's
-    # first layer grows), for the digits it makes too rarely
+    # first layer grows), for the digits it makes too rarely. Under the KL target at 10,000 steps
+    # by a small margin, not better in 10 CPU minutes (STACKED_NOTES), so not the default
     "r3gan-mlp-stacked-warm-z128": ("r3gan-mlp-stacked-warm", {"model": {"z_dim": 128}}),
     # StackedMNIST's recipe with both learning rates decaying (cosine, after the warm-up) to 0
     # at the end of the run: 30% of its samples were read with under 90% confidence per channel,
-    # and settling G and D at the end may sharpen them (the same cost a step)
+    # and settling G and D at the end may sharpen them (the same cost a step). Worse at 10,000
+    # steps, seed 0: its FID stalled from about 5,000 steps on (STACKED_NOTES)
     "r3gan-mlp-stacked-warm-cos": ("r3gan-mlp-stacked-warm", {"optim": {"g": {"schedule": "cosine"},
                                                                          "d": {"schedule": "cosine"}}}),
     # the image issue's baseline: a plain tutorial DCGAN loop without ganforge
