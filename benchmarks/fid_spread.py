@@ -9,6 +9,8 @@ Each RUNS folder holds seedN run folders of the quality suite. For each run, the
 measure (n samples against the run's holdout, the suite's latent seed 99,000 + N first)
 is drawn --repeats times on consecutive latent seeds through `ganforge.evaluate(...,
 repeats=)`; the page gives the first draw (the suite's number), the median, range and sd.
+A tutorial cell's folder (its kept generator, quality.TUTORIAL_G) is drawn as the suite
+scored it: at its own 32 px against the held-out images resized alike, rebuilt from --mnist.
 Writes docs/results/fid_spread.md (--out).
 """
 from __future__ import annotations
@@ -27,20 +29,43 @@ import ganforge  # noqa: E402
 SUITE_SEED = 99_000  #: quality.final_metrics draws its latents at this + the train seed
 
 
+def draws(run: Path, seed: int, n: int, repeats: int, mnist: Path) -> dict:
+    """``repeats`` draws of the suite's final measure of one run (a ganforge run folder, or a
+    tutorial cell's kept generator, quality.TUTORIAL_G): over_draws' record, with the first
+    draw's FID (the suite's own number) under "first" and the run's steps under "step"."""
+    import quality as q
+
+    if not (run / q.TUTORIAL_G).exists():
+        m = ganforge.evaluate(run, n=n, seed=SUITE_SEED + seed, repeats=repeats, write=False)
+        first = ganforge.evaluate(run, n=n, seed=SUITE_SEED + seed, write=False)["fid"]
+        return m | {"first": first}
+    from ganforge.metrics.evaluate import evaluate_samples, over_draws
+
+    # bench_runs/quality/<budget>/<task>/<config>/seedN, scored as run_tutorial_cell scores it
+    budget, task = run.parent.parent.parent.name, run.parent.parent.name
+    data, _ = q.tutorial_setup(task, seed, budget, mnist)
+    model = q.TutorialModel(q.load_tutorial_g(run), data)
+    got = [evaluate_samples(model.generate_n(n, SUITE_SEED + seed + i), data.holdout_x, use_cache=False,
+                            data_name=data.name, extractor=q.task_extractor(task)) for i in range(repeats)]
+    m = over_draws(got) if repeats > 1 else got[0] | {"spread": {"fid": {"min": got[0]["fid"], "max": got[0]["fid"], "sd": 0.0}}}
+    return m | {"first": got[0]["fid"], "step": q.steps_of(task, budget) if budget != "time" else None}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", nargs="+", type=Path, required=True, help="folders of seedN run folders")
     ap.add_argument("--repeats", type=int, default=8)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "fid_spread.md")
+    ap.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "data" / "mnist",
+                    help="the MNIST files (a tutorial run's held-out images are rebuilt from them)")
     a = ap.parse_args(argv)
     rows = []
     for folder in a.runs:
         for run in sorted(folder.glob("seed*")):
             seed = int(re.sub(r"\D", "", run.name))
-            single = ganforge.evaluate(run, n=a.n, seed=SUITE_SEED + seed, write=False)["fid"]
-            m = ganforge.evaluate(run, n=a.n, seed=SUITE_SEED + seed, repeats=a.repeats, write=False)
-            s = m["spread"]["fid"]
+            m = draws(run, seed, a.n, a.repeats, a.mnist)
+            single, s = m["first"], m["spread"]["fid"]
             rows.append((f"{folder.parent.parent.name}/{folder.name}/{run.name}", m["step"], single, m["fid"], s))
             print(f"{rows[-1][0]}: first draw {single:.2f}, median {m['fid']:.2f} [{s['min']:.2f}-{s['max']:.2f}] "
                   f"sd {s['sd']:.2f}", flush=True)
@@ -48,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
              f"Command: `python benchmarks/fid_spread.py --runs {' '.join(str(f) for f in a.runs)} "
              f"--repeats {a.repeats} --n {a.n}"
              + ("" if a.out == ap.get_default("out") else f" --out {a.out}") + "`.", "",
-             f"Each run's final sampler (EMA weights) scored as the quality suite scores it ({a.n} samples, "
-             "mnist-lenet features, against the run's 2,000 held-out images), on latent seeds 99,000 + the "
+             f"Each run's final sampler (EMA weights; a tutorial run's generator) scored as the quality suite "
+             f"scores it ({a.n} samples, mnist-lenet features, against the run's 2,000 held-out images, the "
+             "tutorial's resized to its 32 px as its cells are), on latent seeds 99,000 + the "
              f"train seed and the {a.repeats - 1} after it. *first draw* is the suite's own number.", "",
              "| run | steps | first draw (the suite's) | median | min-max | sd |", "|---|---|---|---|---|---|"]
     for name, step, single, med, s in rows:

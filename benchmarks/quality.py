@@ -437,6 +437,8 @@ def tutorial_data(data):
 
 #: the tutorial baselines: config -> the style benchmarks/tutorial_dcgan.py trains in
 TUTORIALS = {"tutorial-dcgan": "plain", "tutorial-dcgan-pg": "pytorch-gan"}
+#: the file a tutorial cell keeps its trained generator in, in its bench_runs folder
+TUTORIAL_G = "tutorial_g.pt"
 
 
 def strongest_tutorial(by: dict, task: str) -> Optional[list[dict]]:
@@ -446,6 +448,25 @@ def strongest_tutorial(by: dict, task: str) -> Optional[list[dict]]:
     runs = [cs for cs in runs if any("fid" in c["final"] for c in cs)]
     return min(runs, key=lambda cs: statistics.median(c["final"]["fid"] for c in cs if "fid" in c["final"]),
                default=None)
+
+
+def keep_tutorial_g(g: torch.nn.Module, style: str, run_dir: Path) -> Path:
+    """Save the tutorial's trained ``g`` (trained in ``style``) as ``run_dir``/:data:`TUTORIAL_G`."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    first = g.net[-2]  # the last conv: its output channels are the image's
+    torch.save({"state_dict": g.state_dict(), "channels": first.out_channels, "side": g.s0 * 4, "style": style},
+               run_dir / TUTORIAL_G)
+    return run_dir / TUTORIAL_G
+
+
+def load_tutorial_g(run_dir: Path) -> torch.nn.Module:
+    """The generator :func:`keep_tutorial_g` kept in ``run_dir``, on the CPU, in eval mode."""
+    import tutorial_dcgan
+
+    kept = torch.load(run_dir / TUTORIAL_G, map_location="cpu")
+    g = tutorial_dcgan.Generator(kept["channels"], tutorial_dcgan.EPS[kept["style"]], kept["side"])
+    g.load_state_dict(kept["state_dict"])
+    return g.eval()
 
 
 def tutorial_setup(task: str, seed: int, budget: str, mnist: Optional[Path]):
@@ -492,6 +513,9 @@ def run_tutorial_cell(task: str, config: str, seed: int, a, floors: Floors) -> d
                                                   max_seconds=spec["seconds"] if a.budget == "time" else None,
                                                   style=TUTORIALS[config])
     model = TutorialModel(g, data)
+    # the loop keeps no run folder; its G is kept where a ganforge run's would be, so that
+    # benchmarks/fid_spread.py can draw its final measure again on other latents
+    keep_tutorial_g(g, TUTORIALS[config], ROOT / "bench_runs" / "quality" / a.budget / task / config / f"seed{seed}")
     fin = final_metrics(task, model, seed)
     fin.update(floors.get(task, model))
     pic = a.out / "quality" / picture_name(task, config, seed, a.budget)

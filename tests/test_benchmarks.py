@@ -396,6 +396,27 @@ def test_the_tutorial_loop_trains_in_both_styles_and_keeps_pytorch_gans_quirks()
     assert 0.018 < sd(seen["plain"]) < 0.022 and 0.055 < sd(seen["pytorch-gan"]) < 0.06
 
 
+def test_a_kept_tutorial_generator_is_drawn_again_as_the_suite_scored_it(tmp_path, mnist_dir):
+    """fid_spread's first draw of a tutorial cell is the suite's own number for it, and its
+    kept generator comes back with the weights it was trained to."""
+    import torch
+
+    q = paper.q
+    fid_spread = pytest.importorskip("fid_spread")
+    g, _, _, _ = tutorial.train(torch.rand(40, 1, 28, 28) * 2 - 1, 0, 3, 3, lambda g, s: {}, batch=8,
+                                style="pytorch-gan")
+    run = tmp_path / "steps5000" / "mnist" / "tutorial-dcgan-pg" / "seed1"
+    q.keep_tutorial_g(g, "pytorch-gan", run)
+    back = q.load_tutorial_g(run)
+    z = torch.randn(4, tutorial.Z_DIM)
+    assert torch.equal(g.eval()(z), back(z))
+    data, _ = q.tutorial_setup("mnist", 1, "steps5000", mnist_dir)
+    suite = q.final_metrics("mnist", q.TutorialModel(back, data), 1)["fid"]
+    m = fid_spread.draws(run, 1, q.TASKS["mnist"]["n_eval"], 2, mnist_dir)
+    assert m["first"] == pytest.approx(suite, rel=1e-9) and m["step"] == 5000 and m["repeats"] == 2
+    assert m["spread"]["fid"]["min"] <= m["fid"] <= m["spread"]["fid"]["max"]
+
+
 def test_the_step_targets_compare_with_the_strongest_tutorial():
     q = paper.q
     cell = lambda fid: {"final": {"fid": fid}}  # noqa: E731
