@@ -439,6 +439,8 @@ def tutorial_data(data):
 TUTORIALS = {"tutorial-dcgan": "plain", "tutorial-dcgan-pg": "pytorch-gan"}
 #: the file a tutorial cell keeps its trained generator in, in its bench_runs folder
 TUTORIAL_G = "tutorial_g.pt"
+#: the file a step-counted tutorial cell checkpoints its loop in until it ends
+TUTORIAL_CKPT = "tutorial_ckpt.pt"
 
 
 def strongest_tutorial(by: dict, task: str) -> Optional[list[dict]]:
@@ -508,22 +510,34 @@ def run_tutorial_cell(task: str, config: str, seed: int, a, floors: Floors) -> d
         print(f"  {task}/{config}/seed{seed} step {step}: FID {m.get('fid', math.nan):.1f}", flush=True)
         return m
 
+    run_dir = ROOT / "bench_runs" / "quality" / a.budget / task / config / f"seed{seed}"
+    # a step-counted cell (2 hours a seed here) saves itself at each curve point and the same
+    # command goes on from there after an interruption; a timed cell starts over, as ganforge's do
+    ckpt = run_dir / TUTORIAL_CKPT
+    if a.budget == "time":
+        ckpt.unlink(missing_ok=True)
+    resumed_from = torch.load(ckpt, weights_only=False)["step"] if ckpt.exists() else None
+    if resumed_from is not None:
+        print(f"  {task}/{config}/seed{seed}: resuming at step {resumed_from} from {ckpt}", flush=True)
     t0 = time.time()
     g, points, done, clock = tutorial_dcgan.train(data.x, seed, steps, every, judged,
                                                   max_seconds=spec["seconds"] if a.budget == "time" else None,
-                                                  style=TUTORIALS[config])
+                                                  style=TUTORIALS[config], ckpt=None if a.budget == "time" else ckpt)
     model = TutorialModel(g, data)
     # the loop keeps no run folder; its G is kept where a ganforge run's would be, so that
     # benchmarks/fid_spread.py can draw its final measure again on other latents
-    keep_tutorial_g(g, TUTORIALS[config], ROOT / "bench_runs" / "quality" / a.budget / task / config / f"seed{seed}")
+    keep_tutorial_g(g, TUTORIALS[config], run_dir)
     fin = final_metrics(task, model, seed)
     fin.update(floors.get(task, model))
     pic = a.out / "quality" / picture_name(task, config, seed, a.budget)
     from ganforge.images import save_samples
 
     save_samples(model.generate_n(64, 5), pic)
+    ckpt.unlink(missing_ok=True)  # done: a later rerun of this cell trains afresh
     return {"task": task, "config": config, "seed": seed, "budget": a.budget, "status": "finished",
             "reason": None, "steps": done, "seconds": round(clock, 1), "wall_seconds": round(time.time() - t0, 1),
+            # set when the cell went on from a checkpoint: wall_seconds is then the last attempt's only
+            **({"resumed_from": resumed_from} if resumed_from is not None else {}),
             "final": fin, "curve": points, "config_used": {"script": "benchmarks/tutorial_dcgan.py", "batch": 64, "style": TUTORIALS[config],
                                            "side": data.x.shape[-1]},
             "warnings": [], "machine": machine_name(), "date": time.strftime("%Y-%m-%d")}

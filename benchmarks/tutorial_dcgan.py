@@ -19,7 +19,9 @@ that same generated batch with its loss halved. Written from the design, not cop
 """
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Callable, Optional
 
 import torch
@@ -93,13 +95,16 @@ def initialize(module: nn.Module, style: str = "plain") -> nn.Module:
 def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[nn.Module, int], dict],
           max_seconds: Optional[float] = None, batch: int = 64,
           style: str = "plain", nets: Optional[Callable[[int, int], tuple[nn.Module, nn.Module]]] = None,
-          device: Optional[str] = None) -> tuple[nn.Module, list[dict], int, float]:
+          device: Optional[str] = None, ckpt: Optional[Path] = None) -> tuple[nn.Module, list[dict], int, float]:
     """Train on ``x`` (N, C, H, W) in [-1, 1], resized to :func:`side_for` its side;
     ``judge(G, step)`` every ``every`` steps (its time off the clock). Returns G, the curve,
     steps done, seconds. ``nets(channels, side)`` builds other networks (G taking
     :data:`Z_DIM` latents) for this loop to train instead: benchmarks/conv_gap.py's ablation.
     ``device``: where it trains, the GPU when there is one; the batch indices are drawn on
-    the CPU either way, so a CPU run draws what it drew before the option existed."""
+    the CPU either way, so a CPU run draws what it drew before the option existed.
+    ``ckpt``: a file the loop saves itself to after each judged step and resumes from when it
+    exists (networks, optimizers, random states, step, clock, curve), so a step-counted run
+    cut off by the end of a session goes on where it was, drawing what it would have drawn."""
     torch.manual_seed(seed)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     x = resize(x).to(dev)
@@ -131,6 +136,14 @@ def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[n
 
     curve: list[dict] = []
     clock, step = 0.0, 0
+    if ckpt is not None and ckpt.exists():
+        kept = torch.load(ckpt, map_location=dev, weights_only=False)
+        for obj, key in ((g, "g"), (d, "d"), (opt_g, "opt_g"), (opt_d, "opt_d")):
+            obj.load_state_dict(kept[key])
+        torch.set_rng_state(kept["rng"])
+        if dev.type == "cuda" and kept.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(kept["cuda_rng"], dev)
+        step, clock, curve = kept["step"], kept["clock"], kept["curve"]
     while step < steps and (max_seconds is None or clock < max_seconds):
         t0 = time.perf_counter()
         real = x[torch.randint(len(x), (batch,)).to(dev)]
@@ -146,4 +159,18 @@ def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[n
         clock += time.perf_counter() - t0
         if step % every == 0 or step == steps:
             curve.append({"step": step, "time": round(clock, 4), **judge(g, step)})
+            if ckpt is not None:  # after the judge, so the random state saved is the one the next step draws from
+                save_atomic({"g": g.state_dict(), "d": d.state_dict(), "opt_g": opt_g.state_dict(),
+                             "opt_d": opt_d.state_dict(), "rng": torch.get_rng_state(),
+                             "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
+                             "step": step, "clock": clock, "curve": curve}, ckpt)
     return g, curve, step, clock
+
+
+def save_atomic(obj: dict, path: Path) -> None:
+    """torch.save to ``path`` through a temporary file, so a run killed while saving keeps
+    the previous checkpoint whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
