@@ -505,7 +505,7 @@ def run_tutorial_cell(task: str, config: str, seed: int, a, floors: Floors) -> d
     every = max(1, steps // CURVE_POINTS) if a.budget != "time" else 250
 
     def judged(g: torch.nn.Module, step: int) -> dict:
-        # the loop keeps no run folder, so its curve is the only sign of life in a long cell
+        # the loop writes no metrics log, so its curve is the only sign of life in a long cell
         m = judge(g, step)
         print(f"  {task}/{config}/seed{seed} step {step}: FID {m.get('fid', math.nan):.1f}", flush=True)
         return m
