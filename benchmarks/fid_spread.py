@@ -43,12 +43,14 @@ def draws(run: Path, seed: int, n: int, repeats: int, mnist: Path) -> dict:
 
     # bench_runs/quality/<budget>/<task>/<config>/seedN, scored as run_tutorial_cell scores it
     budget, task = run.parent.parent.parent.name, run.parent.parent.name
+    if task not in q.TASKS or not (budget == "time" or budget.startswith("steps")):
+        raise ValueError(f"{run}: a tutorial run is read where the suite keeps it, "
+                         "bench_runs/quality/<budget>/<task>/<config>/seedN (the task and budget come from that path)")
     data, _ = q.tutorial_setup(task, seed, budget, mnist)
     model = q.TutorialModel(q.load_tutorial_g(run), data)
     got = [evaluate_samples(model.generate_n(n, SUITE_SEED + seed + i), data.holdout_x, use_cache=False,
                             data_name=data.name, extractor=q.task_extractor(task)) for i in range(repeats)]
-    m = over_draws(got) if repeats > 1 else got[0] | {"spread": {"fid": {"min": got[0]["fid"], "max": got[0]["fid"], "sd": 0.0}}}
-    return m | {"first": got[0]["fid"], "step": q.steps_of(task, budget) if budget != "time" else None}
+    return over_draws(got) | {"first": got[0]["fid"], "step": q.steps_of(task, budget) if budget != "time" else None}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     for folder in a.runs:
         for run in sorted(folder.glob("seed*")):
             seed = int(re.sub(r"\D", "", run.name))
-            m = draws(run, seed, a.n, a.repeats, a.mnist)
+            try:
+                m = draws(run, seed, a.n, a.repeats, a.mnist)
+            except ValueError as e:
+                print(f"fid_spread: {e}", file=sys.stderr)
+                return 2
             single, s = m["first"], m["spread"]["fid"]
             rows.append((f"{folder.parent.parent.name}/{folder.name}/{run.name}", m["step"], single, m["fid"], s))
             print(f"{rows[-1][0]}: first draw {single:.2f}, median {m['fid']:.2f} [{s['min']:.2f}-{s['max']:.2f}] "

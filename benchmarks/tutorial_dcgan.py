@@ -19,7 +19,7 @@ that same generated batch with its loss halved. Written from the design, not cop
 """
 from __future__ import annotations
 
-import os
+import io
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -168,9 +168,12 @@ def train(x: torch.Tensor, seed: int, steps: int, every: int, judge: Callable[[n
 
 
 def save_atomic(obj: dict, path: Path) -> None:
-    """torch.save to ``path`` through a temporary file, so a run killed while saving keeps
-    the previous checkpoint whole."""
+    """torch.save to ``path`` through ganforge's atomic writer, so a run killed while saving
+    keeps the previous checkpoint whole. Only this harness step touches ganforge: the loop's
+    training does not."""
+    from ganforge.train.checkpoint import atomic_write_bytes
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buf.getvalue())
