@@ -445,3 +445,21 @@ def test_the_step_targets_compare_with_the_strongest_tutorial():
     assert q.target_met("mnist", ours, "steps5000", q.strongest_tutorial(by, "mnist")) is False
     assert q.target_met("mnist", [cell(9.0)] * 3, "steps5000", q.strongest_tutorial(by, "mnist")) is True
     assert q.target_met("mnist", ours, "steps5000", None) is None  # undecided without a tutorial
+
+
+def test_ema_batchnorm_scores_one_run_both_ways(tmp_path):
+    """ema_batchnorm.py's recompute column is the default's own evaluation of the run
+    (`ganforge.evaluate`), its copy column another number; a folder without runs is exit 2."""
+    import ganforge
+    from conftest import tiny_config
+
+    eb = pytest.importorskip("ema_batchnorm")
+    res = ganforge.train(tiny_config(tmp_path, model={"g_norm": "batch"}, data={"name": "digits", "holdout": 200},
+                                     train={"ema_decay": 0.9, "iters": 10}))
+    m = eb.score(res.run_dir, 0, 200, 2)
+    got = ganforge.evaluate(res.run_dir, n=200, seed=eb.SUITE_SEED, repeats=2, write=False)
+    assert m["recompute"]["fid"] == pytest.approx(got["fid"])
+    old = ganforge.evaluate(res.run_dir, n=200, seed=eb.SUITE_SEED, write=False)
+    assert old["fid"] == pytest.approx(m["recompute"]["first"])
+    assert m["copy"]["fid"] != pytest.approx(m["recompute"]["fid"])
+    assert eb.main(["--runs", str(tmp_path / "nothing")]) == 2

@@ -115,6 +115,61 @@ def test_ema_used_for_samples_and_saved(tmp_path):
     assert any(not torch.equal(st["ema"][k], st["G"][k]) for k in st["G"] if st["G"][k].is_floating_point())
 
 
+def test_recompute_batchnorm_sets_the_average_of_the_batches_statistics():
+    from ganforge.optim import recompute_batchnorm
+
+    net = nn.Sequential(nn.Linear(1, 1), nn.BatchNorm1d(1)).eval()
+    with torch.no_grad():
+        net[0].weight.fill_(1.0)
+        net[0].bias.fill_(0.0)
+    # batch means 1 and 4, unbiased variances 2 and 2: mean 2.5, variance 2
+    recompute_batchnorm(net, [(torch.tensor([[0.0], [2.0]]),), (torch.tensor([[3.0], [5.0]]),)])
+    bn = net[1]
+    assert bn.running_mean.item() == pytest.approx(2.5) and bn.running_var.item() == pytest.approx(2.0)
+    assert bn.momentum == 0.1 and not net.training and int(bn.num_batches_tracked) == 2
+
+
+def _bn_run(tmp_path, mode):
+    return ganforge.train(tiny_config(tmp_path / mode, model={"g_norm": "batch"},
+                                      train={"ema_decay": 0.9, "ema_batchnorm": mode, "iters": 10}))
+
+
+def test_the_ema_generator_samples_with_its_own_batchnorm_statistics(tmp_path):
+    """recompute measures the EMA weights' statistics on their own outputs; copy keeps the
+    live G's; the training (G, D and the averaged weights) is the same either way."""
+    from ganforge.api import load_model
+    from ganforge.optim import recompute_batchnorm
+    from ganforge.train.checkpoint import load_latest
+
+    runs = {m: _bn_run(tmp_path, m) for m in ("copy", "recompute")}
+    st = {m: load_latest(r.run_dir / "checkpoints")[0] for m, r in runs.items()}
+    for net in ("G", "D"):
+        assert all(torch.equal(st["copy"][net][k], st["recompute"][net][k]) for k in st["copy"][net])
+    ema_w = [k for k in st["copy"]["ema"] if "running" not in k and "num_batches" not in k]
+    assert all(torch.equal(st["copy"]["ema"][k], st["recompute"]["ema"][k]) for k in ema_w)
+
+    loaded = {m: load_model(r.run_dir) for m, r in runs.items()}
+    rng = torch.random.get_rng_state()
+    samplers = {m: lm.model.sampler for m, lm in loaded.items()}
+    assert torch.equal(torch.random.get_rng_state(), rng)  # measuring never moves the training RNG
+    live = loaded["copy"].model.G
+    mean = lambda g: next(m for m in g.modules() if isinstance(m, nn.BatchNorm1d)).running_mean  # noqa: E731
+    assert torch.equal(mean(samplers["copy"]), mean(live))
+    assert not torch.allclose(mean(samplers["recompute"]), mean(live))
+    import copy as copy_module
+
+    expected = copy_module.deepcopy(samplers["recompute"])
+    recompute_batchnorm(expected, loaded["recompute"].model._norm_batches())
+    assert torch.equal(mean(samplers["recompute"]), mean(expected))
+    z = torch.randn(16, 8)
+    assert not torch.allclose(loaded["copy"].model.generate(z), loaded["recompute"].model.generate(z))
+
+
+def test_a_bad_ema_batchnorm_is_a_config_error(tmp_path):
+    with pytest.raises(ganforge.ConfigError, match="ema_batchnorm"):
+        Config.from_dict(tiny_config(tmp_path, train={"ema_batchnorm": "average"})).validate()
+
+
 def test_instance_noise_is_annealed(tmp_path):
     res = ganforge.train(tiny_config(tmp_path, reg={"instance_noise": 0.5}, train={"log_every": 1, "iters": 10}))
     noise = [r["instance_noise"] for r in iter_metrics(res.run_dir / "metrics.jsonl") if "instance_noise" in r]

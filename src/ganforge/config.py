@@ -34,6 +34,10 @@ IVGP_REFERENCES = Registry.of("IVGP reference", {
 IVGP_DISTANCES = Registry.of("IVGP distance", {
     "batch": "the critic's Wasserstein estimate on the training batch",
     "holdout": "the real side from held-out data (needs data.holdout)"})
+EMA_BATCHNORMS = Registry.of("EMA batch norm", {
+    "recompute": "the EMA generator's batch-norm statistics are measured on its own outputs "
+                 "(4,096 latents, a fixed seed) before it samples",
+    "copy": "the live generator's running statistics are copied (what runs did before 2026-12-03)"})
 
 
 @dataclass
@@ -190,6 +194,7 @@ class TrainConfig:
     ema_decay: Optional[float] = None  #: EMA of generator weights (e.g. 0.999); None = off
     ema_halflife_kimg: Optional[float] = None  #: EMA by half-life in thousands of images (StyleGAN2); None = off
     ema_rampup: Optional[float] = 0.05  #: with ema_halflife_kimg: half-life at most this x images seen so far
+    ema_batchnorm: str = "recompute"  #: recompute | copy: the EMA generator's batch-norm statistics
     max_seconds: Optional[float] = None  #: stop once the training clock passes this many seconds (a time budget)
     threads: int = 0  #: torch intra-op threads on a CPU; 0: auto (the faster of 1 and all, re-measured as load changes)
     precision: str = "fp32"  #: fp32 | bf16 | fp16 (autocast of forward passes; weights stay fp32; fp16 adds grad scalers)
@@ -344,6 +349,7 @@ class Config:
                 raise ConfigError(f"train.ema_halflife_kimg must be > 0, got {t.ema_halflife_kimg}")
             if t.ema_decay is not None:
                 raise ConfigError("set train.ema_decay or train.ema_halflife_kimg, not both")
+        check_choice("train.ema_batchnorm", t.ema_batchnorm, EMA_BATCHNORMS)
         if t.ema_rampup is not None and not t.ema_rampup > 0:
             raise ConfigError(f"train.ema_rampup must be > 0 (or null for none), got {t.ema_rampup}")
         if t.max_seconds is not None and not t.max_seconds > 0:

@@ -14,6 +14,7 @@ import torch.nn as nn
 
 from .config import OptimizerConfig
 from .errors import ConfigError
+from .models.layers import has_batch_norm
 from .registry import Registry
 
 OPTIMIZERS: Registry[Callable[[Iterable[nn.Parameter], OptimizerConfig], torch.optim.Optimizer]] = Registry("optimizer")
@@ -136,6 +137,8 @@ class EMA:
             raise ValueError("EMA needs a decay or a half-life, not both")
         self.decay, self.halflife_img, self.rampup = decay, halflife_img, rampup
         self.module = copy.deepcopy(module).eval().requires_grad_(False)
+        #: the averaged weights changed since their batch-norm statistics were last measured
+        self.stale = True
 
     def beta(self, batch: int, images_seen: int) -> float:
         """The decay of the update that follows ``images_seen`` images (``batch`` of them new)."""
@@ -157,3 +160,40 @@ class EMA:
         ema_b, src_b = list(self.module.buffers()), list(module.buffers())
         if ema_b:
             torch._foreach_copy_(ema_b, src_b)
+        self.stale = True
+
+    def refresh_batchnorm(self, batches: Callable[[], Iterable[tuple[torch.Tensor, ...]]]) -> None:
+        """Measure the averaged weights' own batch-norm statistics (``recompute_batchnorm``)
+        when they changed since the last call; ``batches`` makes the inputs (called only then)."""
+        if self.stale and has_batch_norm(self.module):
+            recompute_batchnorm(self.module, batches())
+        self.stale = False
+
+
+@torch.no_grad()
+def recompute_batchnorm(module: nn.Module, batches: Iterable[tuple[torch.Tensor, ...]]) -> None:
+    """Set every batch norm's running mean and variance in ``module`` to their average over
+    ``batches`` (each a tuple of the module's inputs), leaving the weights as they are.
+
+    An EMA of a generator's weights with the live generator's running statistics is a
+    mismatch: those statistics belong to the live weights, and the further the average lags
+    them (a long half-life) the more the averaged network's layers are mis-normalised. On
+    MNIST's recipe at 2,500 steps this alone moved the EMA generator's FID from 12.5 to 9.5
+    (8-draw medians; docs/results/ema_batchnorm.md). The same as torch.optim.swa_utils.update_bn
+    does for averaged weights, but it passes every input of a batch (a conditional G needs
+    its labels too) and restores the module's mode."""
+    bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    was, momenta = module.training, [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches, not a decaying one
+    module.train()
+    try:
+        for inputs in batches:
+            module(*inputs)
+    finally:
+        for m, mom in zip(bns, momenta):
+            m.momentum = mom
+        module.train(was)

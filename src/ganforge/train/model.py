@@ -77,8 +77,30 @@ class GANModel:
 
     @property
     def sampler(self) -> nn.Module:
-        """The generator used for pictures and evaluation (EMA weights when on)."""
-        return self.ema.module if self.ema is not None else self.G
+        """The generator used for pictures and evaluation (EMA weights when on; with
+        train.ema_batchnorm=recompute their batch-norm statistics measured on their own
+        outputs first, whenever the weights changed since)."""
+        if self.ema is None:
+            return self.G
+        if self.cfg.train.ema_batchnorm == "recompute":
+            self.ema.refresh_batchnorm(self._norm_batches)
+        return self.ema.module
+
+    def _norm_batches(self, n: int = 4096, seed: int = 0) -> list[tuple[torch.Tensor, ...]]:
+        """G's inputs for measuring batch-norm statistics: ``n`` latents (labels drawn
+        uniformly for a conditional G) in training-sized batches, from their own seeded
+        generator, so measuring never moves the training RNG and is the same on resume."""
+        g = torch.Generator().manual_seed(seed)
+        b = max(2, min(self.cfg.train.batch_size, n))
+        out = []
+        for _ in range(max(1, n // b)):
+            z = sample_latent(b, self.cfg.model.z_dim, self.cfg.model.latent, generator=g).to(self.device)
+            if self.conditional:
+                y = torch.randint(0, self.num_classes, (b,), generator=g).to(self.device)
+                out.append((z, y))
+            else:
+                out.append((z,))
+        return out
 
     def g_forward(self, g: nn.Module, z: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
         return g(z, y) if self.conditional else g(z)
@@ -123,3 +145,4 @@ class GANModel:
             if s.get("ema") is None:
                 raise RunError("the checkpoint has no EMA weights but train.ema_decay is set")
             self.ema.module.load_state_dict(s["ema"])
+            self.ema.stale = True
