@@ -177,9 +177,9 @@ def recompute_batchnorm(module: nn.Module, batches: Iterable[tuple[torch.Tensor,
 
     An EMA of a generator's weights with the live generator's running statistics is a
     mismatch: those statistics belong to the live weights, and the further the average lags
-    them (a long half-life) the more the averaged network's layers are mis-normalised. On
-    MNIST's recipe at 2,500 steps this alone moved the EMA generator's FID from 12.5 to 9.5
-    (8-draw medians; docs/results/ema_batchnorm.md). The same as torch.optim.swa_utils.update_bn
+    them (a long half-life, or early training, when the weights move fast) the more the
+    averaged network's layers are mis-normalised (docs/results/ema_batchnorm.md measures
+    it on the quality suite's runs). The same as torch.optim.swa_utils.update_bn
     does for averaged weights, but it passes every input of a batch (a conditional G needs
     its labels too) and restores the module's mode."""
     bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
