@@ -448,18 +448,26 @@ def test_the_step_targets_compare_with_the_strongest_tutorial():
 
 
 def test_ema_batchnorm_scores_one_run_both_ways(tmp_path):
-    """ema_batchnorm.py's recompute column is the default's own evaluation of the run
-    (`ganforge.evaluate`), its copy column another number; a folder without runs is exit 2."""
+    """ema_batchnorm.py's recompute column is the default's own evaluation of the run (the
+    suite's final measure, first draw and median), its copy column another number; a folder
+    without runs, or a run outside the suite's layout, is exit 2."""
     import ganforge
+    from ganforge.api import load_model
     from conftest import tiny_config
 
     eb = pytest.importorskip("ema_batchnorm")
-    res = ganforge.train(tiny_config(tmp_path, model={"g_norm": "batch"}, data={"name": "digits", "holdout": 200},
-                                     train={"ema_decay": 0.9, "iters": 10}))
-    m = eb.score(res.run_dir, 0, 200, 2)
-    got = ganforge.evaluate(res.run_dir, n=200, seed=eb.SUITE_SEED, repeats=2, write=False)
-    assert m["recompute"]["fid"] == pytest.approx(got["fid"])
-    old = ganforge.evaluate(res.run_dir, n=200, seed=eb.SUITE_SEED, write=False)
-    assert old["fid"] == pytest.approx(m["recompute"]["first"])
+    q = pytest.importorskip("quality")
+    run = tmp_path / "quality" / "steps10" / "digits" / "cfg" / "seed0"
+    ganforge.train(tiny_config(tmp_path, model={"g_norm": "batch"}, data={"name": "digits", "holdout": 297},
+                               train={"ema_decay": 0.9, "iters": 10}, out=str(run)))
+    m = eb.score(run, 0, 2)
+    assert m["recompute"]["first"] == pytest.approx(q.final_metrics("digits", load_model(run), 0)["fid"])
+    both = [q.final_metrics("digits", load_model(run), i)["fid"] for i in (0, 1)]
+    assert m["recompute"]["fid"] == pytest.approx(sum(both) / 2)
     assert m["copy"]["fid"] != pytest.approx(m["recompute"]["fid"])
     assert eb.main(["--runs", str(tmp_path / "nothing")]) == 2
+    import shutil
+
+    shutil.copytree(run, tmp_path / "elsewhere" / "cfg" / "seed0")
+    assert eb.main(["--runs", str(tmp_path / "elsewhere" / "cfg"), "--out", str(tmp_path / "x.md")]) == 2
+    assert not (tmp_path / "x.md").exists()
