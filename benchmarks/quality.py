@@ -152,6 +152,11 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # MNIST's default since 2026-12-03 (NOTES); its first cells ran as r3gan-mlp-b256 with
     # penalty.weight_min=1 on top (a cosine from 1 to 1: the same weight at every step)
     "r3gan-mlp-b256-g1": ("r3gan-mlp-b256-g1", {}),
+    # the same as its cells measured it before 2026-12-03 evening: the EMA generator with the
+    # live G's batch-norm statistics copied (train.ema_batchnorm=copy; the default since is to
+    # measure its own). Its 10,000-step cells are those first cells (kept under this name
+    # when the default's were rerun); they ran as a cosine of gamma from 1 to 1 (NOTES)
+    "r3gan-mlp-b256-g1-bncopy": ("r3gan-mlp-b256-g1", {"train": {"ema_batchnorm": "copy"}}),
     # the same with the 100 kimg EMA half-life (about 390 steps at batch 256): g1 reached 0.54x
     # the tutorial at 10,000 steps (target 0.5x) with its curve still moving by 1-3 between
     # evaluations, and the longer EMA lowered the previous default at 10,000 steps on every seed
@@ -240,6 +245,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
            "r3gan-mlp-b256-wide": ("mnist",),
            "r3gan-mlp-b512": ("mnist",), "r3gan-mlp-b256-g1": ("mnist", "folder32"),
+           "r3gan-mlp-b256-g1-bncopy": ("mnist",),
            "r3gan-mlp-b256-g1-ema100": ("mnist",), "r3gan-mlp-b256-g2": ("mnist",),
            "r3gan-mlp-b256-g2-ema100": ("mnist",),
            "r3gan-mlp-stacked": MODE_TASKS,
