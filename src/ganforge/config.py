@@ -36,7 +36,7 @@ IVGP_DISTANCES = Registry.of("IVGP distance", {
     "holdout": "the real side from held-out data (needs data.holdout)"})
 EMA_BATCHNORMS = Registry.of("EMA batch norm", {
     "recompute": "the EMA generator's batch-norm statistics are measured on its own outputs "
-                 "(4,096 latents, a fixed seed) before it samples",
+                 "(16 training batches of latents, at least 1,024, a fixed seed) before it samples",
     "copy": "the live generator's running statistics are copied (what runs did before 2026-12-03)"})
 
 
