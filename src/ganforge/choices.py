@@ -29,7 +29,8 @@ def choice_keys() -> dict[str, Registry]:
         "augment.ops": AUGMENTS,
         "optim.g.name": OPTIMIZERS, "optim.d.name": OPTIMIZERS,
         "optim.g.schedule": LR_SCHEDULES, "optim.d.schedule": LR_SCHEDULES,
-        "train.precision": PRECISIONS, "train.ema_batchnorm": EMA_BATCHNORMS, "eval.reference": EVAL_REFERENCES, "eval.extractor": EXTRACTORS,
+        "train.precision": PRECISIONS, "train.ema_batchnorm": EMA_BATCHNORMS,
+        "eval.reference": EVAL_REFERENCES, "eval.extractor": EXTRACTORS,
         "eval.metrics": METRICS,
     }
 

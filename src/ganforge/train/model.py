@@ -63,7 +63,8 @@ class GANModel:
         if self.memory_format is not None:
             self.G.to(memory_format=self.memory_format)
             self.D.to(memory_format=self.memory_format)
-        # the EMA copy keeps plain batch norm: it only ever runs in eval mode
+        # the EMA copy keeps plain batch norm: it samples in eval mode, and measuring its
+        # statistics (train.ema_batchnorm=recompute) gives every rank the same values alone
         t = cfg.train
         self.ema = (EMA(self.G, t.ema_decay) if t.ema_decay else
                     EMA(self.G, halflife_img=t.ema_halflife_kimg * 1000, rampup=t.ema_rampup)
