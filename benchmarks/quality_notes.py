@@ -376,7 +376,16 @@ STEP_NOTES = [
     "(quality-steps2000.md); 15.4, 14.3 and 19.0, median 15.4) read 15.86, 15.92 and 19.09 on 8 draws "
     "against 16.21, 19.49 and 21.59 copied, lower on every seed (by 2%, 18% and 12%). "
     "The default's other cells (5,000 steps, 10 minutes, folder32) and every other config's were "
-    "measured before the change, with the statistics copied, and have not been rerun.",
+    "measured before the change, with the statistics copied, and have not been rerun. On StackedMNIST "
+    "the change did not help: the recipe's seed 0, rerun at 10,000 steps (one thread; beside other "
+    "cells for its first 5,000 steps, alone after), "
+    "scored on 4 draws both ways ([ema_batchnorm_stacked.md](ema_batchnorm_stacked.md)) reads mode KL "
+    "0.0484 with its own statistics against 0.0483 copied, and FID 64.2 against 62.0. Its cell (all 1,000 "
+    "modes, KL 0.0472, FID 62.8) is the recipe's row now, one seed, so the KL target is not judged on it; "
+    "the recipe's earlier cells are kept as `r3gan-mlp-stacked-warm-bncopy` (0.0523 [0.0502-0.0602]). Its "
+    "lower KL than the earlier seed 0's 0.0523 is this run's, not the statistics': the earlier cell ran on "
+    "2026-12-01, and by the 4 draws above the statistics move the KL by 0.0001. "
+    "Rows of fewer than 3 seeds now say so in the target column (the targets are on the median of 3).",
     "",
     "**The tutorial on folder32 (2026-12-03).** `tutorial-dcgan-pg` ran on folder32 (MNIST as 32 px grey "
     "PNGs, its own side) at 5,000 steps, three seeds side by side at one thread: 19.6, 19.1 and 14.9, median "
