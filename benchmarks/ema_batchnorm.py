@@ -9,8 +9,9 @@ Each RUNS folder holds seedN run folders of the quality suite.
 The setting changes no training: G, D and the averaged weights are the same either way
 (tests/test_knobs.py), so one trained run answers for both. Each run's final EMA generator
 is scored as the suite scores it (quality.final_metrics: its task's samples against the
-run's holdout, on latent seeds 99,000 + the train seed and the repeats - 1 after it), first with the live generator's statistics
-copied (what every run did before 2026-12-03), then with its own.
+run's holdout, on latent seeds 99,000 + the train seed and the repeats - 1 after it),
+first with the live generator's statistics copied (what every run did before 2026-12-03),
+then with its own.
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def score(run: Path, seed: int, repeats: int) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", nargs="+", type=Path, required=True, help="folders of seedN run folders, or run folders")
+    ap.add_argument("--runs", nargs="+", type=Path, required=True, help="folders of seedN run folders of the quality suite")
     ap.add_argument("--repeats", type=int, default=8)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "ema_batchnorm.md")
     a = ap.parse_args(argv)

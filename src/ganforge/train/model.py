@@ -95,9 +95,9 @@ class GANModel:
         Why that many: the live G's running statistics (momentum 0.1) average about its last
         10-20 batches, and measuring costs 16 forward passes of G, where one training step
         makes at least three G passes: under 2% of the 250 steps between two sample grids at
-        the default sample_every, counted in passes (a 64 px conv G on one CPU thread
-        spent 43 s on it at batch 64, beside another training run; 4,096 latents whatever the
-        batch took 188 s there)."""
+        the default sample_every, counted in passes (a 64 px conv G at batch 64 on one CPU
+        thread, nothing else running: 41 s; 4,096 latents whatever the batch, the first
+        version, took 188 s there, timed beside a training run)."""
         g = torch.Generator().manual_seed(seed)
         b = max(2, self.cfg.train.batch_size)
         out = []
