@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rows = []
     for folder in a.runs:
-        runs = sorted(folder.glob("seed*"))
+        runs = sorted(folder.glob("seed[0-9]*"))  # seedN, as the suite names them
         if not runs:
             print(f"ema_batchnorm: {folder} holds no run folder", file=sys.stderr)
             return 2

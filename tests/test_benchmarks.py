@@ -451,6 +451,8 @@ def test_ema_batchnorm_scores_one_run_both_ways(tmp_path):
     """ema_batchnorm.py's recompute column is the default's own evaluation of the run (the
     suite's final measure, first draw and median), its copy column another number; a folder
     without runs, or a run outside the suite's layout, is exit 2."""
+    import shutil
+
     import ganforge
     from ganforge.api import load_model
     from conftest import tiny_config
@@ -466,8 +468,6 @@ def test_ema_batchnorm_scores_one_run_both_ways(tmp_path):
     assert m["recompute"]["fid"] == pytest.approx(sum(both) / 2)
     assert m["copy"]["fid"] != pytest.approx(m["recompute"]["fid"])
     assert eb.main(["--runs", str(tmp_path / "nothing")]) == 2
-    import shutil
-
     shutil.copytree(run, tmp_path / "elsewhere" / "cfg" / "seed0")
     assert eb.main(["--runs", str(tmp_path / "elsewhere" / "cfg"), "--out", str(tmp_path / "x.md")]) == 2
     assert not (tmp_path / "x.md").exists()

@@ -93,11 +93,12 @@ class GANModel:
         seeded generator, so measuring never moves the training RNG and is the same on resume.
 
         Why that many: the live G's running statistics (momentum 0.1) average about its last
-        10-20 batches, and measuring costs 16 forward passes of G, where one training step
-        makes at least three G passes: under 2% of the 250 steps between two sample grids at
-        the default sample_every, counted in passes (a 64 px conv G at batch 64 on one CPU
-        thread, nothing else running: 41 s; 4,096 latents whatever the batch, the first
-        version, took 188 s there, timed beside a training run)."""
+        10-20 batches. At a batch of 64 or more measuring costs 16 forward passes of G, where
+        one training step makes at least three: at most about 2% of the 250 steps between two
+        sample grids at the default sample_every (16 of 750 or more passes). Smaller batches
+        take ceil(1024 / batch) passes of smaller batches. A 64 px conv G at batch 64 on one
+        CPU thread, nothing else running, took 41 s; the first version (4,096 latents whatever
+        the batch) took 188 s there, timed beside a training run."""
         g = torch.Generator().manual_seed(seed)
         b = max(2, self.cfg.train.batch_size)
         out = []
