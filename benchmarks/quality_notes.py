@@ -129,8 +129,9 @@ NOTES = [
     "both ways ([ema_batchnorm_time.md](ema_batchnorm_time.md), `python benchmarks/ema_batchnorm.py --runs "
     "bench_runs/quality/time/mnist/r3gan-mlp-b256-g1 --repeats 8 --out docs/results/ema_batchnorm_time.md`) "
     "these runs read 7.19, 6.05 and 7.61 with their own statistics against 7.56, 6.19 and 6.59 copied: "
-    "lower on seeds 0 and 1, higher on seed 2, so at this budget (about 7,000 steps, where the average "
-    "lags the live G little) the change is within one draw's spread. The other configs' cells here were "
+    "lower on seeds 0 and 1, higher on seed 2, so at this budget (about 7,000 steps) the change "
+    "is within one draw's spread. The other cells here, StackedMNIST's "
+    "default's included, were "
     "measured with the statistics copied and have not been rerun.",
     "",
     "## Reruns",
@@ -398,7 +399,8 @@ STEP_NOTES = [
     "5.05 [5.04-6.24], are kept as `r3gan-mlp-b256-g1-bncopy`). Scored on 8 draws both ways "
     "([ema_batchnorm_folder32.md](ema_batchnorm_folder32.md)) these runs read 4.72, 4.88 and 5.57 with "
     "their own statistics against 5.47, 5.18 and 4.72 copied (lower on seeds 0 and 1, higher on seed 2). "
-    "Every other config's cells were measured with the statistics copied and have not been rerun. "
+    "Every other config's cells, and the default's on StackedMNIST at 5,000 steps and 10 minutes and on "
+    "folder32c, folder64 and folder64c, were measured with the statistics copied and have not been rerun. "
     "On StackedMNIST the recipe's 3 seeds were rerun at 10,000 steps (one thread; seed 0 beside other "
     "cells for its first 5,000 steps, seeds 1 and 2 two side by side on 2026-12-03, late): all 1,000 "
     "modes on every seed, KL 0.0472, 0.0578 and 0.0502, median **0.0502 [0.0472-0.0578]**, and FID 62.8, "
