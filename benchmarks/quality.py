@@ -182,7 +182,8 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # these rates and warm-ups on top, before the preset existed: the same config)
     "r3gan-mlp-stacked-warm": ("r3gan-mlp-stacked-warm", {}),
     # the same as its cells measured it before 2026-12-03 evening (the EMA generator with the
-    # live G's batch-norm statistics copied); its 10,000-step cells are the recipe's first ones
+    # live G's batch-norm statistics copied); its cells at 5,000 and 10,000 steps and 10 CPU
+    # minutes are the recipe's first ones (kept under this name when the default's were rerun)
     "r3gan-mlp-stacked-warm-bncopy": ("r3gan-mlp-stacked-warm", {"train": {"ema_batchnorm": "copy"}}),
     # the same with a 100 kimg EMA half-life (better on MNIST at 10,000 steps on every seed)
     "r3gan-mlp-stacked-warm-ema100": ("r3gan-mlp-stacked-warm", {"train": {"ema_halflife_kimg": 100}}),

@@ -12,8 +12,8 @@ NOTES = [
     "(WGAN-GP, lambda 10, n_critic 5, Adam 1e-4 betas 0.5/0.9, the 256-512-1024 MLP generator with batch "
     "norm and a tanh output). *default* is what `ganforge train` uses for the task's data now "
     "(`ganforge.resolve.recipe_for`): `r3gan-toy` for the toy tasks, `r3gan-mlp-b256-g1` for MNIST (since "
-    "2026-12-03; `r3gan-mlp-b256` before), `r3gan-mlp-b256` for grey "
-    "image folders of 32 px and smaller (their rows are under those names), `r3gan-mlp-stacked-warm` for "
+    "2026-12-03; `r3gan-mlp-b256` before) and for grey image folders of 32 px and smaller (the same "
+    "change, same date; their rows are under those names), `r3gan-mlp-stacked-warm` for "
     "StackedMNIST and for image folders of 33-64 px, `r3gan-mlp-stacked` for colour folders of 32 px and "
     "smaller (below), and the "
     "classic setting for digits, whose rows are the classic ones.",
@@ -130,9 +130,8 @@ NOTES = [
     "bench_runs/quality/time/mnist/r3gan-mlp-b256-g1 --repeats 8 --out docs/results/ema_batchnorm_time.md`) "
     "these runs read 7.19, 6.05 and 7.61 with their own statistics against 7.56, 6.19 and 6.59 copied: "
     "lower on seeds 0 and 1, higher on seed 2, so at this budget (about 7,000 steps) the change "
-    "is within one draw's spread. The other cells here, StackedMNIST's "
-    "default's included, were "
-    "measured with the statistics copied and have not been rerun.",
+    "is within one draw's spread. StackedMNIST's default was rerun too (its notes, below); the other "
+    "cells here were measured with the statistics copied and have not been rerun.",
     "",
     "## Reruns",
     "",
@@ -180,11 +179,14 @@ STACKED_NOTES = [
     "([quality-steps10000.md](quality-steps10000.md)); in 10 CPU minutes 1,000 modes on every seed, KL "
     "0.0915 [0.0866-0.125] and FID 143 [133-178] against 999 [999-1000], 0.207 [0.199-0.246] and 328 [307-352], "
     "better on every seed (it made 4,623-5,332 steps there against 4,041-4,348 with the same networks and "
-    "batch; why these cells, each run alone, made 14-23% more steps is not known: at equal steps it is better too, as above). The KL target of "
+    "batch; why these cells, each run alone, made 14-23% more steps is not known: at equal steps it is better too, as above). Those cells are now the row `r3gan-mlp-stacked-warm-bncopy`. Rerun with the EMA generator's own batch-norm statistics on 2026-12-04, each seed alone at two threads, the recipe made only 3,096-3,409 steps in the 10 minutes and ended at 1,000 modes on every seed, KL 0.181, 0.160 and 0.140, median **0.160 [0.140-0.181]**, and FID 236 [213-240]: short of the earlier cells by as much as their steps fell short (at 5,000 steps the rerun reads 0.0974, below). The machine made the difference, not the code: the earlier cells ran at 8.5-9.2 steps a second after their first 200 s and these at 5.2-5.7, and the earlier cells' code (commit 0df930a), run the same day on the same config for 1,300 steps at two threads, made 5.47 steps a second against today's code's 5.36 ([step-rate-2026-12-04](step-rate-2026-12-04/), one run each). The KL target of "
     "0.05 is still not met; the best seed reached 0.0502. A 100 kimg EMA half-life on top (seed 0, 10,000 "
     "steps) lowered the FID to 51 but raised the KL to 0.067. At 5,000 steps (3 seeds; seed 2 "
     "ran on 2026-12-02): 1,000 modes on every seed, KL 0.111 [0.107-0.112], FID 146 [144-156], against `r3gan-mlp-stacked`'s 0.170 "
-    "[0.144-0.172] and 274 [257-280]. Colour folders keep `r3gan-mlp-stacked` until the warm-up is measured on folder32c.",
+    "[0.144-0.172] and 274 [257-280] (those cells are now the row `r3gan-mlp-stacked-warm-bncopy`; "
+    "rerun with the EMA generator's own batch-norm statistics on 2026-12-04, three seeds side by side at "
+    "one thread: 1,000 modes on every seed, KL 0.0878, 0.0982 and 0.0974, median **0.0974 "
+    "[0.0878-0.0982]**, and FID 141 [140-144], lower than the earlier cells on every seed in both). Colour folders keep `r3gan-mlp-stacked` until the warm-up is measured on folder32c.",
     "",
     "**Wider networks: the KL target met at 10,000 steps (2026-12-02).** Read digit by digit (seed 0 at "
     "10,000 steps, 26,000 samples), the warm-up's KL of 0.052 was mostly uneven digit frequencies within each "
@@ -399,8 +401,10 @@ STEP_NOTES = [
     "5.05 [5.04-6.24], are kept as `r3gan-mlp-b256-g1-bncopy`). Scored on 8 draws both ways "
     "([ema_batchnorm_folder32.md](ema_batchnorm_folder32.md)) these runs read 4.72, 4.88 and 5.57 with "
     "their own statistics against 5.47, 5.18 and 4.72 copied (lower on seeds 0 and 1, higher on seed 2). "
-    "Every other config's cells, and the default's on StackedMNIST at 5,000 steps and 10 minutes and on "
-    "folder32c, folder64 and folder64c, were measured with the statistics copied and have not been rerun. "
+    "StackedMNIST's default was rerun at 5,000 steps and 10 minutes too (2026-12-04; its notes above: "
+    "KL 0.0974 [0.0878-0.0982] at 5,000 steps against the earlier cells' 0.111). Every other config's "
+    "cells, and the default's on folder64 and folder64c, were measured with the statistics copied and have "
+    "not been rerun. "
     "On StackedMNIST the recipe's 3 seeds were rerun at 10,000 steps (one thread; seed 0 beside other "
     "cells for its first 5,000 steps, seeds 1 and 2 two side by side on 2026-12-03, late): all 1,000 "
     "modes on every seed, KL 0.0472, 0.0578 and 0.0502, median **0.0502 [0.0472-0.0578]**, and FID 62.8, "
