@@ -14,8 +14,8 @@ NOTES = [
     "(`ganforge.resolve.recipe_for`): `r3gan-toy` for the toy tasks, `r3gan-mlp-b256-g1` for MNIST (since "
     "2026-12-03; `r3gan-mlp-b256` before) and for grey image folders of 32 px and smaller (the same "
     "change, same date; their rows are under those names), `r3gan-mlp-stacked-warm` for "
-    "StackedMNIST and for image folders of 33-64 px, `r3gan-mlp-stacked` for colour folders of 32 px and "
-    "smaller (below), and the "
+    "StackedMNIST, for colour folders of 32 px and smaller (since 2026-12-04; `r3gan-mlp-stacked` "
+    "before, below) and for image folders of 33-64 px, and the "
     "classic setting for digits, whose rows are the classic ones.",
     "",
     "`r3gan-toy` was set by hand from about a dozen single-seed ring8 runs of 60-120 s on this machine "
@@ -186,7 +186,7 @@ STACKED_NOTES = [
     "[0.144-0.172] and 274 [257-280] (those cells are now the row `r3gan-mlp-stacked-warm-bncopy`; "
     "rerun with the EMA generator's own batch-norm statistics on 2026-12-04, three seeds side by side at "
     "one thread: 1,000 modes on every seed, KL 0.0878, 0.0982 and 0.0974, median **0.0974 "
-    "[0.0878-0.0982]**, and FID 141 [140-144], lower than the earlier cells on every seed in both). Colour folders keep `r3gan-mlp-stacked` until the warm-up is measured on folder32c.",
+    "[0.0878-0.0982]**, and FID 141 [140-144], lower than the earlier cells on every seed in both). Colour folders kept `r3gan-mlp-stacked` until the warm-up was measured on folder32c (2026-12-04, below).",
     "",
     "**Wider networks: the KL target met at 10,000 steps (2026-12-02).** Read digit by digit (seed 0 at "
     "10,000 steps, 26,000 samples), the warm-up's KL of 0.052 was mostly uneven digit frequencies within each "
@@ -260,6 +260,16 @@ STACKED_NOTES = [
     "(`ganforge.resolve.FOLDER_RECIPES`; the colour is read from one file's header when data.channels is "
     "unset), and that is this task's default row. Its KL at 5,000 steps is above StackedMNIST's at 28 px "
     "(0.170 [0.144-0.172]) on the same images; one possible reason, not tested: at 32 px the MLP draws 31% more pixels.",
+    "",
+    "**The warm-up on colour folders (2026-12-04).** StackedMNIST's recipe since 2026-12-01, "
+    "`r3gan-mlp-stacked-warm` (Adam 5e-4 reached by a 1,000-step linear warm-up), ran on folder32c at 5,000 "
+    "steps, three seeds side by side at one thread, with the EMA generator's own batch-norm statistics: "
+    "1,000 [999-1000] modes, KL 0.143, 0.142 and 0.141, median **0.142 [0.141-0.143]**, and FID 77.9, 80.9 and 78.4, median **78.4 [77.9-80.9]**, against "
+    "`r3gan-mlp-stacked`'s 999 [998-1000], 0.200 [0.198-0.201] and 129 [128-132] (cells of 2026-12-01, "
+    "statistics copied, which at 5,000 steps moved StackedMNIST's KL by less than this: 0.111 to 0.0974). "
+    "Lower on every seed on both measures, so colour folders of 32 px and smaller start from "
+    "`r3gan-mlp-stacked-warm` since 2026-12-04, as StackedMNIST and the 64 px folders do; "
+    "`r3gan-mlp-stacked`'s row is kept as it was measured.",
     "",
 ]
 

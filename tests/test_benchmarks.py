@@ -209,7 +209,7 @@ def test_default_is_not_trained_twice_where_it_is_a_named_config():
     assert paper.q.same_as("digits", "default") == "classic"
     assert paper.q.same_as("mnist", "default") == DATA_RECIPES["mnist"] == "r3gan-mlp-b256-g1"
     assert paper.q.same_as("folder32", "default") == "r3gan-mlp-b256-g1"  # a 32 px folder: by size and colour
-    assert paper.q.same_as("folder32c", "default") == "r3gan-mlp-stacked"
+    assert paper.q.same_as("folder32c", "default") == "r3gan-mlp-stacked-warm"
     assert paper.q.same_as("folder64", "default") == paper.q.same_as("folder64c", "default") == "r3gan-mlp-stacked-warm"
     assert paper.q.same_as("stackedmnist", "default") == DATA_RECIPES["stackedmnist"] == "r3gan-mlp-stacked-warm"
     assert paper.q.same_as("ring8", "default") is None
@@ -340,7 +340,7 @@ def test_the_colour_folder_task_writes_stackedmnist_as_rgb_pngs_that_read_back_a
     want = F.interpolate(want, size=(32, 32), mode="bilinear", align_corners=False)
     assert back.shape == (30, 3, 32, 32)
     assert torch.allclose(back, want, atol=1 / 127.5 + 1e-6)  # the same images, to a grey level
-    assert recipe_for(DataConfig(name="imagefolder", dir=str(folder), size=32))[0] == "r3gan-mlp-stacked"
+    assert recipe_for(DataConfig(name="imagefolder", dir=str(folder), size=32))[0] == "r3gan-mlp-stacked-warm"
     grey = paper.q.mnist_png_folder(mnist, tmp_path, "folder32")
     assert load_dataset(DataConfig(name="imagefolder", dir=str(grey), size=32)).x.shape == (60, 1, 32, 32)
     assert recipe_for(DataConfig(name="imagefolder", dir=str(grey), size=32))[0] == "r3gan-mlp-b256-g1"

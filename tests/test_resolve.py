@@ -155,14 +155,15 @@ def test_an_image_folder_takes_its_recipe_by_image_size_and_colour(capsys, tmp_p
     assert small.config.data.channels is None  # read from the files, not written into the config
     assert small.note == "recipe: r3gan-mlp-b256-g1 (the default for data.name=imagefolder at 32 px, grey; your settings on top)"
     lit = resolve(overrides=["data.name=imagefolder", f"data.dir={colour}", "data.size=32"])
-    assert lit.recipe == "r3gan-mlp-stacked" and lit.config.optim.g.lr == lit.config.optim.d.lr == 2e-4
-    assert lit.note.startswith("recipe: r3gan-mlp-stacked (the default for data.name=imagefolder at 32 px, colour;")
+    assert lit.recipe == "r3gan-mlp-stacked-warm" and lit.config.optim.g.lr == lit.config.optim.d.lr == 5e-4
+    assert lit.config.optim.g.warmup == lit.config.optim.d.warmup == 1000
+    assert lit.note.startswith("recipe: r3gan-mlp-stacked-warm (the default for data.name=imagefolder at 32 px, colour;")
     # data.channels says how the loader reads the files, so it decides over the files
     assert resolve(overrides=["data.name=imagefolder", f"data.dir={colour}", "data.size=32",
                               "data.channels=1"]).recipe == "r3gan-mlp-b256-g1"
     # no images to read: taken as colour
     blind = resolve(overrides=["data.name=imagefolder", "data.size=16"])
-    assert blind.recipe == "r3gan-mlp-stacked" and "at 16 px, colour (assumed: no image read)" in blind.note
+    assert blind.recipe == "r3gan-mlp-stacked-warm" and "at 16 px, colour (assumed: no image read)" in blind.note
     unset = resolve(overrides=["data.name=imagefolder", f"data.dir={grey}"])  # the loader's 64 px
     assert unset.recipe == "r3gan-mlp-stacked-warm" and unset.config.optim.d.warmup == 1000
     assert unset.note.startswith("recipe: r3gan-mlp-stacked-warm (the default for data.name=imagefolder at 64 px, grey;")
