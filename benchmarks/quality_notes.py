@@ -179,7 +179,7 @@ STACKED_NOTES = [
     "([quality-steps10000.md](quality-steps10000.md)); in 10 CPU minutes 1,000 modes on every seed, KL "
     "0.0915 [0.0866-0.125] and FID 143 [133-178] against 999 [999-1000], 0.207 [0.199-0.246] and 328 [307-352], "
     "better on every seed (it made 4,623-5,332 steps there against 4,041-4,348 with the same networks and "
-    "batch; why these cells, each run alone, made 14-23% more steps is not known: at equal steps it is better too, as above). Those cells are now the row `r3gan-mlp-stacked-warm-bncopy`. Rerun with the EMA generator's own batch-norm statistics on 2026-12-04, each seed alone at two threads, the recipe made only 3,096-3,409 steps in the 10 minutes and ended at 1,000 modes on every seed, KL 0.181, 0.160 and 0.140, median **0.160 [0.140-0.181]**, and FID 236 [213-240]: short of the earlier cells by as much as their steps fell short (at 5,000 steps the rerun reads 0.0974, below). The machine made the difference, not the code: the earlier cells ran at 8.5-9.2 steps a second after their first 200 s and these at 5.2-5.7, and the earlier cells' code (commit 0df930a), run the same day on the same config for 1,300 steps at two threads, made 5.47 steps a second against today's code's 5.36 ([step-rate-2026-12-04](step-rate-2026-12-04/), one run each). The KL target of "
+    "batch; why these cells, each run alone, made 14-23% more steps is not known: at equal steps it is better too, as above). Those cells are now the row `r3gan-mlp-stacked-warm-bncopy`. Rerun with the EMA generator's own batch-norm statistics on 2026-12-04, each seed alone at two threads, the recipe made only 3,096-3,409 steps in the 10 minutes and ended at 1,000 modes on every seed, KL 0.181, 0.160 and 0.140, median **0.160 [0.140-0.181]**, and FID 236 [213-240]: short of the earlier cells by as much as their steps fell short (at 5,000 steps the rerun reads 0.0974, below). The machine made the difference, not the code: the earlier cells ran at 8.5-9.2 steps a second after their first 200 s and these at 5.2-5.7, and the earlier cells' code (commit 0df930a), run the same day on the same config for 1,300 steps at two threads, made 5.47 and 5.78 steps a second after the warm-up in two runs against today's code's 5.36 and 5.81 ([step-rate-2026-12-04](step-rate-2026-12-04/)). The KL target of "
     "0.05 is still not met; the best seed reached 0.0502. A 100 kimg EMA half-life on top (seed 0, 10,000 "
     "steps) lowered the FID to 51 but raised the KL to 0.067. At 5,000 steps (3 seeds; seed 2 "
     "ran on 2026-12-02): 1,000 modes on every seed, KL 0.111 [0.107-0.112], FID 146 [144-156], against `r3gan-mlp-stacked`'s 0.170 "
@@ -266,10 +266,13 @@ STACKED_NOTES = [
     "steps, three seeds side by side at one thread, with the EMA generator's own batch-norm statistics: "
     "1,000 [999-1000] modes, KL 0.143, 0.142 and 0.141, median **0.142 [0.141-0.143]**, and FID 77.9, 80.9 and 78.4, median **78.4 [77.9-80.9]**, against "
     "`r3gan-mlp-stacked`'s 999 [998-1000], 0.200 [0.198-0.201] and 129 [128-132] (cells of 2026-12-01, "
-    "statistics copied, which at 5,000 steps moved StackedMNIST's KL by less than this: 0.111 to 0.0974). "
+    "statistics copied; on StackedMNIST at 5,000 steps the default's copy-scored cells and its rerun, "
+    "scoring and runs together, differ by far less than this: 0.111 against 0.0974). "
     "Lower on every seed on both measures, so colour folders of 32 px and smaller start from "
     "`r3gan-mlp-stacked-warm` since 2026-12-04, as StackedMNIST and the 64 px folders do; "
-    "`r3gan-mlp-stacked`'s row is kept as it was measured.",
+    "`r3gan-mlp-stacked`'s row is kept as it was measured. The tutorial has not run on folder32c, so "
+    "this default has no tutorial row beside it (on folder32 its cells took 6,300-6,500 s a seed at one "
+    "thread beside two others).",
     "",
 ]
 
