@@ -554,10 +554,22 @@ def run_tutorial_cell(task: str, config: str, seed: int, a, floors: Floors) -> d
             "warnings": [], "machine": machine_name(), "date": time.strftime("%Y-%m-%d")}
 
 
+def probe_fields(a) -> dict:
+    """A time-budget cell's measure of the machine's speed, taken just before it trains
+    (benchmarks/reference.py: machine_probe); nothing for a step-budget cell, whose
+    result does not depend on the machine's speed and whose cells run side by side."""
+    if a.budget != "time" or a.mnist is None:
+        return {}
+    from reference import machine_probe
+
+    return {"reference_it_s": machine_probe(a.mnist)}
+
+
 def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
     make_task_data(task, a.mnist)
+    probe = probe_fields(a)
     if config in TUTORIALS:
-        return run_tutorial_cell(task, config, seed, a, floors)
+        return run_tutorial_cell(task, config, seed, a, floors) | probe
     run_dir = ROOT / "bench_runs" / "quality" / a.budget / task / config / f"seed{seed}"
     cfg = task_config(task, config, seed, a.budget, a.mnist, run_dir)
     res, trainer, fin, wall = train_and_measure(cfg, measure(task, seed, floors))
@@ -570,7 +582,7 @@ def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
     save_samples(x, pic, real=trainer.data.x[:2000] if x.dim() == 2 else None)
     return cell_record(res, fin, wall, task=task, config=config, seed=seed, budget=a.budget) | {
         "curve": curve(recs, keys, ("fid", "w1")), "config_used": cfg.to_dict(), "warnings": res.warnings,
-        "machine": machine_name(), "date": time.strftime("%Y-%m-%d")}
+        "machine": machine_name(), "date": time.strftime("%Y-%m-%d")} | probe
 
 
 def task_extractor(task: str) -> str:
@@ -700,6 +712,9 @@ def write_page(a) -> None:
              f"Total training time of the cells here: {sum(c['seconds'] for c in cells) / 60:.0f} min "
              f"(wall {sum(c['wall_seconds'] for c in cells) / 60:.0f} min).", "",
              "Values: median [min-max] over seeds. Floors are real against real at the same sample sizes.", ""]
+    # a time cell's steps depend on the machine's speed that day: its probe, beside them
+    # (a column once any cell has one; cells from before the probe show "-")
+    probe_head = "machine probe (it/s) | " if any("reference_it_s" in c for c in cells) else ""
     for task in TASKS:
         rows = [(cfg, cs) for (t, cfg), cs in sorted(by.items()) if t == task]
         if not rows:
@@ -708,15 +723,18 @@ def write_page(a) -> None:
         budget = budget_label(a.budget, task)
         lines += [f"## {task} ({budget}; target: {target_text(task, a.budget)})", ""]
         if spec["kind"] == "toy":
-            head = "| config | seeds | modes covered | high-quality share | W1 | W1 floor | steps | target |"
+            head = "| config | seeds | modes covered | high-quality share | W1 | W1 floor | steps | {probe_head}target |"
         elif task in MODE_TASKS:
-            head = "| config | seeds | modes (of 1,000) | mode KL | FID | FID floor | precision | recall | steps | target |"
+            head = "| config | seeds | modes (of 1,000) | mode KL | FID | FID floor | precision | recall | steps | {probe_head}target |"
         else:
-            head = "| config | seeds | FID | FID floor | precision | recall | classes | steps | target |"
+            head = "| config | seeds | FID | FID floor | precision | recall | classes | steps | {probe_head}target |"
+        head = head.format(probe_head=probe_head)
         lines += [head, "|" + "---|" * (head.count("|") - 1)]
         for cfg, cs in rows:
             f = [c["final"] for c in cs if not c["final"].get("diverged")]
             steps = fmt_stat([c["steps"] for c in cs], 4)
+            probe = (fmt_stat([c["reference_it_s"] for c in cs if "reference_it_s" in c]) + " | "
+                     if probe_head else "")
             met = target_met(task, cs, a.budget, strongest_tutorial(by, task))
             mark = "met" if met else ("not met" if met is False else "-")
             if met is not None and len(cs) < 3:  # the targets are on the median of 3 seeds
@@ -726,17 +744,17 @@ def write_page(a) -> None:
                 lines.append(f"| {cfg} | {seeds} | {fmt_stat([x['modes_covered'] for x in f if 'modes_covered' in x])} | "
                              f"{fmt_stat([x['high_quality'] for x in f if 'high_quality' in x])} | "
                              f"{fmt_stat([x['w1'] for x in f])} | {fmt_stat([x.get('w1_floor', math.nan) for x in f if 'w1_floor' in x])} | "
-                             f"{steps} | {mark} |")
+                             f"{steps} | {probe}{mark} |")
             elif task in MODE_TASKS:
                 lines.append(f"| {cfg} | {seeds} | {fmt_stat([x['modes_covered'] for x in f], 4)} | "
                              f"{fmt_stat([x['mode_kl'] for x in f])} | {fmt_stat([x['fid'] for x in f])} | "
                              f"{fmt_stat([x['fid_floor'] for x in f])} | {fmt_stat([x['precision'] for x in f])} | "
-                             f"{fmt_stat([x['recall'] for x in f])} | {steps} | {mark} |")
+                             f"{fmt_stat([x['recall'] for x in f])} | {steps} | {probe}{mark} |")
             else:
                 lines.append(f"| {cfg} | {seeds} | {fmt_stat([x['fid'] for x in f])} | "
                              f"{fmt_stat([x['fid_floor'] for x in f])} | {fmt_stat([x['precision'] for x in f])} | "
                              f"{fmt_stat([x['recall'] for x in f])} | {fmt_stat([x.get('classes_hit', math.nan) for x in f])} | "
-                             f"{steps} | {mark} |")
+                             f"{steps} | {probe}{mark} |")
         lines.append("")
         png = plot_task(a, task, rows)
         if png:

@@ -142,6 +142,14 @@ NOTES = [
     "7,524, 82.9 -> 78.1; seed 1 6,787 -> 7,753, 73.1 -> 75.7; r3gan-mnist seed 1 3,819 -> 4,250, 84.2 -> "
     "79.1. The ranking of the configs did not change.",
     "",
+    "**The machine's speed.** How many steps a cell makes in its minutes depends on the machine's speed "
+    "that day (StackedMNIST's default made 4,623-5,332 steps on 2026-12-01/02 and 3,096-3,409 on "
+    "2026-12-04 with code that runs level, [step-rate-2026-12-04](step-rate-2026-12-04/)). Cells run from "
+    "2026-12-04 on record a probe just before they train: the reference loop's MLP "
+    "(`../shared/bench/naive_wgan_gp.py --arch mlp28`, 100 iterations after 10 of warm-up, with the cell's "
+    "threads) in iterations a second, shown as the *machine probe* column once any cell has one; a cell "
+    "from before shows \"-\". Rows whose probes differ were measured on machines of different speed.",
+    "",
     "**The tutorial's row.** tutorial-dcgan-pg is the plain PyTorch loop of `benchmarks/tutorial_dcgan.py` "
     "in PyTorch-GAN's style (no ganforge), trained at 32 px and scored in that domain (the held-out images "
     "resized to 32 px; floor 1.88), as on the steps pages; seed 0 ran alone on 2026-12-02 and made 1,210 "

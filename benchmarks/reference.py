@@ -39,6 +39,19 @@ def script_it_s(arch: str, mnist: Path, iters: int, warmup: int = 3) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+#: the probe's length: about 5 s alone on the 2-core CPU, short beside a 10-minute cell
+PROBE_ITERS = 100
+
+
+def machine_probe(mnist: Path) -> float:
+    """The reference loop's MLP (``mlp28``) in generator iterations a second, run as a
+    subprocess with this process's environment (so its thread count is the cell's).
+    Recorded beside every time-budget cell of the quality suite: how many steps a cell
+    makes in its CPU minutes depends on the machine's speed that day, and this figure,
+    measured minutes before the cell, tells a slow day from slower code."""
+    return float(script_it_s("mlp28", mnist, PROBE_ITERS, warmup=10)["g_iters_per_s"])
+
+
 def reference_step(arch: str, data: torch.Tensor, seed: int, batch: int = 64,
                    z_dim: int = 64) -> tuple[Callable[[], None], torch.nn.Module]:
     """(one generator iteration of the reference loop, its generator), seeded like the script."""

@@ -300,6 +300,33 @@ def test_a_rerun_page_kept_elsewhere_can_leave_the_notes_off(tmp_path):
     assert new.rstrip().endswith("How the configs were chosen: docs/results/quality.md in the project.")
 
 
+def test_time_cells_carry_the_machine_probe_beside_their_steps(tmp_path, monkeypatch, bench_dir, mnist_dir):
+    # a time cell's step count depends on the machine's speed that day: each one records the
+    # reference loop's rate measured just before it, and the page shows it beside the steps
+    import argparse
+    import json
+
+    q = paper.q
+    monkeypatch.setattr(reference, "PROBE_ITERS", 3)  # the figure's size is not the point here
+    assert q.probe_fields(argparse.Namespace(budget="steps5000", mnist=mnist_dir)) == {}
+    probe = q.probe_fields(argparse.Namespace(budget="time", mnist=mnist_dir))
+    assert set(probe) == {"reference_it_s"} and probe["reference_it_s"] > 0
+    _regenerated(tmp_path, "quality", q.write_page)
+    assert "machine probe" not in (tmp_path / "quality.md").read_text()  # no cell has one: no column
+    cells = sorted((tmp_path / "quality" / "cells" / "mnist" / "r3gan-mlp-b256-g1").glob("seed*.json"))
+    assert len(cells) == 3
+    for f, rate in zip(cells, (7.0, 5.0, 6.0)):
+        f.write_text(json.dumps(json.loads(f.read_text()) | {"reference_it_s": rate}))
+    q.write_page(argparse.Namespace(out=tmp_path, budget="time"))
+    lines = _tables((tmp_path / "quality.md").read_text())
+    mnist_head = next(x for x in lines if "FID floor" in x and "classes" in x)
+    col = mnist_head.split("|").index(" machine probe (it/s) ")
+    row = next(x for x in lines if x.startswith("| r3gan-mlp-b256-g1 |"))
+    assert row.split("|")[col].strip() == "6 [5-7]"
+    other = next(x for x in lines if x.startswith("| r3gan-mlp-mnist |"))
+    assert other.split("|")[col].strip() == "-"  # a cell from before the probe
+
+
 def test_the_paper_page_regenerates_from_its_cells(tmp_path):
     _regenerated(tmp_path, "paper", paper.write_page, best="ivgp0")
     new, old = (tmp_path / "paper_reproduction.md").read_text(), (RESULTS / "paper_reproduction.md").read_text()
