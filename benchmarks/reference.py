@@ -39,7 +39,7 @@ def script_it_s(arch: str, mnist: Path, iters: int, warmup: int = 3) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-#: the probe's length: about 5 s alone on the 2-core CPU, short beside a 10-minute cell
+#: the probe's length: about 7 s of training (10 s with start-up) alone on the 2-core CPU, short beside a 10-minute cell
 PROBE_ITERS = 100
 
 
@@ -48,7 +48,7 @@ def machine_probe(mnist: Path) -> float:
     subprocess with this process's environment (so its thread count is the cell's).
     Recorded beside every time-budget cell of the quality suite: how many steps a cell
     makes in its CPU minutes depends on the machine's speed that day, and this figure,
-    measured minutes before the cell, tells a slow day from slower code."""
+    measured seconds before the cell, tells a slow day from slower code."""
     return float(script_it_s("mlp28", mnist, PROBE_ITERS, warmup=10)["g_iters_per_s"])
 
 
