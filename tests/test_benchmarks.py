@@ -463,7 +463,7 @@ def test_a_kept_tutorial_generator_is_drawn_again_as_the_suite_scored_it(tmp_pat
 
 
 def test_the_step_targets_compare_with_the_strongest_tutorial():
-    q = paper.q
+    q = pytest.importorskip("quality_tasks")
     cell = lambda fid: {"final": {"fid": fid}}  # noqa: E731
     by = {("mnist", "tutorial-dcgan"): [cell(120.0), cell(110.0)], ("mnist", "tutorial-dcgan-pg"): [cell(20.0)]}
     assert q.strongest_tutorial(by, "mnist") == [cell(20.0)]

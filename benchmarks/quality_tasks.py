@@ -1,0 +1,295 @@
+"""The quality suite's tables: its tasks (data, budgets, measures), the configs it compares,
+where each config runs, and the targets each task is judged by (benchmarks/quality.py runs the
+cells; benchmarks/quality_page.py writes the page from them)."""
+from __future__ import annotations
+
+import statistics
+from typing import Any, Optional
+
+TASKS: dict[str, dict[str, Any]] = {
+    "ring8": {"data": {"name": "toy", "toy": "ring8"}, "seconds": 120, "steps": 6000, "kind": "toy"},
+    "grid25": {"data": {"name": "toy", "toy": "grid25"}, "seconds": 120, "steps": 6000, "kind": "toy"},
+    "swissroll": {"data": {"name": "toy", "toy": "swissroll"}, "seconds": 120, "steps": 6000, "kind": "toy"},
+    "digits": {"data": {"name": "digits", "holdout": 297}, "seconds": 180, "steps": 6000, "kind": "image",
+               "n_eval": 297},
+    "mnist": {"data": {"name": "mnist", "holdout": 2000}, "seconds": 600, "steps": 6000, "kind": "image",
+              "n_eval": 2000},
+    # 26,000 stacked images (24,000 to train on): the final measure counts the modes of
+    # 26,000 samples, as the literature does; FID and the curve use 2,000
+    "stackedmnist": {"data": {"name": "stackedmnist", "holdout": 2000, "n_samples": 26000}, "seconds": 600,
+                     "steps": 6000, "kind": "image", "n_eval": 2000, "n_final": 26000},
+    # the 200 grey 25x25 faces scikit-image ships, at 32 px (160 to train on, 40 held out)
+    "lfw": {"data": {"name": "lfw", "holdout": 40, "size": 32}, "seconds": 180, "steps": 3000, "kind": "image",
+            "n_eval": 40},
+    # the folder path end to end: the 10,000 MNIST images written by the suite as 32 px grey
+    # PNGs (bench_runs/quality/folder32/, made once from --mnist) and read back by imagefolder
+    "folder32": {"data": {"name": "imagefolder", "holdout": 2000, "size": 32, "channels": 1}, "seconds": 600,
+                 "steps": 6000, "kind": "image", "n_eval": 2000},
+    # a colour folder: the stackedmnist task's 26,000 images (data seed 0) written once as
+    # 32 px RGB PNGs (bench_runs/quality/folder32c/) and read back by imagefolder, measured
+    # as StackedMNIST is (the stacked classifier reads each channel, resized to 28 px)
+    "folder32c": {"data": {"name": "imagefolder", "holdout": 2000, "size": 32, "channels": 3}, "seconds": 600,
+                  "steps": 6000, "kind": "image", "n_eval": 2000, "n_final": 26000, "extractor": "stacked-lenet"},
+    # the same two at 64 px, the loader's default side (a folder given no --size): where an
+    # image folder's recipe is chosen for 64 px; the classifier reads them antialiased to 28 px
+    "folder64": {"data": {"name": "imagefolder", "holdout": 2000, "size": 64, "channels": 1}, "seconds": 600,
+                 "steps": 6000, "kind": "image", "n_eval": 2000},
+    "folder64c": {"data": {"name": "imagefolder", "holdout": 2000, "size": 64, "channels": 3}, "seconds": 600,
+                  "steps": 6000, "kind": "image", "n_eval": 2000, "n_final": 26000, "extractor": "stacked-lenet"},
+}
+#: tasks whose data is made from the MNIST files (--mnist)
+MNIST_FILES = ("mnist", "stackedmnist", "folder32", "folder32c", "folder64", "folder64c")
+#: the tasks' PNG folders, made by the suite from the MNIST files: task -> what it holds
+PNG_TASKS = {"folder32": "mnist", "folder32c": "stackedmnist", "folder64": "mnist", "folder64c": "stackedmnist"}
+#: tasks measured by the 1,000 modes of StackedMNIST
+MODE_TASKS = ("stackedmnist", "folder32c", "folder64c")
+#: tasks on images (where the image configs run)
+IMAGE_TASKS = ("mnist", "stackedmnist", "lfw", "folder32", "folder32c", "folder64", "folder64c")
+N_TOY = 2000
+CURVE_POINTS = 12  #: evaluations during a run (eval.every_seconds = budget / this)
+
+#: config name -> (preset or None, config dict merged on top). "default" is what `ganforge
+#: train` uses for the task's data when the suite runs (its DATA_RECIPES entry, if any);
+#: "classic" is the dataclass defaults, the WGAN-GP setting that was every data's default
+#: before the recipes (an MLP with n_critic 5, lambda 10, Adam 1e-4 betas 0.5/0.9)
+CONFIGS: dict[str, tuple[Optional[str], dict]] = {
+    "default": ("<data recipe>", {}),
+    "classic": (None, {}),
+    "dcgan-mnist": ("dcgan-mnist", {}),
+    "r3gan-digits": ("r3gan-digits", {}),
+    "r3gan-mnist": ("r3gan-mnist", {}),
+    # the best of the toy-recipe tune study (12 trials on grid25 at seed 100, 2 minutes each;
+    # docs/results/tune/toy-recipe.txt), rounded: measured here on the suite's seeds
+    "r3gan-toy-tuned": ("r3gan-toy", {"optim": {"g": {"lr": 7.4e-4}, "d": {"lr": 7.4e-4}},
+                                      "penalty": {"weight": 0.66}, "train": {"ema_halflife_kimg": 8.3}}),
+    # the recipe on the classic MLP networks (the preset is r3gan-mnist with the model swapped):
+    # on a CPU the MLP runs several times the DCGAN's steps per second, which is what won MNIST
+    # for the classic setting
+    "r3gan-mlp-mnist": ("r3gan-mlp-mnist", {}),
+    # the same with both learning rates decaying (cosine) to 0 at the end of the time budget:
+    # r3gan-mlp-mnist's FID stopped improving at about 22 after 5 of its 10 minutes
+    "r3gan-mlp-mnist-decay": ("r3gan-mlp-mnist", {"optim": {"g": {"schedule": "cosine"},
+                                                            "d": {"schedule": "cosine"}}}),
+    # the same networks at batch 256 with a 10x stronger R1+R2 (1 decaying to 0.1) and Adam
+    # 5e-4: MNIST's default and grey 32 px folders' from 2026-12-01 to 2026-12-03 (how it was
+    # found: NOTES)
+    "r3gan-mlp-b256": ("r3gan-mlp-b256", {}),
+    # the same with a 10x longer EMA half-life (100 kimg, about 390 steps at batch 256; the
+    # ramp-up still caps it at 5% of the images seen): the candidate of 2026-12-01's
+    # exploration (NOTES), where the FID of the 10 kimg EMA rose and fell by 2-3 between evaluations
+    "r3gan-mlp-b256-ema100": ("r3gan-mlp-b256", {"train": {"ema_halflife_kimg": 100}}),
+    # the default with StackedMNIST's wide widths (G 512-1024-2048, D 1024-512; about twice the
+    # cost of a step on a CPU): the default levels off at about 7-10 from 4,000 steps on, a
+    # longer EMA lowered that level by about 0.6 and LR decay raised it (NOTES), so capacity was
+    # the next suspect
+    "r3gan-mlp-b256-wide": ("r3gan-mlp-b256", {"model": {"g_hidden": [512, 1024, 2048], "d_hidden": [1024, 512]}}),
+    # the default with twice the batch (512; twice the cost of a step): batch 128 -> 256 took
+    # the 5,000-step FID from 29.6 to 23.2 in the preset's exploration (NOTES)
+    "r3gan-mlp-b512": ("r3gan-mlp-b256", {"train": {"batch_size": 512}}),
+    # the default with R1+R2 held at gamma 1 instead of decaying to 0.1 by step 5,000: the
+    # default's FID levels off, and the wide networks' rises, from about when gamma nears 0.1.
+    # MNIST's default since 2026-12-03 (NOTES); its first cells ran as r3gan-mlp-b256 with
+    # penalty.weight_min=1 on top (a cosine from 1 to 1: the same weight at every step)
+    "r3gan-mlp-b256-g1": ("r3gan-mlp-b256-g1", {}),
+    # the same as its cells measured it before 2026-12-03 evening: the EMA generator with the
+    # live G's batch-norm statistics copied (train.ema_batchnorm=copy; the default since is to
+    # measure its own). Its 10,000-step cells are those first cells (kept under this name
+    # when the default's were rerun); they ran as a cosine of gamma from 1 to 1 (NOTES)
+    "r3gan-mlp-b256-g1-bncopy": ("r3gan-mlp-b256-g1", {"train": {"ema_batchnorm": "copy"}}),
+    # the same with the 100 kimg EMA half-life (about 390 steps at batch 256): g1 reached 0.54x
+    # the tutorial at 10,000 steps (target 0.5x) with its curve still moving by 1-3 between
+    # evaluations, and the longer EMA lowered the previous default at 10,000 steps on every seed
+    "r3gan-mlp-b256-g1-ema100": ("r3gan-mlp-b256-g1", {"train": {"ema_halflife_kimg": 100}}),
+    # R1+R2 held at gamma 2 (2026-12-03): raising gamma from a decay to 0.1 to a constant 1
+    # removed most of the default's levelling off at 10,000 steps; whether more of it helps
+    # further, alone and with the 100 kimg EMA. Lower than g1 on one draw per seed at every
+    # budget, level with it on 8 draws (STEP_NOTES, NOTES), so not adopted
+    "r3gan-mlp-b256-g2": ("r3gan-mlp-b256-g1", {"penalty": {"weight": 2.0}}),
+    "r3gan-mlp-b256-g2-ema100": ("r3gan-mlp-b256-g1", {"penalty": {"weight": 2.0},
+                                                        "train": {"ema_halflife_kimg": 100}}),
+    # StackedMNIST's two candidates (2026-12-01): at Adam 5e-4 MNIST's recipe lost its critic
+    # there within a few hundred steps (D(real) = D(fake), loss log 2) and G drew colour noise;
+    # single-seed explorations at 2,000 steps put the edge near 3e-4 (STACKED_NOTES).
+    # r3gan-mlp-b256 at 2e-4, StackedMNIST's recipe from then until the warm-up below
+    # (colour folders' still):
+    "r3gan-mlp-stacked": ("r3gan-mlp-stacked", {}),
+    # G at 2e-4 and D at 4e-4 (one seed; the first won on it)
+    "r3gan-mlp-b256-g2d4": ("r3gan-mlp-b256", {"optim": {"g": {"lr": 2e-4}, "d": {"lr": 4e-4}}}),
+    # MNIST's 5e-4 reached after a linear warm-up over the first 1,000 generator steps (at a
+    # constant 5e-4 the critic was lost within 30 steps, before D had learnt anything):
+    # StackedMNIST's recipe since 2026-12-01 (its first cells ran as r3gan-mlp-stacked with
+    # these rates and warm-ups on top, before the preset existed: the same config)
+    "r3gan-mlp-stacked-warm": ("r3gan-mlp-stacked-warm", {}),
+    # the same as its cells measured it before 2026-12-03 evening (the EMA generator with the
+    # live G's batch-norm statistics copied); its cells at 5,000 and 10,000 steps and 10 CPU
+    # minutes are the recipe's first ones (kept under this name when the default's were rerun)
+    "r3gan-mlp-stacked-warm-bncopy": ("r3gan-mlp-stacked-warm", {"train": {"ema_batchnorm": "copy"}}),
+    # the same with a 100 kimg EMA half-life (better on MNIST at 10,000 steps on every seed)
+    "r3gan-mlp-stacked-warm-ema100": ("r3gan-mlp-stacked-warm", {"train": {"ema_halflife_kimg": 100}}),
+    # the warm-up with a wider critic (512-256 -> 1024-512) or a wider generator
+    # (256-512-1024 -> 512-1024-2048): at 10,000 steps 30% of the warm-up's samples were read
+    # by the classifier with under 90% confidence per channel (real: 6%), and the digits it
+    # made too rarely (0 and 8) carried most of the KL above the real data's (NOTES)
+    "r3gan-mlp-stacked-warm-d1024": ("r3gan-mlp-stacked-warm", {"model": {"d_hidden": [1024, 512]}}),
+    "r3gan-mlp-stacked-warm-g2048": ("r3gan-mlp-stacked-warm", {"model": {"g_hidden": [512, 1024, 2048]}}),
+    # both wider (each alone lowered the KL at 5,000 steps, seed 0): the r3gan-mlp-stacked-warm-wide
+    # preset (its first cells ran as these two widths on r3gan-mlp-stacked-warm: the same config).
+    # Below the KL target at 10,000 steps, far above it in 10 CPU minutes (a third of the steps)
+    "r3gan-mlp-stacked-warm-wide": ("r3gan-mlp-stacked-warm-wide", {}),
+    # StackedMNIST's recipe with R1+R2 held at gamma 1 (no decay to 0.1): on MNIST that removed
+    # most of the default's levelling off at 10,000 steps (r3gan-mlp-b256-g1), and StackedMNIST's
+    # default missed its KL target there by a little (0.0523 against 0.05)
+    "r3gan-mlp-stacked-warm-g1": ("r3gan-mlp-stacked-warm", {"penalty": {"weight_min": 1.0}}),
+    # StackedMNIST's recipe with a minibatch-stddev feature before D's output layer (groups of
+    # 4, StyleGAN's and R3GAN's): the warm-up's KL above the target was uneven digit
+    # frequencies within each channel, a kind of unevenness a D that judges one image at a
+    # time cannot see and one that sees a group's spread can. At 10,000 steps higher KL and
+    # FID on every seed (STACKED_NOTES), so not adopted
+    "r3gan-mlp-stacked-warm-mbstd4": ("r3gan-mlp-stacked-warm", {"model": {"d_mbstd": 4}}),
+    # StackedMNIST's recipe with a 128-d latent instead of 64 (the same cost a step: only G's
+    # first layer grows), for the digits it makes too rarely. Under the KL target at 10,000 steps
+    # by a small margin, not better in 10 CPU minutes (STACKED_NOTES), so not the default
+    "r3gan-mlp-stacked-warm-z128": ("r3gan-mlp-stacked-warm", {"model": {"z_dim": 128}}),
+    # StackedMNIST's recipe with both learning rates decaying (cosine, after the warm-up) to 0
+    # at the end of the run: 30% of its samples were read with under 90% confidence per channel,
+    # and settling G and D at the end may sharpen them (the same cost a step). Worse at 10,000
+    # steps, seed 0: its FID stalled from about 5,000 steps on (STACKED_NOTES)
+    "r3gan-mlp-stacked-warm-cos": ("r3gan-mlp-stacked-warm", {"optim": {"g": {"schedule": "cosine"},
+                                                                         "d": {"schedule": "cosine"}}}),
+    # the image issue's baseline: a plain tutorial DCGAN loop without ganforge
+    # (benchmarks/tutorial_dcgan.py; its cells are trained by that loop, not by api.train)
+    "tutorial-dcgan": (None, {}),
+    # the same design as the most copied copy of it trains it (PyTorch-GAN's dcgan.py: batch
+    # norm eps 0.8, PyTorch's Linear init, G first; benchmarks/tutorial_dcgan.py says why)
+    "tutorial-dcgan-pg": (None, {}),
+    # the modern recipe on the new convolutional families (candidates, not yet measured)
+    "r3gan-upconv": ("r3gan-mnist", {"model": {"name": "upconv"}}),
+    "r3gan-resnet": ("r3gan-mnist", {"model": {"name": "resnet", "width": 32}}),
+    # the tutorial's design in ganforge: upconv networks (no checkerboard), the
+    # non-saturating loss and Adam 2e-4 betas 0.5/0.999 of dcgan-mnist, D dropout 0.25 as
+    # the tutorial's, and an EMA of G's weights (the tutorial has none)
+    "dcgan-upconv": ("dcgan-mnist", {"model": {"name": "upconv", "d_dropout": 0.25},
+                                     "train": {"ema_halflife_kimg": 10}}),
+    # the same with batch norm in D, as the tutorial's D has (dcgan-upconv ended at 1.7x the
+    # tutorial's FID at 5,000 steps once the tutorial was measured in its own domain)
+    "dcgan-upconv-bn": ("dcgan-mnist", {"model": {"name": "upconv", "d_dropout": 0.25, "d_norm": "batch"},
+                                        "train": {"ema_halflife_kimg": 10}}),
+    # the same with D's batch norm where the tutorial puts it (after the activation and
+    # dropout: model.d_norm=batch-after) and the tutorial's N(0, 0.02) init, trained at the
+    # tutorial's 32 px: benchmarks/conv_gap.py found the tutorial's lead in its D (the tutorial's
+    # G with ganforge's D lost; the tutorial's D with ganforge's G did not; without its batch
+    # norms the tutorial's D lost too). The dcgan-upconv-mnist preset since 2026-12-02 (its
+    # first cell ran as dcgan-mnist with these overrides on top: the same config)
+    "dcgan-upconv-bn-after": ("dcgan-upconv-mnist", {}),
+}
+#: configs that only make sense on some tasks (image presets on their own data)
+ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist": ("mnist", "stackedmnist"),
+           "r3gan-mlp-mnist": ("mnist",), "r3gan-mlp-mnist-decay": ("mnist",), "r3gan-mlp-b256": IMAGE_TASKS,
+           "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
+           "r3gan-mlp-b256-wide": ("mnist",),
+           "r3gan-mlp-b512": ("mnist",), "r3gan-mlp-b256-g1": ("mnist", "folder32"),
+           "r3gan-mlp-b256-g1-bncopy": ("mnist", "folder32"),
+           "r3gan-mlp-b256-g1-ema100": ("mnist",), "r3gan-mlp-b256-g2": ("mnist",),
+           "r3gan-mlp-b256-g2-ema100": ("mnist",),
+           "r3gan-mlp-stacked": MODE_TASKS,
+           "r3gan-mlp-b256-g2d4": ("stackedmnist",), "r3gan-mlp-stacked-warm": MODE_TASKS + ("folder64",),
+           "r3gan-mlp-stacked-warm-ema100": ("stackedmnist",), "r3gan-mlp-stacked-warm-bncopy": ("stackedmnist",),
+           "r3gan-mlp-stacked-warm-d1024": ("stackedmnist",),
+           "r3gan-mlp-stacked-warm-g2048": ("stackedmnist",), "r3gan-mlp-stacked-warm-wide": ("stackedmnist",),
+           "r3gan-mlp-stacked-warm-g1": ("stackedmnist",), "r3gan-mlp-stacked-warm-mbstd4": ("stackedmnist",),
+           "r3gan-mlp-stacked-warm-z128": ("stackedmnist",), "r3gan-mlp-stacked-warm-cos": ("stackedmnist",),
+           "r3gan-toy-tuned": ("ring8", "grid25", "swissroll"), "tutorial-dcgan": IMAGE_TASKS,
+           "tutorial-dcgan-pg": IMAGE_TASKS,
+           "r3gan-upconv": IMAGE_TASKS, "r3gan-resnet": IMAGE_TASKS,
+           "dcgan-upconv": IMAGE_TASKS, "dcgan-upconv-bn": IMAGE_TASKS, "dcgan-upconv-bn-after": ("mnist",)}
+
+
+
+def steps_of(task: str, budget: str) -> int:
+    """The generator steps of a steps budget: ``steps`` (the task's), or ``stepsN``."""
+    return int(budget[5:]) if budget.startswith("steps") and budget[5:] else TASKS[task]["steps"]
+
+
+
+#: the tutorial baselines: config -> the style benchmarks/tutorial_dcgan.py trains in
+TUTORIALS = {"tutorial-dcgan": "plain", "tutorial-dcgan-pg": "pytorch-gan"}
+
+
+def strongest_tutorial(by: dict, task: str) -> Optional[list[dict]]:
+    """The cells of the tutorial baseline with the lowest median FID on ``task`` (the ratio
+    targets compare with the strongest tutorial measured), or None if none has run."""
+    runs = [by[(task, name)] for name in TUTORIALS if by.get((task, name))]
+    runs = [cs for cs in runs if any("fid" in c["final"] for c in cs)]
+    return min(runs, key=lambda cs: statistics.median(c["final"]["fid"] for c in cs if "fid" in c["final"]),
+               default=None)
+
+
+# ---------------------------------------------------------------------- the page
+TARGETS = {
+    "ring8": "8/8 modes, high-quality share >= 0.9",
+    "grid25": "25/25 modes, high-quality share >= 0.9",
+    "swissroll": "W1 <= 1.5x the real-vs-real W1",
+    "digits": "FID <= 1.5x the real-vs-real floor",
+    "mnist": "FID <= 10 (median of 3 seeds)",
+    "stackedmnist": "1,000 of 1,000 modes and KL <= 0.05 (median of 3 seeds)",
+    "lfw": "none set (a small face set; FID in the digit classifier's features)",
+    "folder32": "FID <= 10 (median of 3 seeds), as MNIST",
+    "folder32c": "1,000 of 1,000 modes and KL <= 0.05 (median of 3 seeds), as StackedMNIST",
+    "folder64": "FID <= 10 (median of 3 seeds), as MNIST",
+    "folder64c": "1,000 of 1,000 modes and KL <= 0.05 (median of 3 seeds), as StackedMNIST",
+}
+
+
+#: the image issue's step-budget targets on MNIST: FID at most this, and at most half the
+#: tutorial baseline's (medians of 3 seeds)
+STEP_TARGETS = {"steps5000": 15.0, "steps10000": 8.0}
+#: tasks judged by MNIST's FID targets
+MNIST_FID_TASKS = ("mnist", "folder32", "folder64")
+
+
+def step_target(task: str, budget: str) -> Optional[float]:
+    """The step-budget FID target of a task, if the issue set one."""
+    return STEP_TARGETS.get(budget) if task in MNIST_FID_TASKS else None
+
+
+def has_targets(budget: str) -> bool:
+    """Targets exist for the time budget, the tasks' own steps budget and STEP_TARGETS."""
+    return budget in ("time", "steps") or budget in STEP_TARGETS
+
+
+def target_text(task: str, budget: str) -> str:
+    limit = step_target(task, budget)
+    if limit is not None:
+        return f"FID <= {limit:g} and <= 0.5x the strongest tutorial's (median of 3 seeds)"
+    return TARGETS[task] if has_targets(budget) else "none set at this budget"
+
+
+def target_met(task: str, cells: list[dict], budget: str = "time",
+               tutorial: Optional[list[dict]] = None) -> Optional[bool]:
+    """Whether ``cells`` (one config's seeds) meet the task's target at ``budget``; the
+    step-budget targets also compare with the tutorial's cells (undecided without them)."""
+    fins = [c["final"] for c in cells]
+    if not has_targets(budget):
+        return None
+    if not fins or any(f.get("diverged") for f in fins):
+        return False if fins else None
+    limit = step_target(task, budget)
+    if limit is not None:
+        fid = statistics.median(f["fid"] for f in fins)
+        tut = [c["final"]["fid"] for c in tutorial or [] if "fid" in c["final"]]
+        if fid > limit or (tut and fid > 0.5 * statistics.median(tut)):
+            return False
+        return True if tut else None
+    if task in ("ring8", "grid25"):
+        total = 8 if task == "ring8" else 25
+        return all(f["modes_covered"] == total and f["high_quality"] >= 0.9 for f in fins)
+    if task == "swissroll":
+        return all(f["w1"] <= 1.5 * f["w1_floor"] for f in fins)
+    if task == "digits":
+        return all(f["fid"] <= 1.5 * f["fid_floor"] for f in fins)
+    if task in MNIST_FID_TASKS:
+        return statistics.median(f["fid"] for f in fins) <= 10
+    if task in MODE_TASKS:
+        return (statistics.median(f["modes_covered"] for f in fins) == 1000
+                and statistics.median(f["mode_kl"] for f in fins) <= 0.05)
+    return None
