@@ -44,6 +44,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -120,7 +122,9 @@ def make_task_data(task: str, mnist: Optional[Path]) -> None:
 def mnist_png_folder(mnist: Path, under: Path, task: str = "folder32", size: int = 32) -> Path:
     """A folder task's images as ``size`` px PNGs, made from the MNIST files: MNIST's grey
     digits (folder32) or the stackedmnist task's colour images (folder32c). Made once; a
-    marker file says it is complete, so a folder half-written by a stopped suite is made again."""
+    marker file says it is complete, so a folder half-written by a stopped suite is made again.
+    It is written beside its place and renamed into it when complete, so cells started side by
+    side (each making the folder) never read a file another is still writing."""
     import torch.nn.functional as F
     from PIL import Image
 
@@ -128,10 +132,11 @@ def mnist_png_folder(mnist: Path, under: Path, task: str = "folder32", size: int
     from ganforge.data import load_dataset
 
     folder = png_folder(under, task)
-    done = folder / "COMPLETE"
-    if done.is_file():
+    if (folder / "COMPLETE").is_file():
         return folder
-    folder.mkdir(parents=True, exist_ok=True)
+    part = folder.parent / f".{folder.name}.{os.getpid()}.partial"  # this process's own
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir(parents=True)
     kind = PNG_TASKS[task]
     data = {"name": kind, "dir": str(mnist.resolve())}
     if kind == "stackedmnist":  # the stackedmnist task's images, holdout included
@@ -140,8 +145,14 @@ def mnist_png_folder(mnist: Path, under: Path, task: str = "folder32", size: int
     x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
     pix = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     for i, a in enumerate(pix):
-        Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a).save(folder / f"{i:05d}.png")  # uint8: L or RGB
-    done.write_text(f"{len(pix)} images\n")
+        Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a).save(part / f"{i:05d}.png")  # uint8: L or RGB
+    (part / "COMPLETE").write_text(f"{len(pix)} images\n")
+    if folder.exists() and not (folder / "COMPLETE").is_file():  # half-written by an older suite
+        shutil.rmtree(folder, ignore_errors=True)
+    try:
+        part.rename(folder)
+    except OSError:  # another cell completed the same folder first: its images are these
+        shutil.rmtree(part)
     return folder
 
 

@@ -374,6 +374,43 @@ def test_the_colour_folder_task_writes_stackedmnist_as_rgb_pngs_that_read_back_a
     assert recipe_for(DataConfig(name="imagefolder", dir=str(grey), size=32))[0] == "r3gan-mlp-b256-g1"
 
 
+def test_a_folder_task_is_made_whole_or_not_at_all(tmp_path, monkeypatch):
+    """Cells started side by side each make their task's PNG folder: each writes its own copy
+    beside the folder and renames it in when complete, so none reads a half-written folder; a
+    folder half-written before (no marker) is replaced, and no partial copy is left behind."""
+    import shutil
+
+    from test_images import _idx_folder
+
+    mnist = tmp_path / "mnist"
+    mnist.mkdir()
+    _idx_folder(mnist)
+    folder = tmp_path / "quality" / "folder32"
+    folder.mkdir(parents=True)
+    (folder / "00000.png").write_bytes(b"cut short")
+    assert paper.q.mnist_png_folder(mnist, tmp_path, "folder32") == folder
+    assert (folder / "COMPLETE").read_text() == "60 images\n" and len(list(folder.glob("*.png"))) == 60
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["folder32"]
+    stamp = (folder / "COMPLETE").stat().st_mtime_ns
+    paper.q.mnist_png_folder(mnist, tmp_path, "folder32")  # complete: not made again
+    assert (folder / "COMPLETE").stat().st_mtime_ns == stamp
+
+    # another cell completes the same folder while this one writes: theirs is kept, ours dropped
+    other = tmp_path / "quality" / "folder32c"
+    monkeypatch.setitem(paper.q.TASKS["stackedmnist"]["data"], "n_samples", 30)
+    rename = Path.rename
+
+    def beaten(self, target):
+        if target == other and not target.exists():
+            shutil.copytree(folder, other)  # the other cell's complete folder ("60 images")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", beaten)
+    assert paper.q.mnist_png_folder(mnist, tmp_path, "folder32c") == other
+    assert (other / "COMPLETE").read_text() == "60 images\n"
+    assert sorted(p.name for p in other.parent.iterdir()) == ["folder32", "folder32c"]
+
+
 def test_health_replay_reads_a_runs_loss_and_reports_the_critic_lost_where_the_monitor_would(tmp_path, capsys):
     import json
 
