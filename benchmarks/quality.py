@@ -32,8 +32,9 @@ Tasks, budgets (training clock, evaluation excluded) and measures:
 Configs are named in CONFIGS: the default that `ganforge train` uses for the data now, the
 previous default, and presets. A cell is (task, config, seed); each writes
 docs/results/quality/cells/TASK/CONFIG/seedN.json when done, and a rerun skips finished
-cells, so the suite can stop and continue. Run folders go to bench_runs/quality/ (not
-committed). The page docs/results/quality.md (quality-BUDGET.md for a steps budget) is
+cells, so the suite can stop and continue; a step-counted cell stopped part way (ganforge's
+or the tutorial's) continues from its last checkpoint (a tenth of its steps apart), bit for
+bit. Run folders go to bench_runs/quality/ (not committed). The page docs/results/quality.md (quality-BUDGET.md for a steps budget) is
 rewritten from all finished cells after every cell.
 
 --budget steps trains each task for a fixed number of generator steps instead (STEP_BUDGET:
@@ -100,7 +101,9 @@ def task_dict(task: str, config: str, seed: int, budget: str, mnist: Optional[Pa
         ev = {"every_seconds": secs / CURVE_POINTS, "every": 0}
     else:
         steps = steps_of(task, budget)
-        train.update(iters=steps, max_seconds=None)
+        # a step-counted cell checkpoints 10 times, so that a stopped suite continues it
+        # (train_and_measure's resume) instead of starting hours of training again
+        train.update(iters=steps, max_seconds=None, ckpt_every=max(1, steps // 10))
         ev = {"every": max(1, steps // CURVE_POINTS), "every_seconds": None}
     ev["n"] = spec.get("n_eval", N_TOY)
     if "extractor" in spec:  # a folder's images say nothing of their kind: the task names the features
@@ -372,7 +375,7 @@ def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
         return run_tutorial_cell(task, config, seed, a, floors) | probe
     run_dir = ROOT / "bench_runs" / "quality" / a.budget / task / config / f"seed{seed}"
     cfg = task_config(task, config, seed, a.budget, a.mnist, run_dir)
-    res, trainer, fin, wall = train_and_measure(cfg, measure(task, seed, floors))
+    res, trainer, fin, wall = train_and_measure(cfg, measure(task, seed, floors), resume=a.budget != "time")
     recs = api.RunDir(run_dir).read_metrics()
     keys = ("fid", "precision", "recall", "classes_hit", "w1", "modes_covered", "high_quality")
     from ganforge.images import save_samples

@@ -6,8 +6,9 @@ quality) shares, so that each study is a declaration of its cells and its page.
   killed) and continue, and its page is rewritten from whatever cells exist.
 * :func:`resolved`: a cell's config through ``ganforge.resolve`` (the rule every route
   follows), with the data recipe under it only where the study asks for it.
-* :func:`train_and_measure`: one run from scratch, then its final quality from the saved
-  model (EMA weights when on).
+* :func:`train_and_measure`: one run (from scratch, or continued from the checkpoint of an
+  interrupted attempt at the same config), then its final quality from the saved model (EMA
+  weights when on).
 * Curves and statistics: :func:`curve`, :func:`first_reach`, :func:`median_range`,
   :func:`median_iqr`, :func:`median_or_none`, :func:`mann_whitney`.
 """
@@ -91,14 +92,36 @@ def machine_name() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}"
 
 
-def train_and_measure(cfg: Config, measure: Callable[[api.LoadedModel], dict]) -> tuple:
-    """Train one cell's run from scratch in ``cfg.out`` (an interrupted earlier attempt is
-    discarded) and measure its end: (result, the loaded model, final metrics, wall seconds)."""
+def can_continue(run_dir: Path, cfg: Config) -> bool:
+    """Whether ``run_dir`` holds an interrupted attempt at ``cfg`` that can go on: a checkpoint,
+    and a stored config that is ``cfg`` in everything but ``train.iters`` (a cut-off test run
+    may have asked for fewer)."""
+    run = api.RunDir(run_dir)
+    if not (run.is_run() and (run.checkpoints / "manifest.json").is_file()):
+        return False
+    try:
+        stored = Config.from_dict(run.read_config())
+    except Exception:  # unreadable or from older code: start again
+        return False
+    stored.train.iters = cfg.train.iters
+    return stored.to_dict() == cfg.to_dict()
+
+
+def train_and_measure(cfg: Config, measure: Callable[[api.LoadedModel], dict], resume: bool = False) -> tuple:
+    """Train one cell's run in ``cfg.out`` and measure its end: (result, the loaded model,
+    final metrics, wall seconds). An earlier attempt there is discarded, unless ``resume`` and
+    it can go on (:func:`can_continue`): then training continues from its newest checkpoint,
+    as ``ganforge train --resume`` would (the library's resume is exact, so the cell ends
+    where one straight run ends). Only step-counted cells resume: a time budget's clock does
+    not survive a restart on a different day."""
     run_dir = Path(cfg.out)
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
     t0 = time.time()
-    res = api.train(cfg, log=lambda m: None)
+    if resume and can_continue(run_dir, cfg):
+        res = api.train(resume=run_dir, overrides=[f"train.iters={cfg.train.iters}"], log=lambda m: None)
+    else:
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        res = api.train(cfg, log=lambda m: None)
     model = api.load_model(run_dir)
     fin = measure(model)
     return res, model, fin, time.time() - t0

@@ -248,6 +248,41 @@ def test_study_cells_are_resumable(tmp_path, capsys):
     assert study.Study("demo", tmp_path, "steps").load() == []  # a steps budget keeps its own cells
 
 
+def test_a_step_cell_cut_off_continues_to_where_one_straight_run_ends(tmp_path):
+    """train_and_measure(resume=True) continues an interrupted attempt at the same config from
+    its checkpoint, to the weights of one straight run; an attempt at another config, or
+    without resume, is discarded and trained again."""
+    import torch
+
+    from conftest import tiny_config
+
+    def cfg(name: str, iters: int = 20, **train):
+        return study.resolved(tiny_config(tmp_path, train={"iters": iters, "ckpt_every": 10, **train},
+                                          out=str(tmp_path / name)))
+
+    def final_g(run: Path) -> dict:  # the newest checkpoint's generator
+        return torch.load(max((run / "checkpoints").glob("ckpt_*.pt")), weights_only=True)["G"]
+
+    steps = lambda m: {"step": m.step}  # noqa: E731  (the measure: where the loaded model is)
+    res, _, fin, _ = study.train_and_measure(cfg("straight"), steps)
+    assert res.step == 20 and fin == {"step": 20}
+    study.train_and_measure(cfg("cut", iters=10), steps)  # the attempt stopped at step 10
+    res, _, fin, _ = study.train_and_measure(cfg("cut"), steps, resume=True)
+    assert res.step == 20 and fin == {"step": 20}
+    a, b = final_g(tmp_path / "straight"), final_g(tmp_path / "cut")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    steps_logged = [r["step"] for r in study.api.RunDir(tmp_path / "cut").read_metrics() if "loss_d" in r]
+    assert steps_logged == sorted(set(steps_logged))  # the log continues, no step twice
+
+    study.train_and_measure(cfg("other", iters=10), steps)
+    assert not study.can_continue(tmp_path / "other", cfg("other", n_critic=1))  # another config
+    assert study.can_continue(tmp_path / "other", cfg("other"))  # only the steps differ
+    marker = tmp_path / "other" / "checkpoints" / "ckpt_0000010.pt"
+    stamp = marker.stat().st_mtime_ns
+    res, _, _, _ = study.train_and_measure(cfg("other"), steps)  # no resume: trained again
+    assert res.step == 20 and marker.stat().st_mtime_ns != stamp
+
+
 def test_curve_statistics_by_hand():
     pts = [{"step": 10, "time": 1.0, "fid": 300.0}, {"step": 20, "time": 2.5, "fid": 120.0},
            {"step": 30, "time": 4.0, "fid": 90.0}]
