@@ -27,7 +27,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-import torch
 import torch.nn as nn
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -29,17 +29,19 @@ Tasks, budgets (training clock, evaluation excluded) and measures:
   folder64,      10 min   folder32 and folder32c at 64 px, the side an image folder is
   folder64c               resized to when no --size is given (its recipe is chosen here)
 
-Configs are named in CONFIGS: the default that `ganforge train` uses for the data now, the
-previous default, and presets. A cell is (task, config, seed); each writes
+Tasks, configs and targets are declared in quality_tasks.py (CONFIGS names the configs: the
+default that `ganforge train` uses for the data now, the previous default, and presets); the
+page is written by quality_page.py. A cell is (task, config, seed); each writes
 docs/results/quality/cells/TASK/CONFIG/seedN.json when done, and a rerun skips finished
-cells, so the suite can stop and continue; a step-counted cell stopped part way (ganforge's
-or the tutorial's) continues from its last checkpoint (a tenth of its steps apart), bit for
-bit. Run folders go to bench_runs/quality/ (not committed). The page docs/results/quality.md (quality-BUDGET.md for a steps budget) is
-rewritten from all finished cells after every cell.
+cells, so the suite can stop and continue; a step-counted cell stopped part way (ganforge's or
+the tutorial's) continues from its last checkpoint, bit for bit.
+Run folders go to bench_runs/quality/ (not committed). The page docs/results/quality.md
+(quality-BUDGET.md for a steps budget) is rewritten from all finished cells after every cell.
 
---budget steps trains each task for a fixed number of generator steps instead (STEP_BUDGET:
-what the default config reaches in the time budget on the 2-core CPU this page was made
-on), for machines of other speeds; those cells are stored apart (cells-steps/).
+--budget steps trains each task for a fixed number of generator steps instead (each task's
+"steps" in TASKS: what the default config reached in the time budget on the 2-core CPU this
+page was made on), for machines of other speeds; --budget stepsN trains N steps. Those cells
+are stored apart (cells-steps/, cells-stepsN/).
 """
 from __future__ import annotations
 
