@@ -197,7 +197,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-b256-g2-ema100": ("mnist",),
            "r3gan-mlp-stacked": MODE_TASKS,
            "r3gan-mlp-b256-g2d4": ("stackedmnist",), "r3gan-mlp-stacked-warm": MODE_TASKS + ("folder64",),
-           "r3gan-mlp-stacked-warm-ema100": ("stackedmnist",), "r3gan-mlp-stacked-warm-bncopy": ("stackedmnist",),
+           "r3gan-mlp-stacked-warm-ema100": ("stackedmnist",), "r3gan-mlp-stacked-warm-bncopy": ("stackedmnist", "folder64"),
            "r3gan-mlp-stacked-warm-d1024": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-g2048": ("stackedmnist",), "r3gan-mlp-stacked-warm-wide": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-g1": ("stackedmnist",), "r3gan-mlp-stacked-warm-mbstd4": ("stackedmnist",),
