@@ -94,14 +94,16 @@ def machine_name() -> str:
 
 def can_continue(run_dir: Path, cfg: Config) -> bool:
     """Whether ``run_dir`` holds an interrupted attempt at ``cfg`` that can go on: a checkpoint,
-    and a stored config that is ``cfg`` in everything but ``train.iters`` (a cut-off test run
-    may have asked for fewer)."""
+    and a stored config that is ``cfg`` in everything but ``train.iters``, which may ask for
+    fewer steps (a cut-off test run) but not more (its checkpoints could be past this cell's end)."""
     run = api.RunDir(run_dir)
     if not (run.is_run() and (run.checkpoints / "manifest.json").is_file()):
         return False
     try:
         stored = Config.from_dict(run.read_config())
     except Exception:  # unreadable or from older code: start again
+        return False
+    if stored.train.iters > cfg.train.iters:
         return False
     stored.train.iters = cfg.train.iters
     return stored.to_dict() == cfg.to_dict()

@@ -277,6 +277,7 @@ def test_a_step_cell_cut_off_continues_to_where_one_straight_run_ends(tmp_path):
     study.train_and_measure(cfg("other", iters=10), steps)
     assert not study.can_continue(tmp_path / "other", cfg("other", n_critic=1))  # another config
     assert study.can_continue(tmp_path / "other", cfg("other"))  # only the steps differ
+    assert not study.can_continue(tmp_path / "other", cfg("other", iters=5))  # past this cell's end
     marker = tmp_path / "other" / "checkpoints" / "ckpt_0000010.pt"
     stamp = marker.stat().st_mtime_ns
     res, _, _, _ = study.train_and_measure(cfg("other"), steps)  # no resume: trained again
