@@ -487,12 +487,12 @@ STEP_NOTES = [
     "on short runs, not by a committed command), so none ran there: the 64 px default has no tutorial row "
     "beside it yet.",
     "",
-    "**folder64's default rerun with the EMA generator's own statistics (2026-12-04, seed 0 so far).** "
+    "**folder64's default rerun with the EMA generator's own statistics (2026-12-04, seeds 0 and 1).** "
     "The cells above were scored with the statistics copied; they are kept as "
     "`r3gan-mlp-stacked-warm-bncopy` (9.00 and 7.56). `r3gan-mlp-stacked-warm` trained again on folder64 "
-    "for 5,000 steps (seed 0, one thread, beside other cells; 3,125 s) reads FID **7.66** (floor 1.81), "
-    "against its earlier 9.00 on the same seed: under MNIST's 15 at 5,000 steps, as before. One seed is not "
-    "judged; seed 1 was started and stopped part way (it continues from its checkpoint on the next run of "
-    "the same command), seed 2 has not run. folder64c's cells are still the copied-statistics ones.",
+    "for 5,000 steps (one thread each, beside other cells; 3,125 and 2,178 s) reads FID **7.66 and 7.56** "
+    "(seeds 0 and 1, floor 1.81), against the earlier 9.00 and 7.56 on the same seeds: lower on seed 0, "
+    "level on seed 1, and under MNIST's 15 at 5,000 steps on both. Seed 2 has not run, so the row is not "
+    "judged on 3 seeds (the earlier cells had 2 as well). folder64c's cells are still the copied-statistics ones.",
     "",
 ]
