@@ -158,6 +158,8 @@ def mnist_png_folder(mnist: Path, under: Path, task: str = "folder32", size: int
         part.rename(folder)
     except OSError:  # another cell completed the same folder first: its images are these
         shutil.rmtree(part)
+    if not (folder / "COMPLETE").is_file():  # a half-written folder that could not be removed
+        raise SystemExit(f"{folder}: incomplete and could not be replaced; remove it and run again")
     return folder
 
 

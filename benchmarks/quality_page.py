@@ -25,6 +25,7 @@ def study(a) -> Study:
 def budget_label(budget: str, task: str) -> str:
     return f"{TASKS[task]['seconds'] // 60} min" if budget == "time" else f"{steps_of(task, budget)} generator steps"
 
+
 def rel(p: Path) -> str:
     try:
         return p.resolve().relative_to(ROOT).as_posix()
@@ -46,8 +47,8 @@ def command_flags(a) -> str:
 
 
 def write_page(a) -> None:
-    base = study(a).folder
-    cells = study(a).load()
+    cells_of = study(a)
+    base, cells = cells_of.folder, cells_of.load()
     if not cells:
         return
     by: dict[tuple[str, str], list[dict]] = {}

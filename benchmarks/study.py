@@ -33,7 +33,8 @@ import torch  # noqa: E402
 from ganforge import api  # noqa: E402
 from ganforge.config import Config  # noqa: E402
 from ganforge.resolve import resolve  # noqa: E402
-from ganforge.train.checkpoint import atomic_write_bytes  # noqa: E402
+from ganforge.errors import GanforgeError  # noqa: E402
+from ganforge.train.checkpoint import atomic_write_bytes, read_manifest  # noqa: E402
 
 Key = tuple[str, str, int]  #: (task, config, seed)
 
@@ -97,11 +98,12 @@ def can_continue(run_dir: Path, cfg: Config) -> bool:
     and a stored config that is ``cfg`` in everything but ``train.iters``, which may ask for
     fewer steps (a cut-off test run) but not more (its checkpoints could be past this cell's end)."""
     run = api.RunDir(run_dir)
-    if not (run.is_run() and (run.checkpoints / "manifest.json").is_file()):
-        return False
     try:
+        # what resuming reads (load_latest): the manifest, or the checkpoint files without one
+        if not (run.is_run() and run.checkpoints.is_dir() and read_manifest(run.checkpoints)):
+            return False
         stored = Config.from_dict(run.read_config())
-    except Exception:  # unreadable or from older code: start again
+    except GanforgeError:  # unreadable, refused, or a config older code wrote: start again
         return False
     if stored.train.iters > cfg.train.iters:
         return False
