@@ -272,9 +272,10 @@ STACKED_NOTES = [
     "with their own statistics and 0.0489, 0.0548 and 0.0568 (median 0.0548) copied, against the "
     "default's 0.0484, 0.0560 and 0.0494 (median 0.0494) and 0.0483, 0.0560 and 0.0523 "
     "([ema_batchnorm_stacked.md](ema_batchnorm_stacked.md)). So the new runs read higher even scored "
-    "as the first cells were (0.0548 on 4 draws against the first cells' 0.0498 on one): the first "
-    "cells' margin under 0.05 was the runs' own spread (they ran at other thread counts beside other "
-    "cells, and floating-point sums differ with threads), not the latent. The 128-d latent is not "
+    "as the first cells were (0.0548 on 4 draws against the first cells' 0.0498 on one; seed 0's FID "
+    "69.6 against 66.3): the same config trained to other weights. Why was not isolated: the first "
+    "seed 2 ran at two threads, and the EMA code changed between the two (the recompute work of "
+    "2026-12-03 evening). Either way the first cells' margin under 0.05 did not reproduce. The 128-d latent is not "
     "better than the default at 10,000 steps, and is no longer the measured choice for step-counted "
     "runs; the default is unchanged.",
     "",
