@@ -360,7 +360,10 @@ STEP_NOTES = [
     "and the tutorial's 25.6 (plain, seed 0) and 19.9 [13.7-22.9] (PyTorch-GAN's style, 3 seeds): ahead of "
     "the same-seed tutorial on both seeds (0.83x, 0.97x) and of the plain tutorial at every point of seed 0's "
     "curve (42.1 against 50.6 at step 832), but level with the tutorial's median (0.97x), not the 0.5x the "
-    "default reaches. It ships as the preset `dcgan-upconv-mnist`.",
+    "default reaches. It ships as the preset `dcgan-upconv-mnist`. These cells were scored with the live "
+    "G's batch-norm statistics copied into the EMA generator (before `train.ema_batchnorm=recompute`); "
+    "since 2026-12-04 they are the row `dcgan-upconv-bn-after-bncopy`, and `dcgan-upconv-bn-after` is "
+    "the preset as it ships now, retrained.",
     "",
     "**The default's level at 10,000 steps, and R1+R2 held at gamma 1 (2026-12-03).** From about 4,000 "
     "steps on the default's FID levels off at 7-10 while the tutorial's still falls. Three single changes "
@@ -488,12 +491,14 @@ STEP_NOTES = [
     "on short runs, not by a committed command), so none ran there: the 64 px default has no tutorial row "
     "beside it yet.",
     "",
-    "**folder64's default rerun with the EMA generator's own statistics (2026-12-04, seeds 0 and 1).** "
+    "**folder64's default rerun with the EMA generator's own statistics (2026-12-04, 3 seeds).** "
     "The cells above were scored with the statistics copied; they are kept as "
     "`r3gan-mlp-stacked-warm-bncopy` (9.00 and 7.56). `r3gan-mlp-stacked-warm` trained again on folder64 "
-    "for 5,000 steps (one thread each, beside other cells; 3,125 and 2,178 s) reads FID **7.66 and 7.56** "
-    "(seeds 0 and 1, floor 1.81), against the earlier 9.00 and 7.56 on the same seeds: lower on seed 0, "
-    "level on seed 1, and under MNIST's 15 at 5,000 steps on both. Seed 2 has not run, so the row is not "
-    "judged on 3 seeds (the earlier cells had 2 as well). folder64c's cells are still the copied-statistics ones.",
+    "for 5,000 steps (one thread each, beside another cell; 3,125, 2,178 and 2,223 s) reads FID **7.66, 7.56 "
+    "and 7.57**, median **7.57 [7.56-7.66]** (floor 1.81), against the earlier 9.00 and 7.56 on seeds 0 and 1: "
+    "lower on seed 0, level on seed 1, and under the folder target of 10 and MNIST's 15 at 5,000 steps on "
+    "every seed. Seed 2 ran for the first time (its earlier attempt, started as a sitting ended, had "
+    "reached step 30 and was begun again). No tutorial has run at 64 px, so the ratio is undecided. "
+    "folder64c's cells are still the copied-statistics ones.",
     "",
 ]

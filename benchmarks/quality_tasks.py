@@ -185,6 +185,10 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # norms the tutorial's D lost too). The dcgan-upconv-mnist preset since 2026-12-02 (its
     # first cell ran as dcgan-mnist with these overrides on top: the same config)
     "dcgan-upconv-bn-after": ("dcgan-upconv-mnist", {}),
+    # its first cells (2026-12-02), scored with the live G's batch-norm statistics copied into
+    # the EMA generator (before train.ema_batchnorm=recompute became the default); kept so the
+    # rerun can be read beside them
+    "dcgan-upconv-bn-after-bncopy": ("dcgan-upconv-mnist", {"train": {"ema_batchnorm": "copy"}}),
 }
 #: configs that only make sense on some tasks (image presets on their own data)
 ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist": ("mnist", "stackedmnist"),
@@ -206,7 +210,8 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-toy-tuned": ("ring8", "grid25", "swissroll"), "tutorial-dcgan": IMAGE_TASKS,
            "tutorial-dcgan-pg": IMAGE_TASKS,
            "r3gan-upconv": IMAGE_TASKS, "r3gan-resnet": IMAGE_TASKS,
-           "dcgan-upconv": IMAGE_TASKS, "dcgan-upconv-bn": IMAGE_TASKS, "dcgan-upconv-bn-after": ("mnist",)}
+           "dcgan-upconv": IMAGE_TASKS, "dcgan-upconv-bn": IMAGE_TASKS, "dcgan-upconv-bn-after": ("mnist",),
+           "dcgan-upconv-bn-after-bncopy": ("mnist",)}
 
 
 
