@@ -365,6 +365,17 @@ STEP_NOTES = [
     "since 2026-12-04 they are the row `dcgan-upconv-bn-after-bncopy`, and `dcgan-upconv-bn-after` is "
     "the preset as it ships now, retrained.",
     "",
+    "**The conv preset retrained as it ships (2026-12-04).** `dcgan-upconv-bn-after` trained again for "
+    "5,000 steps, seeds 0 and 1 side by side at one thread (6,087 and 6,513 s), with the EMA generator's "
+    "own batch-norm statistics: FID 21.37 and 18.47, median **19.9 [18.5-21.4]** (2 seeds), 1.00x the "
+    "tutorial's 19.9, against the first cells' 19.2 [19.0-19.4]. Scored both ways on 4 draws "
+    "([ema_batchnorm_conv.md](ema_batchnorm_conv.md)) the same generators read 19.48 and 18.95 with the "
+    "statistics copied against 20.81 and 18.66 with their own: on this conv G, unlike the MLP generators at 2,000 steps, "
+    "its own statistics read higher on seed 0 and lower on seed 1: no clear effect, and the preset is not "
+    "changed. Seed 0's first draw copy-scored reads 20.07 against the first cell's 19.04: the same config "
+    "trained to other weights, as z128 did on StackedMNIST. Either way the conv path is level with the "
+    "tutorial, not clearly ahead.",
+    "",
     "**The default's level at 10,000 steps, and R1+R2 held at gamma 1 (2026-12-03).** From about 4,000 "
     "steps on the default's FID levels off at 7-10 while the tutorial's still falls. Three single changes "
     "to it ran here as committed cells (one thread each, two side by side): wider networks "
