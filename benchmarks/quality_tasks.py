@@ -189,6 +189,12 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # the EMA generator (before train.ema_batchnorm=recompute became the default); kept so the
     # rerun can be read beside them
     "dcgan-upconv-bn-after-bncopy": ("dcgan-upconv-mnist", {"train": {"ema_batchnorm": "copy"}}),
+    # MNIST's default recipe (r3gan-mlp-b256-g1: RpGAN, R1+R2 gamma 1, batch 256, Adam 5e-4,
+    # augmentation, EMA) on the convolutional families instead of the MLP: a conv net at batch
+    # 256 costs a CPU 10-20x the MLP's step, so these are the GPU's candidates
+    # (benchmarks/gpu_image_cells.sh) for beating the tutorial step for step
+    "r3gan-b256-g1-upconv": ("r3gan-mlp-b256-g1", {"model": {"name": "upconv"}}),
+    "r3gan-b256-g1-resnet": ("r3gan-mlp-b256-g1", {"model": {"name": "resnet", "width": 32}}),
 }
 #: configs that only make sense on some tasks (image presets on their own data)
 ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist": ("mnist", "stackedmnist"),
@@ -211,7 +217,8 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "tutorial-dcgan-pg": IMAGE_TASKS,
            "r3gan-upconv": IMAGE_TASKS, "r3gan-resnet": IMAGE_TASKS,
            "dcgan-upconv": IMAGE_TASKS, "dcgan-upconv-bn": IMAGE_TASKS, "dcgan-upconv-bn-after": ("mnist",),
-           "dcgan-upconv-bn-after-bncopy": ("mnist",)}
+           "dcgan-upconv-bn-after-bncopy": ("mnist",), "r3gan-b256-g1-upconv": ("mnist",),
+           "r3gan-b256-g1-resnet": ("mnist",)}
 
 
 
