@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from ganforge.data import load_dataset  # noqa: E402
 from ganforge.train.loop import Trainer  # noqa: E402
 from quality import task_config  # noqa: E402
+from quality_tasks import CONFIGS, TUTORIALS  # noqa: E402
 from reference import count_flops  # noqa: E402
 
 
@@ -36,8 +37,14 @@ def sync(dev: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def measure(config: str, mnist: Path, steps: int, profile: int, top: int) -> dict:
+def measure(config: str, mnist: Path, steps: int, profile: int, top: int, sets: list[str]) -> dict:
     cfg = task_config("mnist", config, 0, "steps5000", mnist, Path("/tmp/gpu_conv_step"))
+    for kv in sets:  # section.key=value on top, e.g. train.channels_last=true
+        key, value = kv.split("=", 1)
+        section, field = key.split(".")
+        old = getattr(getattr(cfg, section), field)
+        setattr(getattr(cfg, section), field, value.lower() == "true" if isinstance(old, bool) else type(old)(value))
+    cfg.validate()
     data = load_dataset(cfg.data)
     t = Trainer(cfg, data)
     for _ in range(10):
@@ -60,8 +67,12 @@ def measure(config: str, mnist: Path, steps: int, profile: int, top: int) -> dic
             for _ in range(profile):
                 t.train_step()
             sync(t.device)
-        attr = "self_device_time_total" if t.device.type == "cuda" else "self_cpu_time_total"
-        evs = [e for e in prof.key_averages() if getattr(e, attr, 0) > 0]
+        # on a GPU only the kernels themselves (an aten op's device time is its kernels',
+        # so counting both would count each kernel twice); on a CPU the ops
+        cuda = t.device.type == "cuda"
+        attr = "self_device_time_total" if cuda else "self_cpu_time_total"
+        evs = [e for e in prof.key_averages() if getattr(e, attr, 0) > 0
+               and (not cuda or e.device_type == torch.autograd.DeviceType.CUDA)]
         total = sum(getattr(e, attr) for e in evs) or 1.0
         evs.sort(key=lambda e: -getattr(e, attr))
         kernels = [(e.key[:70], 100.0 * getattr(e, attr) / total) for e in evs[:top]]
@@ -79,17 +90,24 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20, help="steps per timed window")
     ap.add_argument("--profile", type=int, default=5, help="steps profiled (0: none)")
     ap.add_argument("--top", type=int, default=8)
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="an override on every config, e.g. train.channels_last=true (repeatable)")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
+    for c in a.configs.split(","):
+        # the tutorial's cells are trained by benchmarks/tutorial_dcgan.py, not by a config
+        if c in TUTORIALS or c not in CONFIGS:
+            ap.error(f"{c!r} is not a config this script can build; choose from "
+                     f"{', '.join(k for k in CONFIGS if k not in TUTORIALS)}")
     dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
     lines = [f"# One step of the image configs on {dev}, one process alone", "",
              f"Command: `python benchmarks/gpu_conv_step.py --configs {a.configs} --steps {a.steps} "
-             f"--profile {a.profile}`; torch {torch.__version__}. Steps/s: median of 3 windows of "
+             f"--profile {a.profile}{''.join(' --set ' + kv for kv in a.set)}`; torch {torch.__version__}. Steps/s: median of 3 windows of "
              f"{a.steps} steps after 10 warm-ups.", "",
              "| config | model | batch | G steps/s | GFLOP per step | TFLOP/s |", "|---|---|---|---|---|---|"]
     found = []
     for c in a.configs.split(","):
-        r = measure(c, a.mnist, a.steps, a.profile, a.top)
+        r = measure(c, a.mnist, a.steps, a.profile, a.top, a.set)
         found.append(r)
         lines.append(f"| {c} | {r['model']} | {r['batch']} | {r['steps_s']:.1f} | {r['gflop']:.1f} | {r['tflops']:.2f} |")
         print(lines[-1], flush=True)

@@ -17,7 +17,7 @@
 #                           logs/ (each cell's output: the tutorial's curve is only there)
 #   $OUT/log.txt
 # Unpack it and rewrite the pages in docs/results/gpu/ with
-#   python benchmarks/quality.py --report-only --budget stepsN --out docs/results/gpu --no-notes
+#   python benchmarks/quality.py --report-only --budget stepsN --out docs/results/gpu --no-notes --made-by benchmarks/gpu_image_cells.sh
 #
 # The device machine sees the checkout only: copy the MNIST files into an ignored folder
 # and carry it, e.g.
@@ -77,7 +77,7 @@ phase() {  # phase BUDGET CONFIG...: every config x seed at BUDGET in parallel, 
   for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
   mkdir -p "$WORK/logs"
   for f in "$LOG.$budget".*; do echo "== ${f#$LOG.}" >>"$LOG"; tail -n 4 "$f" >>"$LOG"; mv "$f" "$WORK/logs/"; done
-  "$PY" benchmarks/quality.py --report-only --budget "$budget" --out "$WORK" --no-notes >>"$LOG" 2>&1
+  "$PY" benchmarks/quality.py --report-only --budget "$budget" --out "$WORK" --no-notes --made-by benchmarks/gpu_image_cells.sh >>"$LOG" 2>&1
   echo "$budget: ${#pids[@]} cells, $failed failed or stopped, $(( $(date +%s) - t0 )) s, $(date -u +%T)" | tee -a "$LOG"
   pack
 }

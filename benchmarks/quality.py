@@ -441,6 +441,9 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--no-notes", dest="notes", action="store_false",
                     help="leave docs/results' notes off the page (a rerun kept in another folder)")
+    ap.add_argument("--made-by", default="",
+                    help="the script that made the cells, if not this one cell after cell (e.g. "
+                         "benchmarks/gpu_image_cells.sh, whose cells share one GPU in parallel)")
     a = ap.parse_args()
     tasks, configs = a.tasks.split(","), a.configs.split(",")
     for t in tasks:
