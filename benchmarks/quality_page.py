@@ -51,7 +51,8 @@ def command_flags(a) -> str:
 def made_by(a) -> str:
     """How the cells were made: this suite one cell after another, or the script named."""
     by = getattr(a, "made_by", "")
-    return f"cells made by `{by}` (parallel processes on one machine)" if by else "cells run one by one"
+    return (f"cells made by `{by}` (parallel processes on one machine) and kept" if by
+            else "cells run one by one and are kept")
 
 
 def write_page(a) -> None:
@@ -64,7 +65,7 @@ def write_page(a) -> None:
         by.setdefault((c["task"], c["config"]), []).append(c)
     lines = ["# Quality at convergence: the suite", "",
              f"Command: `python benchmarks/quality.py {command_flags(a)}`; "
-             f"{made_by(a)} and kept in `{rel(base)}/`. Machine: "
+             f"{made_by(a)} in `{rel(base)}/`. Machine: "
              f"{cells[0]['machine']}; cell dates {min(c['date'] for c in cells)} to {max(c['date'] for c in cells)}. "
              f"Total training time of the cells here: {sum(c['seconds'] for c in cells) / 60:.0f} min "
              f"(wall {sum(c['wall_seconds'] for c in cells) / 60:.0f} min).", "",
