@@ -336,6 +336,19 @@ def test_a_rerun_page_kept_elsewhere_can_leave_the_notes_off(tmp_path):
     assert new.rstrip().endswith("How the configs were chosen: docs/results/quality.md in the project.")
 
 
+def test_a_page_of_cells_made_elsewhere_names_the_script_that_made_them(tmp_path):
+    # gpu_image_cells.sh runs a GPU's cells as parallel processes: its page must not say
+    # they ran one by one, and its command line must carry the flag that says so
+    q = paper.q
+    _regenerated(tmp_path, "quality", q.write_page, notes=False, made_by="benchmarks/gpu_image_cells.sh")
+    head = (tmp_path / "quality.md").read_text().splitlines()[2]
+    assert "--made-by benchmarks/gpu_image_cells.sh`" in head
+    assert "cells made by `benchmarks/gpu_image_cells.sh` (parallel processes on one machine) and kept in" in head
+    assert "one by one" not in head
+    _regenerated(tmp_path / "plain", "quality", q.write_page)
+    assert "cells run one by one and are kept in" in (tmp_path / "plain" / "quality.md").read_text().splitlines()[2]
+
+
 def test_time_cells_carry_the_machine_probe_beside_their_steps(tmp_path, monkeypatch, bench_dir, mnist_dir):
     # a time cell's step count depends on the machine's speed that day: each one records the
     # reference loop's rate measured just before it, and the page shows it beside the steps
