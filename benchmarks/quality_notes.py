@@ -367,8 +367,11 @@ STEP_NOTES = [
     "",
     "**The conv preset retrained as it ships (2026-12-04).** `dcgan-upconv-bn-after` trained again for "
     "5,000 steps, seeds 0 and 1 side by side at one thread (6,087 and 6,513 s), with the EMA generator's "
-    "own batch-norm statistics: FID 21.37 and 18.47, median **19.9 [18.5-21.4]** (2 seeds), 1.00x the "
-    "tutorial's 19.9, against the first cells' 19.2 [19.0-19.4]. Scored both ways on 4 draws "
+    "own batch-norm statistics: FID 21.37 and 18.47, against the first cells' 19.2 [19.0-19.4]. Seed 2 "
+    "(2026-12-04, 500 steps at one thread, then two threads from its step-500 checkpoint; 4,877 s) read "
+    "16.96, so the row is **18.5 [17.0-21.4]** on 3 seeds, 0.93x the tutorial's 19.9: level with it, not "
+    "clearly ahead. On an H200 the same preset read 19.5 [19.0-21.7] beside the tutorial's 18.1 "
+    "(1.08x; docs/results/gpu/quality-steps5000.md). Scored both ways on 4 draws "
     "([ema_batchnorm_conv.md](ema_batchnorm_conv.md)) the same generators read 19.48 and 18.95 with the "
     "statistics copied against 20.81 and 18.66 with their own: on this conv G, unlike the MLP generators at 2,000 steps, "
     "its own statistics read higher on seed 0 and lower on seed 1: no clear effect, and the preset is not "
