@@ -375,7 +375,9 @@ STEP_NOTES = [
     "([ema_batchnorm_conv.md](ema_batchnorm_conv.md)) the same generators read 19.48 and 18.95 with the "
     "statistics copied against 20.81 and 18.66 with their own: on this conv G, unlike the MLP generators at 2,000 steps, "
     "its own statistics read higher on seed 0 and lower on seed 1: no clear effect, and the preset is not "
-    "changed. Seed 0's first draw copy-scored reads 20.07 against the first cell's 19.04: the same config "
+    "changed. Seed 2 scored the same way ([ema_batchnorm_conv3.md](ema_batchnorm_conv3.md), all 3 seeds) "
+    "reads 17.11 copied against 17.35 its own: copied lower on 2 seeds of 3 by 0.2-1.3, the ratio of "
+    "medians 1.01 over the runs, still no clear effect. Seed 0's first draw copy-scored reads 20.07 against the first cell's 19.04: the same config "
     "trained to other weights, as z128 did on StackedMNIST. Either way the conv path is level with the "
     "tutorial, not clearly ahead.",
     "",
