@@ -14,9 +14,7 @@ on an H200 in gpu_image_cells.sh, where the MLP default ran 40.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -26,37 +24,27 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from ganforge.data import load_dataset  # noqa: E402
+from ganforge.errors import ConfigError  # noqa: E402
 from ganforge.train.loop import Trainer  # noqa: E402
+from gpu_throughput import time_steps  # noqa: E402
 from quality import task_config  # noqa: E402
 from quality_tasks import CONFIGS, TUTORIALS  # noqa: E402
 from reference import count_flops  # noqa: E402
 
 
-def sync(dev: torch.device) -> None:
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
+def config_of(config: str, mnist: Path, sets: list[str]):
+    """The config as the quality suite resolves it for MNIST, with the CLI's ``--set``
+    overrides on top (``Config.apply_overrides``: unknown keys and bad values are ConfigErrors)."""
+    cfg = task_config("mnist", config, 0, "steps5000", mnist, Path("/tmp/gpu_conv_step"))
+    cfg.apply_overrides(sets)
+    cfg.validate()
+    return cfg
 
 
 def measure(config: str, mnist: Path, steps: int, profile: int, top: int, sets: list[str]) -> dict:
-    cfg = task_config("mnist", config, 0, "steps5000", mnist, Path("/tmp/gpu_conv_step"))
-    for kv in sets:  # section.key=value on top, e.g. train.channels_last=true
-        key, value = kv.split("=", 1)
-        section, field = key.split(".")
-        old = getattr(getattr(cfg, section), field)
-        setattr(getattr(cfg, section), field, value.lower() == "true" if isinstance(old, bool) else type(old)(value))
-    cfg.validate()
-    data = load_dataset(cfg.data)
-    t = Trainer(cfg, data)
-    for _ in range(10):
-        t.train_step()
-    sync(t.device)
-    rates = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            t.train_step()
-        sync(t.device)
-        rates.append(steps / (time.perf_counter() - t0))
+    cfg = config_of(config, mnist, sets)
+    t = Trainer(cfg, load_dataset(cfg.data))
+    rate = time_steps(t, windows=3, steps=steps, warmup=10)
     flops = count_flops(t.train_step, 1)
     kernels: list[tuple[str, float]] = []
     if profile:
@@ -66,7 +54,8 @@ def measure(config: str, mnist: Path, steps: int, profile: int, top: int, sets: 
         with torch.profiler.profile(activities=acts) as prof:
             for _ in range(profile):
                 t.train_step()
-            sync(t.device)
+            if t.device.type == "cuda":
+                torch.cuda.synchronize()
         # on a GPU only the kernels themselves (an aten op's device time is its kernels',
         # so counting both would count each kernel twice); on a CPU the ops
         cuda = t.device.type == "cuda"
@@ -77,7 +66,6 @@ def measure(config: str, mnist: Path, steps: int, profile: int, top: int, sets: 
         evs.sort(key=lambda e: -getattr(e, attr))
         kernels = [(e.key[:70], 100.0 * getattr(e, attr) / total) for e in evs[:top]]
         kernels.append(("(device ms per step, profiled)", total / 1000.0 / profile))
-    rate = statistics.median(rates)
     return {"config": config, "batch": cfg.train.batch_size, "model": cfg.model.name, "steps_s": rate,
             "gflop": flops / 1e9, "tflops": flops * rate / 1e12, "kernels": kernels}
 
@@ -99,6 +87,10 @@ def main() -> None:
         if c in TUTORIALS or c not in CONFIGS:
             ap.error(f"{c!r} is not a config this script can build; choose from "
                      f"{', '.join(k for k in CONFIGS if k not in TUTORIALS)}")
+        try:  # a bad --set is a one-line error before any training, not a traceback after it
+            config_of(c, a.mnist, a.set)
+        except ConfigError as e:
+            ap.error(str(e))
     dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
     lines = [f"# One step of the image configs on {dev}, one process alone", "",
              f"Command: `python benchmarks/gpu_conv_step.py --configs {a.configs} --steps {a.steps} "

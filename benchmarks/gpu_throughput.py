@@ -77,16 +77,26 @@ def make_config(setting: str, mnist: Path, size: int, batch: int, variant: str) 
 
 
 def steps_per_s(cfg: Config, data, windows: int = 3, steps: int = 30, warmup: int = 10) -> float:
-    t = Trainer(cfg, data)
+    return time_steps(Trainer(cfg, data), windows, steps, warmup)
+
+
+def time_steps(t: Trainer, windows: int = 3, steps: int = 30, warmup: int = 10) -> float:
+    """Generator steps per second of ``t``: the median of ``windows`` windows of ``steps``
+    steps after ``warmup`` steps, the device synchronised at each window's ends (on a CPU
+    there is nothing to wait for)."""
+    def sync() -> None:
+        if t.device.type == "cuda":
+            torch.cuda.synchronize()
+
     for _ in range(warmup):
         t.train_step()
-    torch.cuda.synchronize()
+    sync()
     out = []
     for _ in range(windows):
         t0 = time.perf_counter()
         for _ in range(steps):
             t.train_step()
-        torch.cuda.synchronize()
+        sync()
         out.append(steps / (time.perf_counter() - t0))
     return statistics.median(out)
 

@@ -349,6 +349,20 @@ def test_a_page_of_cells_made_elsewhere_names_the_script_that_made_them(tmp_path
     assert "cells run one by one and are kept in" in (tmp_path / "plain" / "quality.md").read_text().splitlines()[2]
 
 
+@pytest.mark.parametrize("bad, says", [("train.chanels_last=true", "did you mean 'train.channels_last'"),
+                                        ("train.channels_last", "--set expects key=value"),
+                                        ("CONFIG=tutorial-dcgan-pg", "is not a config this script can build")])
+def test_gpu_conv_step_refuses_bad_input_in_one_line_before_training(tmp_path, bad, says):
+    import subprocess
+
+    args = ["--configs", "tutorial-dcgan-pg"] if bad.startswith("CONFIG=") else ["--configs", "r3gan-mlp-b256-g1", "--set", bad]
+    r = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_conv_step.py"),
+                        "--mnist", str(tmp_path), "--out", str(tmp_path / "x.md"), *args],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.md").exists()
+
+
 def test_time_cells_carry_the_machine_probe_beside_their_steps(tmp_path, monkeypatch, bench_dir, mnist_dir):
     # a time cell's step count depends on the machine's speed that day: each one records the
     # reference loop's rate measured just before it, and the page shows it beside the steps
