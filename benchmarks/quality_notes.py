@@ -381,6 +381,23 @@ STEP_NOTES = [
     "trained to other weights, as z128 did on StackedMNIST. Either way the conv path is level with the "
     "tutorial, not clearly ahead.",
     "",
+    "**Augmentation and label smoothing on the conv preset (2026-12-04, late; seed 0).** The preset's "
+    "critic wins more and more on the 8,000 training images: its loss fell from 1.3 to 0.15-0.2 by "
+    "4,500 steps, its outputs reached about +-3.5, and on seed 0's final critic the input-gradient norm on "
+    "real images was about 37. Two cheap answers ran for 5,000 steps, side by side at one thread "
+    "(7,109 and 6,994 s): the MNIST default's adaptive augmentation (translation and cutout, ADA's target "
+    "0.6; `dcgan-upconv-bn-after-aug`) and the same with one-sided label smoothing, real label 0.9 "
+    "(`dcgan-upconv-bn-after-aug-ls`). A lazy R1 was the first choice for the second and is refused by "
+    "ganforge beside D's batch norm. The augmentation held D's loss at 0.58-1.2 after 2,000 steps (mean "
+    "0.83; its probability rose to 0.76 by 4,920 steps, with smoothing only to 0.40). They end at FID **17.67** and "
+    "**15.94**, against the preset's 21.37 on the same seed and 18.5 [17.0-21.4] over 3 seeds, and the "
+    "tutorial's 22.9 (seed 0) and 19.9 median. Along the way the curves are level with the preset's: at "
+    "2,080 steps 24.5 and 25.6 against 25.4-27.6, at 3,328 20.5 and 21.1 against 19.7-21.5, at 4,160 19.5 "
+    "and 18.7 against 18.3-19.5; only in the last two points does smoothing read under all three preset "
+    "seeds (17.5 and 16.8 at 4,576 and 4,992 against 18.5-18.8 and 17.1-18.8). So the lower finals are one "
+    "seed's, within the preset's spread over seeds (0.83x and 0.75x the preset's seed 0, 0.89x and 0.80x "
+    "the tutorial's median): not a clear lead. Seeds 1 and 2 have not run; the preset is unchanged.",
+    "",
     "**The default's level at 10,000 steps, and R1+R2 held at gamma 1 (2026-12-03).** From about 4,000 "
     "steps on the default's FID levels off at 7-10 while the tutorial's still falls. Three single changes "
     "to it ran here as committed cells (one thread each, two side by side): wider networks "
