@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from ganforge.data import load_dataset  # noqa: E402
 from ganforge.errors import ConfigError  # noqa: E402
 from ganforge.train.loop import Trainer  # noqa: E402
-from gpu_throughput import time_steps  # noqa: E402
+from gpu_throughput import sync, time_steps  # noqa: E402
 from quality import task_config  # noqa: E402
 from quality_tasks import CONFIGS, TUTORIALS  # noqa: E402
 from reference import count_flops  # noqa: E402
@@ -41,8 +41,8 @@ def config_of(config: str, mnist: Path, sets: list[str]):
     return cfg
 
 
-def measure(config: str, mnist: Path, steps: int, profile: int, top: int, sets: list[str]) -> dict:
-    cfg = config_of(config, mnist, sets)
+def measure(config: str, cfg, steps: int, profile: int, top: int) -> dict:
+    """Steps/s, FLOPs per step and (``profile`` > 0) the top kernels of ``config`` built as ``cfg``."""
     t = Trainer(cfg, load_dataset(cfg.data))
     rate = time_steps(t, windows=3, steps=steps, warmup=10)
     flops = count_flops(t.train_step, 1)
@@ -54,8 +54,7 @@ def measure(config: str, mnist: Path, steps: int, profile: int, top: int, sets: 
         with torch.profiler.profile(activities=acts) as prof:
             for _ in range(profile):
                 t.train_step()
-            if t.device.type == "cuda":
-                torch.cuda.synchronize()
+            sync(t.device)
         # on a GPU only the kernels themselves (an aten op's device time is its kernels',
         # so counting both would count each kernel twice); on a CPU the ops
         cuda = t.device.type == "cuda"
@@ -82,13 +81,14 @@ def main() -> None:
                     help="an override on every config, e.g. train.channels_last=true (repeatable)")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
+    cfgs = {}
     for c in a.configs.split(","):
         # the tutorial's cells are trained by benchmarks/tutorial_dcgan.py, not by a config
         if c in TUTORIALS or c not in CONFIGS:
             ap.error(f"{c!r} is not a config this script can build; choose from "
                      f"{', '.join(k for k in CONFIGS if k not in TUTORIALS)}")
         try:  # a bad --set is a one-line error before any training, not a traceback after it
-            config_of(c, a.mnist, a.set)
+            cfgs[c] = config_of(c, a.mnist, a.set)
         except ConfigError as e:
             ap.error(str(e))
     dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
@@ -98,8 +98,8 @@ def main() -> None:
              f"{a.steps} steps after 10 warm-ups.", "",
              "| config | model | batch | G steps/s | GFLOP per step | TFLOP/s |", "|---|---|---|---|---|---|"]
     found = []
-    for c in a.configs.split(","):
-        r = measure(c, a.mnist, a.steps, a.profile, a.top, a.set)
+    for c, cfg in cfgs.items():
+        r = measure(c, cfg, a.steps, a.profile, a.top)
         found.append(r)
         lines.append(f"| {c} | {r['model']} | {r['batch']} | {r['steps_s']:.1f} | {r['gflop']:.1f} | {r['tflops']:.2f} |")
         print(lines[-1], flush=True)

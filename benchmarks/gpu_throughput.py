@@ -80,23 +80,24 @@ def steps_per_s(cfg: Config, data, windows: int = 3, steps: int = 30, warmup: in
     return time_steps(Trainer(cfg, data), windows, steps, warmup)
 
 
+def sync(device: torch.device) -> None:
+    """Wait for ``device``'s queued work (a CPU runs it as it is issued: nothing to wait for)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def time_steps(t: Trainer, windows: int = 3, steps: int = 30, warmup: int = 10) -> float:
     """Generator steps per second of ``t``: the median of ``windows`` windows of ``steps``
-    steps after ``warmup`` steps, the device synchronised at each window's ends (on a CPU
-    there is nothing to wait for)."""
-    def sync() -> None:
-        if t.device.type == "cuda":
-            torch.cuda.synchronize()
-
+    steps after ``warmup`` steps, the device synchronised at each window's ends."""
     for _ in range(warmup):
         t.train_step()
-    sync()
+    sync(t.device)
     out = []
     for _ in range(windows):
         t0 = time.perf_counter()
         for _ in range(steps):
             t.train_step()
-        sync()
+        sync(t.device)
         out.append(steps / (time.perf_counter() - t0))
     return statistics.median(out)
 
