@@ -48,12 +48,12 @@ SEEDS=${SEEDS:-"0 1 2"}
 DEADLINE=${DEADLINE:-540}  # seconds after the start when every cell is stopped and the results packed
 PY=${PY:-python3}
 WORK=${WORK:-bench_runs/gpu_cells}
-ROOT=$PWD
 RUNS=bench_runs/quality  # where quality.py keeps each cell's run folder
 
 START=$(date +%s)
 left() { echo $((DEADLINE - ($(date +%s) - START))); }
 mkdir -p "$OUT" "$WORK"
+WORK=$(cd "$WORK" && pwd)  # absolute from here on: pack() copies into it from inside $RUNS
 LOG="$OUT/log.txt"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 {
@@ -65,7 +65,7 @@ export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_N
 pack() {  # after every phase and at the deadline: what is done so far comes back
   rm -rf "$WORK/runs" && mkdir -p "$WORK/runs"
   (cd "$RUNS" 2>/dev/null && find . -path '*/mnist/*/seed*/*' \( -name metrics.jsonl -o -name run.json \) -print0 \
-    | xargs -0 -r cp --parents -t "$ROOT/$WORK/runs") 2>>"$LOG"
+    | xargs -0 -r cp --parents -t "$WORK/runs") 2>>"$LOG"
   tar czf "$OUT/gpu_cells.tar.gz.part" -C "$(dirname "$WORK")" "$(basename "$WORK")" 2>>"$LOG" \
     && mv "$OUT/gpu_cells.tar.gz.part" "$OUT/gpu_cells.tar.gz"
 }
