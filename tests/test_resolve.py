@@ -254,3 +254,15 @@ def test_the_conv_preset_is_dcgan_mnist_with_only_the_tutorial_details_changed()
     assert replace(up.train, ema_halflife_kimg=dc.train.ema_halflife_kimg, iters=dc.train.iters) == dc.train
     for section in ("loss", "penalty", "augment", "optim", "eval", "reg"):
         assert getattr(up, section) == getattr(dc, section), section
+
+
+def test_the_resnet_preset_is_the_mnist_default_on_residual_networks():
+    # r3gan-resnet-mnist's figure is the quality suite's r3gan-b256-g1-resnet(-bf16) cell, which
+    # ran as r3gan-mlp-b256-g1 with only the model's family and width changed (and 5,000 steps)
+    rn = resolve(preset="r3gan-resnet-mnist").config
+    mlp = resolve(preset="r3gan-mlp-b256-g1").config
+    assert (rn.model.name, rn.model.width, rn.train.iters) == ("resnet", 32, 5000)
+    assert replace(rn.model, name=mlp.model.name, width=mlp.model.width) == mlp.model
+    assert replace(rn.train, iters=mlp.train.iters) == mlp.train
+    for section in ("data", "loss", "penalty", "augment", "optim", "eval", "reg"):
+        assert getattr(rn, section) == getattr(mlp, section), section
