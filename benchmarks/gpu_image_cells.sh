@@ -34,15 +34,17 @@ BUDGETS=${BUDGETS:-"steps5000 steps10000"}
 read -r FIRST SECOND <<<"$BUDGETS"
 # Sizing a call (H200, 2026-12-04, docs/results/gpu/): with 12 cells at once, 5,000 steps took
 # 120 s for the MLP default, 160 s for dcgan-upconv-bn-after and 233 s for the tutorial's
-# loop. r3gan-b256-g1-resnet reached only about 1,530 steps in 500 s (alone it makes 14.7
-# steps/s, so 3 seeds of 5,000 steps need about 1,000 s of the card). No 10,000-step phase
-# fits after a phase like that one in a 15-minute lease: run it as its own call
-# (BUDGETS=steps10000 CONFIGS="tutorial-dcgan-pg r3gan-mlp-b256-g1"), or give the resnet a
-# call of its own with SEEDS=0.
+# loop; with 20 cells at once (no resnet among them) 290 s, 330 s with augmentation, and 374 s
+# for the tutorial. r3gan-b256-g1-resnet in fp32 reached only about 1,530 steps in 500 s among
+# 12 cells (alone it makes 14.7 steps/s); r3gan-b256-g1-resnet-bf16 alone makes 23.7 steps/s
+# and ran 5,000 steps in 216 s. No 10,000-step phase fits after a full first phase in a
+# 15-minute lease: run it as its own call (BUDGETS=steps10000 CONFIGS="tutorial-dcgan-pg
+# r3gan-mlp-b256-g1"), and give the resnet calls of its own
+# (BUDGETS=steps5000 CONFIGS=r3gan-b256-g1-resnet-bf16 SEEDS="1 2").
 # r3gan-b256-g1-upconv is left out by default: its step costs an H200 about as much as the
 # resnet's (135 against 106 GFLOP for G and D forward and backward at batch 256) with a
 # critic of 0.02M parameters, and a 15-minute lease has room for one such candidate
-CONFIGS=${CONFIGS:-"tutorial-dcgan-pg r3gan-mlp-b256-g1 dcgan-upconv-bn-after r3gan-b256-g1-resnet"}
+CONFIGS=${CONFIGS:-"tutorial-dcgan-pg r3gan-mlp-b256-g1 dcgan-upconv-bn-after r3gan-b256-g1-resnet-bf16"}
 ALWAYS=${ALWAYS:-"tutorial-dcgan-pg r3gan-mlp-b256-g1"}  # phase 2's fixed rows: the baseline and the default
 SEEDS=${SEEDS:-"0 1 2"}
 DEADLINE=${DEADLINE:-540}  # seconds after the start when every cell is stopped and the results packed
