@@ -396,7 +396,12 @@ STEP_NOTES = [
     "and 18.7 against 18.3-19.5; only in the last two points does smoothing read under all three preset "
     "seeds (17.5 and 16.8 at 4,576 and 4,992 against 18.5-18.8 and 17.1-18.8). So the lower finals are one "
     "seed's, within the preset's spread over seeds (0.83x and 0.75x the preset's seed 0, 0.89x and 0.80x "
-    "the tutorial's median): not a clear lead. Seeds 1 and 2 have not run; the preset is unchanged.",
+    "the tutorial's median): not a clear lead. On an H200 (docs/results/gpu/quality-steps5000.md, 20 cells "
+    "at once, 5 seeds each) they read 19.8 [15.7-21.7] and 17.8 [16.6-21.8], the preset 19.6 [12.9-21.0] "
+    "and the tutorial 19.7 [18.1-29.3]; smoothing's seed 0 read 21.8 there. Level over 5 seeds: the "
+    "preset is unchanged, and the CPU's seeds 1 and 2 were stopped at step 660 (their checkpoints "
+    "resume them). The conv recipe that is clearly ahead on the card is the MNIST default's on residual "
+    "networks (`r3gan-b256-g1-resnet-bf16`, the preset `r3gan-resnet-mnist`): 5.28 on seed 0.",
     "",
     "**The default's level at 10,000 steps, and R1+R2 held at gamma 1 (2026-12-03).** From about 4,000 "
     "steps on the default's FID levels off at 7-10 while the tutorial's still falls. Three single changes "
