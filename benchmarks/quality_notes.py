@@ -401,7 +401,10 @@ STEP_NOTES = [
     "and the tutorial 19.7 [18.1-29.3]; smoothing's seed 0 read 21.8 there. Level over 5 seeds: the "
     "preset is unchanged, and the CPU's seeds 1 and 2 were stopped at step 660 (their checkpoints "
     "resume them). The conv recipe that is clearly ahead on the card is the MNIST default's on residual "
-    "networks (`r3gan-b256-g1-resnet-bf16`, the preset `r3gan-resnet-mnist`): 5.28 on seed 0.",
+    "networks (`r3gan-b256-g1-resnet-bf16`, the preset `r3gan-resnet-mnist`): 5.28 on seed 0. Cut to "
+    "width 16 and batch 64 for this CPU (`r3gan-b64-g1-resnet16`, and with ADA 4x faster per image, "
+    "`-ada25k`) it read 63-77 at 2,080 steps on three runs, and one more collapsed; they were stopped "
+    "there ([resnet_cpu](resnet_cpu/README.md)).",
     "",
     "**The default's level at 10,000 steps, and R1+R2 held at gamma 1 (2026-12-03).** From about 4,000 "
     "steps on the default's FID levels off at 7-10 while the tutorial's still falls. Three single changes "
