@@ -52,6 +52,8 @@ CURVE_POINTS = 12  #: evaluations during a run (eval.every_seconds = budget / th
 #: the MNIST default's adaptive augmentation (translation + cutout, ADA's target 0.6), read
 #: from its preset so the conv configs that borrow it follow the default
 _MLP_AUGMENT: dict[str, Any] = load_preset("r3gan-mlp-b256-g1")["augment"]
+#: the residual networks cut to a 2-core CPU's reach: width 16, batch 64
+_RESNET16: dict[str, Any] = {"model": {"width": 16}, "train": {"batch_size": 64}}
 
 #: config name -> (preset or None, config dict merged on top). "default" is what `ganforge
 #: train` uses for the task's data when the suite runs (its DATA_RECIPES entry, if any);
@@ -199,22 +201,20 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # 256 costs a CPU 10-20x the MLP's step, so these are the GPU's candidates
     # (benchmarks/gpu_image_cells.sh) for beating the tutorial step for step
     "r3gan-b256-g1-upconv": ("r3gan-mlp-b256-g1", {"model": {"name": "upconv"}}),
-    "r3gan-b256-g1-resnet": ("r3gan-mlp-b256-g1", {"model": {"name": "resnet", "width": 32}}),
+    # the resnet one is shipped as the preset r3gan-resnet-mnist (tests/test_resolve.py pins it
+    # to r3gan-mlp-b256-g1 with only the model changed), so its variants start from that preset
+    "r3gan-b256-g1-resnet": ("r3gan-resnet-mnist", {}),
     # the same in bf16 autocast: an H200 steps it 1.6x faster than in fp32 (gpu_conv_step.py,
     # 23.7 against 14.7 steps/s), which puts 5,000 steps inside one device call
-    "r3gan-b256-g1-resnet-bf16": ("r3gan-mlp-b256-g1", {"model": {"name": "resnet", "width": 32},
-                                                        "train": {"precision": "bf16"}}),
+    "r3gan-b256-g1-resnet-bf16": ("r3gan-resnet-mnist", {"train": {"precision": "bf16"}}),
     # the resnet recipe cut to what a 2-core CPU can step: width 16 and batch 64, a sixteenth of
     # the FLOPs (27 against 436 GFLOP a step; 2.0 steps/s on this CPU against 0.2, where the conv
     # preset makes 1.1), the rest of the default's recipe unchanged
-    "r3gan-b64-g1-resnet16": ("r3gan-mlp-b256-g1", {"model": {"name": "resnet", "width": 16},
-                                                    "train": {"batch_size": 64}}),
+    "r3gan-b64-g1-resnet16": ("r3gan-resnet-mnist", _RESNET16),
     # the same with ADA's probability moving as fast per step as at batch 256 (speed_img 25,000
     # images, not 100,000): at batch 64 its critic won outright from about step 100 (loss 0.02)
     # while the probability crept up, and seed 0 collapsed for good at step 1,100
-    "r3gan-b64-g1-resnet16-ada25k": ("r3gan-mlp-b256-g1", {"model": {"name": "resnet", "width": 16},
-                                                           "train": {"batch_size": 64},
-                                                           "augment": {"speed_img": 25000}}),
+    "r3gan-b64-g1-resnet16-ada25k": ("r3gan-resnet-mnist", {**_RESNET16, "augment": {"speed_img": 25000}}),
     # the conv preset with the MLP default's adaptive augmentation (translation + cutout, ADA's
     # target 0.6): trained on 8,000 images its critic wins more and more (seed 0: loss 1.3 at the
     # start, a mean of 0.35 after 2,000 steps, mean outputs near +-4 by the end), which
