@@ -203,7 +203,7 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-b256-g1-upconv": ("r3gan-mlp-b256-g1", {"model": {"name": "upconv"}}),
     # the resnet one is shipped as the preset r3gan-resnet-mnist (tests/test_resolve.py pins it
     # to r3gan-mlp-b256-g1 with only the model changed), so its variants start from that preset
-    "r3gan-b256-g1-resnet": ("r3gan-resnet-mnist", {}),
+    "r3gan-b256-g1-resnet": ("r3gan-resnet-mnist", {"train": {"precision": "fp32"}}),  # as its H200 cells ran
     # the same in bf16 autocast: an H200 steps it 1.6x faster than in fp32 (gpu_conv_step.py,
     # 23.7 against 14.7 steps/s), which puts 5,000 steps inside one device call
     "r3gan-b256-g1-resnet-bf16": ("r3gan-resnet-mnist", {"train": {"precision": "bf16"}}),
@@ -215,6 +215,9 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # images, not 100,000): at batch 64 its critic won outright from about step 100 (loss 0.02)
     # while the probability crept up, and seed 0 collapsed for good at step 1,100
     "r3gan-b64-g1-resnet16-ada25k": ("r3gan-resnet-mnist", {**_RESNET16, "augment": {"speed_img": 25000}}),
+    # width 16 at the recipe's batch of 256 (110 GFLOP a step, 0.8 steps/s on this CPU, where the
+    # conv preset makes 1.1): separates the two cuts above, since at batch 64 the critic won
+    "r3gan-b256-g1-resnet16": ("r3gan-resnet-mnist", {"model": {"width": 16}}),
     # the conv preset with the MLP default's adaptive augmentation (translation + cutout, ADA's
     # target 0.6): trained on 8,000 images its critic wins more and more (seed 0: loss 1.3 at the
     # start, a mean of 0.35 after 2,000 steps, mean outputs near +-4 by the end), which
@@ -249,6 +252,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "dcgan-upconv-bn-after-bncopy": ("mnist",), "r3gan-b256-g1-upconv": ("mnist",),
            "r3gan-b256-g1-resnet": ("mnist",), "r3gan-b256-g1-resnet-bf16": ("mnist",),
            "r3gan-b64-g1-resnet16": ("mnist",), "r3gan-b64-g1-resnet16-ada25k": ("mnist",),
+           "r3gan-b256-g1-resnet16": ("mnist",),
            "dcgan-upconv-bn-after-aug": ("mnist",), "dcgan-upconv-bn-after-aug-ls": ("mnist",)}
 
 

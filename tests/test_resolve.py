@@ -261,8 +261,9 @@ def test_the_resnet_preset_is_the_mnist_default_on_residual_networks():
     # ran as r3gan-mlp-b256-g1 with only the model's family and width changed (and 5,000 steps)
     rn = resolve(preset="r3gan-resnet-mnist").config
     mlp = resolve(preset="r3gan-mlp-b256-g1").config
-    assert (rn.model.name, rn.model.width, rn.train.iters) == ("resnet", 32, 5000)
+    # (and bf16 on a GPU: precision auto, which is fp32 on a CPU)
+    assert (rn.model.name, rn.model.width, rn.train.iters, rn.train.precision) == ("resnet", 32, 5000, "auto")
     assert replace(rn.model, name=mlp.model.name, width=mlp.model.width) == mlp.model
-    assert replace(rn.train, iters=mlp.train.iters) == mlp.train
+    assert replace(rn.train, iters=mlp.train.iters, precision=mlp.train.precision) == mlp.train
     for section in ("data", "loss", "penalty", "augment", "optim", "eval", "reg"):
         assert getattr(rn, section) == getattr(mlp, section), section

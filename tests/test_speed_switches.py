@@ -12,6 +12,7 @@ from ganforge.config import Config
 from ganforge.data import load_dataset
 from ganforge.objectives.penalties import input_gradient
 from ganforge.train.loop import Trainer
+from ganforge.train.model import resolve_precision
 from ganforge.train.rundir import iter_metrics
 
 from conftest import tiny_config
@@ -55,6 +56,31 @@ def test_bf16_autocast_runs_the_models_in_bfloat16_and_keeps_fp32_weights(tmp_pa
     res = ganforge.train(tiny_config(tmp_path / "run", train={"precision": "bf16"}))
     recs = [r for r in iter_metrics(res.run_dir / "metrics.jsonl") if "loss_d" in r]
     assert res.status == "finished" and all(math.isfinite(r["loss_d"]) for r in recs)
+
+
+def test_precision_auto_is_bf16_on_a_bf16_gpu_and_fp32_elsewhere(monkeypatch):
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert resolve_precision("auto", cpu) == "fp32"
+    for name in ("fp32", "bf16", "fp16"):  # the others are taken as they are, on any device
+        assert resolve_precision(name, cpu) == resolve_precision(name, gpu) == name
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert resolve_precision("auto", gpu) == "bf16"
+    assert resolve_precision("auto", cpu) == "fp32"  # a CPU stays fp32 even beside such a GPU
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert resolve_precision("auto", gpu) == "fp32"  # an older GPU without bf16
+
+
+def test_precision_auto_on_a_cpu_trains_in_fp32_and_says_so(tmp_path, capsys):
+    t = _trainer(tmp_path, train={"precision": "auto"})
+    assert t.stepper.precision == "fp32" and t.scaler_d is None
+    seen = []
+    first = next(m for m in t.D.modules() if isinstance(m, torch.nn.Linear))
+    first.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    t.train_step()
+    assert seen and set(seen) == {torch.float32}
+    res = ganforge.train(tiny_config(tmp_path / "run", train={"precision": "auto"}))
+    assert res.status == "finished"
+    assert "train.precision=auto: fp32 on this cpu device" in capsys.readouterr().out
 
 
 def test_input_gradient_scaling_returns_the_same_gradient():

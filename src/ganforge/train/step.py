@@ -23,7 +23,7 @@ from ..models.layers import has_batch_norm, has_minibatch_std
 from ..objectives import LOSSES, Observation, build_penalty, build_schedule
 from ..optim import build_optimizer, grad_norm, lazy_corrected, lr_factor, set_lr
 from .distributed import DistContext
-from .model import GANModel
+from .model import GANModel, resolve_precision
 from .sampling import BatchSource, rank_seed
 
 
@@ -82,6 +82,8 @@ class TrainStep:
         self.cfg, self.data, self.model = cfg, data, model
         self.dist = dist or DistContext()
         self.device = model.device
+        #: the autocast precision in use: train.precision, with auto decided for this device
+        self.precision = resolve_precision(cfg.train.precision, self.device)
         # per-rank share of the (global) batch sizes; a ConfigError when they do not divide
         self.d_batch = self.dist.local_batch(cfg.train.d_batch_size or cfg.train.batch_size,
                                              "train.d_batch_size" if cfg.train.d_batch_size else "train.batch_size")
@@ -171,7 +173,7 @@ class TrainStep:
         self.opt_d = build_optimizer(self.model.D.parameters(), lazy_corrected(cfg.optim.d, self.d_lazy_ratio))
         # float16 needs loss scaling (bf16 has float32's range and does not): one scaler
         # per optimizer, since G's and D's gradients live on different scales
-        fp16 = cfg.train.precision == "fp16"
+        fp16 = self.precision == "fp16"
         self.scaler_d = torch.amp.GradScaler(self.device.type) if fp16 else None
         self.scaler_g = torch.amp.GradScaler(self.device.type) if fp16 else None
 
@@ -392,7 +394,7 @@ class TrainStep:
 
     def autocast(self):
         """Autocast of the forward passes when train.precision is bf16 or fp16 (weights stay fp32)."""
-        p = self.cfg.train.precision
+        p = self.precision
         return torch.autocast(device_type=self.device.type, dtype=torch.float16 if p == "fp16" else torch.bfloat16,
                               enabled=p != "fp32")
 
