@@ -12,8 +12,8 @@
 # stopped cell leaves no cell record, but its curve (eval records in metrics.jsonl, every
 # 1/12 of the budget) comes back in the archive. What comes back (the device tool returns
 # at most 8 files):
-#   $OUT/gpu_cells.tar.gz   gpu_cells/quality/cells-stepsN/mnist/CONFIG/seedS.json, pictures,
-#                           pages; runs/stepsN/mnist/CONFIG/seedS/{metrics.jsonl,run.json};
+#   $OUT/gpu_cells.tar.gz   gpu_cells/quality/cells-stepsN/TASK/CONFIG/seedS.json, pictures,
+#                           pages; runs/stepsN/TASK/CONFIG/seedS/{metrics.jsonl,run.json};
 #                           logs/ (each cell's output: the tutorial's curve is only there)
 #   $OUT/log.txt
 # Unpack it and rewrite the pages in docs/results/gpu/ with
@@ -30,6 +30,7 @@ cd "$(dirname "$0")/.."
 
 OUT=${OUT:?set OUT to the folder the results go to}
 MNIST=${MNIST:-bench_runs/gpu_mnist}
+TASK=${TASK:-mnist}  # a quality-suite task built from the MNIST files: mnist or stackedmnist
 BUDGETS=${BUDGETS:-"steps5000 steps10000"}
 read -r FIRST SECOND <<<"$BUDGETS"
 # Sizing a call (H200, 2026-12-04, docs/results/gpu/): with 12 cells at once, 5,000 steps took
@@ -40,7 +41,11 @@ read -r FIRST SECOND <<<"$BUDGETS"
 # and ran 5,000 steps in 216 s. No 10,000-step phase fits after a full first phase in a
 # 15-minute lease: run it as its own call (BUDGETS=steps10000 CONFIGS="tutorial-dcgan-pg
 # r3gan-mlp-b256-g1"), and give the resnet calls of its own
-# (BUDGETS=steps5000 CONFIGS=r3gan-b256-g1-resnet-bf16 SEEDS="1 2").
+# (BUDGETS=steps5000 CONFIGS=r3gan-b256-g1-resnet-bf16 SEEDS="1 2"). StackedMNIST's residual
+# candidates take the same MNIST files (TASK=stackedmnist BUDGETS=steps5000
+# CONFIGS="r3gan-resnet-stacked r3gan-resnet-stacked-warm" SEEDS=0): two residual cells share
+# the card, so each runs at about half of 23.7 steps/s, and the final count of 26,000 samples
+# comes on top (dry-run on the CPU at 6 steps, 2026-12-04: both configs ran and packed).
 # r3gan-b256-g1-upconv is left out by default: its step costs an H200 about as much as the
 # resnet's (135 against 106 GFLOP for G and D forward and backward at batch 256) with a
 # critic of 0.02M parameters, and a 15-minute lease has room for one such candidate
@@ -66,7 +71,7 @@ export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_N
 
 pack() {  # after every phase and at the deadline: what is done so far comes back
   rm -rf "$WORK/runs" && mkdir -p "$WORK/runs"
-  (cd "$RUNS" 2>/dev/null && find . -path '*/mnist/*/seed*/*' \( -name metrics.jsonl -o -name run.json \) -print0 \
+  (cd "$RUNS" 2>/dev/null && find . -path "*/$TASK/*/seed*/*" \( -name metrics.jsonl -o -name run.json \) -print0 \
     | xargs -0 -r cp --parents -t "$WORK/runs") 2>>"$LOG"
   tar czf "$OUT/gpu_cells.tar.gz.part" -C "$(dirname "$WORK")" "$(basename "$WORK")" 2>>"$LOG" \
     && mv "$OUT/gpu_cells.tar.gz.part" "$OUT/gpu_cells.tar.gz"
@@ -78,7 +83,7 @@ phase() {  # phase BUDGET CONFIG...: every config x seed at BUDGET in parallel, 
   t0=$(date +%s)
   for config in "$@"; do
     for seed in $SEEDS; do
-      timeout -s INT -k 15 "$(( $(left) > 26 ? $(left) - 25 : 1 ))" "$PY" benchmarks/quality.py --mnist "$MNIST" --tasks mnist \
+      timeout -s INT -k 15 "$(( $(left) > 26 ? $(left) - 25 : 1 ))" "$PY" benchmarks/quality.py --mnist "$MNIST" --tasks "$TASK" \
         --configs "$config" --seeds "$seed" --budget "$budget" --out "$WORK" >>"$LOG.$budget.$config.$seed" 2>&1 &
       pids+=($!)
     done
@@ -96,7 +101,7 @@ phase "$FIRST" $CONFIGS
 
 # phase 2's configs: the fixed rows and the best conv config of phase 1, each predicted to
 # take twice its slowest first-budget wall; the most that fits in the time left, in that order
-CHOSEN=$("$PY" - "$WORK/quality/cells-$FIRST/mnist" "$(left)" "$ALWAYS" "$CONFIGS" "$FIRST" "$SECOND" <<'EOF'
+CHOSEN=$("$PY" - "$WORK/quality/cells-$FIRST/$TASK" "$(left)" "$ALWAYS" "$CONFIGS" "$FIRST" "$SECOND" <<'EOF'
 import json, statistics, sys
 from pathlib import Path
 cells, left, always, configs, first, second = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split(), sys.argv[5], sys.argv[6]
