@@ -405,7 +405,11 @@ STEP_NOTES = [
     "networks (`r3gan-b256-g1-resnet-bf16`, the preset `r3gan-resnet-mnist`): 5.28 on seed 0. Cut to "
     "width 16 and batch 64 for this CPU (`r3gan-b64-g1-resnet16`, and with ADA 4x faster per image, "
     "`-ada25k`) it read 63-77 at 2,080 steps on three runs, and one more collapsed; they were stopped "
-    "there ([resnet_cpu](resnet_cpu/README.md)).",
+    "there ([resnet_cpu](resnet_cpu/README.md)). At width 16 and the recipe's batch of 256 "
+    "(`r3gan-b256-g1-resnet16`, 0.8 steps/s here, 2026-12-04 night) seed 0 ran the full 5,000 steps in "
+    "6,248 s and reached **4.26**, 0.21x the tutorial's median and under the MLP default's 7.16: "
+    "28.2 at 2,080 steps (under the tutorial's 31.6-49.0), 9.0 at 3,328 (under the MLP default's "
+    "9.5-10.0). So the batch, not the width, failed above. One seed so far.",
     "",
     "**The default's level at 10,000 steps, and R1+R2 held at gamma 1 (2026-12-03).** From about 4,000 "
     "steps on the default's FID levels off at 7-10 while the tutorial's still falls. Three single changes "
