@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from typing import Any, Optional
 
-from ganforge.config import load_preset
+from ganforge.config import deep_merge, load_preset
 
 TASKS: dict[str, dict[str, Any]] = {
     "ring8": {"data": {"name": "toy", "toy": "ring8"}, "seconds": 120, "steps": 6000, "kind": "toy"},
@@ -52,8 +52,14 @@ CURVE_POINTS = 12  #: evaluations during a run (eval.every_seconds = budget / th
 #: the MNIST default's adaptive augmentation (translation + cutout, ADA's target 0.6), read
 #: from its preset so the conv configs that borrow it follow the default
 _MLP_AUGMENT: dict[str, Any] = load_preset("r3gan-mlp-b256-g1")["augment"]
-#: the residual networks cut to a 2-core CPU's reach: width 16, batch 64 (fp32, as their cells ran)
-_RESNET16: dict[str, Any] = {"model": {"width": 16}, "train": {"batch_size": 64, "precision": "fp32"}}
+#: the residual preset's networks at width 16 for a 2-core CPU, in fp32 as their cells ran (the
+#: preset's precision auto would take bf16 on a GPU); _RESNET16 also cuts the batch to 64
+_RESNET16_B256: dict[str, Any] = {"model": {"width": 16}, "train": {"precision": "fp32"}}
+_RESNET16: dict[str, Any] = deep_merge(_RESNET16_B256, {"train": {"batch_size": 64}})
+#: the residual preset's networks and precision, for recipes of other tasks to train them
+_RESNET_PRESET = load_preset("r3gan-resnet-mnist")
+_RESNET_NETS: dict[str, Any] = {"model": _RESNET_PRESET["model"],
+                                "train": {"precision": _RESNET_PRESET["train"]["precision"]}}
 
 #: config name -> (preset or None, config dict merged on top). "default" is what `ganforge
 #: train` uses for the task's data when the suite runs (its DATA_RECIPES entry, if any);
@@ -217,14 +223,12 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-b64-g1-resnet16-ada25k": ("r3gan-resnet-mnist", {**_RESNET16, "augment": {"speed_img": 25000}}),
     # width 16 at the recipe's batch of 256 (110 GFLOP a step, 0.8 steps/s on this CPU, where the
     # conv preset makes 1.1): separates the two cuts above, since at batch 64 the critic won
-    # (fp32 as its cells ran on the CPU, also on a GPU, where the preset's precision auto is bf16)
-    "r3gan-b256-g1-resnet16": ("r3gan-resnet-mnist", {"model": {"width": 16}, "train": {"precision": "fp32"}}),
+    "r3gan-b256-g1-resnet16": ("r3gan-resnet-mnist", _RESNET16_B256),
     # the residual recipe on StackedMNIST, for a GPU (precision auto: bf16 there), where R3GAN
     # reports all 1,000 modes and KL 0.029: MNIST's preset as it is, and StackedMNIST's own
     # recipe (Adam warmed up to 5e-4 over 1,000 steps, gamma decaying 1 -> 0.1) on its networks
     "r3gan-resnet-stacked": ("r3gan-resnet-mnist", {}),
-    "r3gan-resnet-stacked-warm": ("r3gan-mlp-stacked-warm", {"model": {"name": "resnet", "width": 32},
-                                                             "train": {"precision": "auto"}}),
+    "r3gan-resnet-stacked-warm": ("r3gan-mlp-stacked-warm", _RESNET_NETS),
     # the conv preset with the MLP default's adaptive augmentation (translation + cutout, ADA's
     # target 0.6): trained on 8,000 images its critic wins more and more (seed 0: loss 1.3 at the
     # start, a mean of 0.35 after 2,000 steps, mean outputs near +-4 by the end), which

@@ -117,7 +117,7 @@ def _train(cfg: Config, resume, progress, log, handle_signals, extra_callbacks, 
         trainer.callbacks.append(ThreadGovernor(auto_candidates(cfg.train.threads)))  # order 0: runs first
     if cfg.train.precision == "auto":  # say what auto decided: the config keeps "auto"
         say(f"train.precision=auto: {trainer.stepper.precision} on this {trainer.device.type} device")
-    if cfg.train.precision == "fp16" and trainer.device.type == "cpu":
+    if trainer.stepper.precision == "fp16" and trainer.device.type == "cpu":
         # measured (docs/scale.md): a CPU has no float16 matmul units, so autocast to fp16
         # is emulated; a user who asked for speed should hear it at once
         say("warning: train.precision=fp16 on a CPU is about 50x slower than fp32 (no float16 matmul "
