@@ -409,7 +409,11 @@ STEP_NOTES = [
     "(`r3gan-b256-g1-resnet16`, 0.8 steps/s here, 2026-12-04 night) seed 0 ran the full 5,000 steps in "
     "6,248 s and reached **4.26**, 0.21x the tutorial's median and under the MLP default's 7.16: "
     "28.2 at 2,080 steps (under the tutorial's 31.6-49.0), 9.0 at 3,328 (under the MLP default's "
-    "9.5-10.0). So the batch, not the width, failed above. One seed so far.",
+    "9.5-10.0). Seed 1 (2026-12-05, alone throughout) ran 5,879 s and reached **5.28**, a point or two "
+    "later along the curve (26.7 at 2,496 steps, under the tutorial's 35.4-42.5; 6.0 at 4,576, under the "
+    "MLP default's 7.5-7.7): the row reads 4.77 [4.26-5.28] on two seeds, 0.24x the tutorial's median, "
+    "each seed under the tutorial's best (13.7) and the MLP default's best (6.60). So the batch, not the "
+    "width, failed above. Seed 2 has not run.",
     "",
     "**The default's level at 10,000 steps, and R1+R2 held at gamma 1 (2026-12-03).** From about 4,000 "
     "steps on the default's FID levels off at 7-10 while the tutorial's still falls. Three single changes "
