@@ -34,9 +34,11 @@ for r in range(4):
     for name, bw in (("aten", aten_bw), ("where", where_bw)):
         layers._PiecewiseLinearFn.backward = staticmethod(bw)
         t = Trainer(cfg, data)
-        for _ in range(3): t.train_step()
+        for _ in range(3):
+            t.train_step()
         t0 = time.perf_counter()
-        for _ in range(10): t.train_step()
+        for _ in range(10):
+            t.train_step()
         res[name].append(10 / (time.perf_counter() - t0))
 print({k: [round(x, 2) for x in v] for k, v in res.items()})
 print("median ratio where/aten:", statistics.median(w / a for w, a in zip(res["where"], res["aten"])))

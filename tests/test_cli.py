@@ -27,7 +27,7 @@ def test_train_digits_then_resume_then_sample(tmp_path):
     assert (out / "config.yaml").is_file() and (out / "samples" / "step_000020.png").is_file()
     p = run_cli("train", "--resume", str(out), "--iters", "30", "--quiet")
     assert p.returncode == 0, p.stderr
-    steps = [json.loads(l)["step"] for l in (out / "metrics.jsonl").read_text().splitlines() if "loss_d" in l]
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines() if "loss_d" in line]
     assert steps == [5, 10, 15, 20, 25, 30]
     # sample and plot in-process: the run folder written by the real processes above is
     # what they read, and a process start each would only add its import time
