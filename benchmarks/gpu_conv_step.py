@@ -101,7 +101,7 @@ def main() -> None:
     for c, cfg in cfgs.items():
         r = measure(c, cfg, a.steps, a.profile, a.top)
         found.append(r)
-        lines.append(f"| {c} | {r['model']} | {r['batch']} | {r['steps_s']:.1f} | {r['gflop']:.1f} | {r['tflops']:.2f} |")
+        lines.append(f"| {c} | {r['model']} | {r['batch']} | {r['steps_s']:.3g} | {r['gflop']:.1f} | {r['tflops']:.2f} |")
         print(lines[-1], flush=True)
     for r in found:
         if r["kernels"]:
