@@ -4,12 +4,14 @@
 # (the residual recipe takes ~100 min a seed on a 2-core CPU). Nothing else may run meanwhile.
 # Usage: MNIST=../shared/data/mnist CONFIG=r3gan-b256-g1-resnet SET=model.width=16 \
 #        bash benchmarks/cpu_parallel_seeds.sh OUTDIR
+# (those are the defaults; SET= with nothing after it trains the config without an override)
 set -euo pipefail
 out=${1:?usage: cpu_parallel_seeds.sh OUTDIR}
 mnist=${MNIST:-../shared/data/mnist}
 config=${CONFIG:-r3gan-b256-g1-resnet}
+override=${SET-model.width=16}
 set_arg=()
-[ -n "${SET:-model.width=16}" ] && set_arg=(--set "${SET:-model.width=16}")
+if [ -n "$override" ]; then set_arg=(--set "$override"); fi
 mkdir -p "$out"
 step() {  # $1: threads, $2: tag
   OMP_NUM_THREADS=$1 MKL_NUM_THREADS=$1 python benchmarks/gpu_conv_step.py --mnist "$mnist" \
@@ -20,7 +22,7 @@ step 1 pair_a & a=$!
 step 1 pair_b & b=$!
 wait $a $b
 python - "$out" <<'PY'
-import re, sys, pathlib
+import sys, pathlib
 out = pathlib.Path(sys.argv[1])
 def rate(tag):
     # the one table row of gpu_conv_step.py's page: | config | model | batch | G steps/s | ...
