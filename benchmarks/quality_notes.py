@@ -412,9 +412,15 @@ STEP_NOTES = [
     "28.2 at 2,080 steps (under the tutorial's 31.6-49.0), 9.0 at 3,328 (under the MLP default's "
     "9.5-10.0). Seed 1 (2026-12-05, alone throughout) ran 5,879 s and reached **5.28**, a point or two "
     "later along the curve (26.7 at 2,496 steps, under the tutorial's 35.4-42.5; 6.0 at 4,576, under the "
-    "MLP default's 7.5-7.7): the row reads 4.77 [4.26-5.28] on two seeds, 0.24x the tutorial's median, "
-    "each seed under the tutorial's best (13.7) and the MLP default's best (6.60). So the batch, not the "
-    "width, failed above. Seed 2 has not run.",
+    "MLP default's 7.5-7.7). Seed 2 (2026-12-05, alone throughout) ran 5,807 s and reached **5.81**, "
+    "earlier along the curve than seeds 0 and 1 (31.2 at 1,664 steps, under the tutorial's 44.9-78.9; 8.3 "
+    "at 2,912, under the MLP default's 9.8-11.2) and within their range from 4,160 steps on; on that seed the "
+    "tutorial reads 13.7 and the MLP default 8.11. The row reads **5.28 [4.26-5.81]** on 3 seeds, 0.26x "
+    "the tutorial's median 19.9; every seed is under the tutorial's best (13.7) by 2.3x or more and under "
+    "the MLP default's best (6.60). So the batch, not the width, failed above, and a conv recipe is "
+    "clearly ahead of the tutorial step for step on this CPU. Per CPU minute it is far behind (its "
+    "10-minute cell made 502 steps and reads 763; [quality.md](quality.md)), so the CPU's image default "
+    "stays the MLP.",
     "",
     "**The default's level at 10,000 steps, and R1+R2 held at gamma 1 (2026-12-03).** From about 4,000 "
     "steps on the default's FID levels off at 7-10 while the tutorial's still falls. Three single changes "
