@@ -414,7 +414,7 @@ STEP_NOTES = [
     "later along the curve (26.7 at 2,496 steps, under the tutorial's 35.4-42.5; 6.0 at 4,576, under the "
     "MLP default's 7.5-7.7). Seed 2 (2026-12-05, alone throughout) ran 5,807 s and reached **5.81**, "
     "earlier along the curve than seeds 0 and 1 (31.2 at 1,664 steps, under the tutorial's 44.9-78.9; 8.3 "
-    "at 2,912, under the MLP default's 9.8-11.2) and within their range from 4,160 steps on; on that seed the "
+    "at 2,912, under the MLP default's 9.8-11.2) and level with them from 4,160 steps on (within 0.8 of their range); on that seed the "
     "tutorial reads 13.7 and the MLP default 8.11. The row reads **5.28 [4.26-5.81]** on 3 seeds, 0.26x "
     "the tutorial's median 19.9; every seed is under the tutorial's best (13.7) by 2.3x or more and under "
     "the MLP default's best (6.60). So the batch, not the width, failed above, and a conv recipe is "
