@@ -234,6 +234,12 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # whether conv networks see the uneven digit frequencies per channel that held the MLP's KL
     # at 0.05 (R3GAN reports 0.029)
     "r3gan-resnet16-stacked": ("r3gan-resnet-mnist", _RESNET16_B256),
+    # its seed 0 (2026-12-05, stopped at about 1,300 steps) lost G at once: D's loss 0.02 from
+    # step 90, ADA's probability at 1.0 from about step 410, one mode and FID 5,270 at 416 and
+    # 832 steps, where MNIST's seeds read 114-147 at 832. The next CPU candidate is StackedMNIST's
+    # own recipe (Adam warmed up to 5e-4 over 1,000 steps, gamma 1 -> 0.1) on the same networks,
+    # the width-16 twin of the GPU's r3gan-resnet-stacked-warm
+    "r3gan-resnet16-stacked-warm": ("r3gan-mlp-stacked-warm", deep_merge(_RESNET_NETS, _RESNET16_B256)),
     # the conv preset with the MLP default's adaptive augmentation (translation + cutout, ADA's
     # target 0.6): trained on 8,000 images its critic wins more and more (seed 0: loss 1.3 at the
     # start, a mean of 0.35 after 2,000 steps, mean outputs near +-4 by the end), which
@@ -270,7 +276,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-b64-g1-resnet16": ("mnist",), "r3gan-b64-g1-resnet16-ada25k": ("mnist",),
            "r3gan-b256-g1-resnet16": ("mnist",),
            "r3gan-resnet-stacked": ("stackedmnist",), "r3gan-resnet-stacked-warm": ("stackedmnist",),
-           "r3gan-resnet16-stacked": ("stackedmnist",),
+           "r3gan-resnet16-stacked": ("stackedmnist",), "r3gan-resnet16-stacked-warm": ("stackedmnist",),
            "dcgan-upconv-bn-after-aug": ("mnist",), "dcgan-upconv-bn-after-aug-ls": ("mnist",)}
 
 
