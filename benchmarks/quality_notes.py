@@ -420,8 +420,7 @@ STEP_NOTES = [
     "the MLP default's best (6.60). So the batch, not the width, failed above, and a conv recipe is "
     "clearly ahead of the tutorial step for step on this CPU. Per CPU minute it is far behind (its "
     "10-minute cells made 492-502 steps and read 555 [232-763] on 3 seeds; [quality.md](quality.md)), so "
-    "the CPU's image default "
-    "stays the MLP.",
+    "the CPU's image default stays the MLP.",
     "",
     "**The default's level at 10,000 steps, and R1+R2 held at gamma 1 (2026-12-03).** From about 4,000 "
     "steps on the default's FID levels off at 7-10 while the tutorial's still falls. Three single changes "

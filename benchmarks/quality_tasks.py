@@ -234,7 +234,7 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # whether conv networks see the uneven digit frequencies per channel that held the MLP's KL
     # at 0.05 (R3GAN reports 0.029)
     "r3gan-resnet16-stacked": ("r3gan-resnet-mnist", _RESNET16_B256),
-    # its seed 0 (2026-12-05, stopped at about 1,300 steps) lost G at once: D's loss 0.02 from
+    # its seed 0 (2026-12-05, stopped at step 1,270, its last log line) lost G at once: D's loss 0.02 from
     # step 90, ADA's probability at 1.0 from about step 410, one mode and FID 5,270 at 416 and
     # 832 steps, where MNIST's seeds read 114-147 at 832. The next CPU candidate is StackedMNIST's
     # own recipe (Adam warmed up to 5e-4 over 1,000 steps, gamma 1 -> 0.1) on the same networks,
