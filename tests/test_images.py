@@ -100,6 +100,41 @@ def test_conv_families_take_the_penalties_double_backward():
         assert all(p.grad is not None for p in d.parameters() if p.dim() > 1)
 
 
+@pytest.mark.parametrize("name", ["mlp", "dcgan", "upconv", "resnet"])
+def test_g_out_linear_swaps_only_g_s_last_tanh_and_keeps_the_checkpoint_layout(name):
+    shape = (1, 28, 28)
+    torch.manual_seed(0)
+    g_tanh, _ = build_models(ModelConfig(name=name, z_dim=8, width=16), shape)
+    torch.manual_seed(0)
+    g_lin, _ = build_models(ModelConfig(name=name, z_dim=8, width=16, g_out="linear"), shape)
+    assert isinstance(list(g_tanh.modules())[-1], torch.nn.Tanh)
+    assert isinstance(list(g_lin.modules())[-1], torch.nn.Identity)
+    # the same parameters under the same names: the identity holds none
+    assert g_tanh.state_dict().keys() == g_lin.state_dict().keys()
+    g_lin.load_state_dict(g_tanh.state_dict())
+    g_tanh.eval(), g_lin.eval()
+    z = torch.randn(6, 8)
+    with torch.no_grad():
+        assert torch.allclose(g_tanh(z), torch.tanh(g_lin(z)), atol=1e-6)
+
+
+def test_a_linear_g_s_samples_are_clamped_to_the_data_range_and_a_bad_g_out_is_refused(tmp_path):
+    from ganforge.config import Config
+    from ganforge.data import load_dataset as load
+    from ganforge.train.model import GANModel
+    cfg = Config.from_dict({"data": {"name": "digits"}, "model": {"name": "mlp", "g_out": "linear"},
+                            "train": {"device": "cpu"}})
+    model = GANModel(cfg, load(cfg.data), torch.device("cpu"))
+    with torch.no_grad():  # push G's output far outside [-1, 1]
+        last = [m for m in model.G.modules() if isinstance(m, torch.nn.Linear)][-1]
+        last.bias.fill_(5.0)
+        last.bias[::2] = -5.0
+    x = model.generate(torch.randn(4, cfg.model.z_dim))
+    assert x.max().item() == 1.0 and x.min().item() == -1.0
+    with pytest.raises(ganforge.ConfigError, match="model.g_out: unknown value 'sigmoid'"):
+        build_models(ModelConfig(g_out="sigmoid"), (1, 8, 8))
+
+
 def test_conv_families_refuse_other_sizes_in_one_line():
     for name in ("upconv", "resnet"):
         with pytest.raises(ganforge.ConfigError, match=f"model {name} supports image sizes"):

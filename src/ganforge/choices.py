@@ -16,14 +16,14 @@ def choice_keys() -> dict[str, Registry]:
     from .metrics.evaluate import METRICS
     from .metrics.features import EXTRACTORS
     from .models import LATENTS, MODELS
-    from .models.layers import ACTIVATIONS, D_NORMS, G_NORMS, INITS
+    from .models.layers import ACTIVATIONS, D_NORMS, G_NORMS, G_OUTPUTS, INITS
     from .objectives import LOSSES, PENALTIES, SCHEDULES
     from .optim import LR_SCHEDULES, OPTIMIZERS
 
     return {
         "data.name": DATASETS, "data.toy": TOYS,
         "model.name": MODELS, "model.latent": LATENTS, "model.g_norm": G_NORMS, "model.d_norm": D_NORMS,
-        "model.g_act": ACTIVATIONS, "model.d_act": ACTIVATIONS, "model.init": INITS,
+        "model.g_act": ACTIVATIONS, "model.d_act": ACTIVATIONS, "model.init": INITS, "model.g_out": G_OUTPUTS,
         "loss.name": LOSSES, "penalty.name": PENALTIES, "penalty.schedule": SCHEDULES,
         "penalty.ivgp.reference": IVGP_REFERENCES, "penalty.ivgp.distance": IVGP_DISTANCES,
         "augment.ops": AUGMENTS,

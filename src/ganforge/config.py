@@ -88,6 +88,7 @@ class ModelConfig:
     slope: float = 0.2  #: LeakyReLU slope
     g_act: str = "auto"  #: auto | relu | leakyrelu | tanh | silu (auto: ReLU for DCGAN, LeakyReLU for MLP)
     d_act: str = "auto"  #: auto | relu | leakyrelu | tanh | silu (auto: LeakyReLU)
+    g_out: str = "tanh"  #: tanh | linear (G's last operation; linear as R3GAN, samples clamped to [-1, 1])
     init: str = "default"  #: default (PyTorch) | normal (N(0, 0.02), DCGAN) | xavier | kaiming | orthogonal
     d_dropout: float = 0.0  #: dropout after each hidden activation of D
     d_mbstd: int = 0  #: minibatch-stddev group size before D's output layer (0: off; StyleGAN uses 4)

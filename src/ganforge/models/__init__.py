@@ -12,7 +12,7 @@ from ..registry import Registry, check_choice
 from .conditional import ConditionalGenerator, ProjectionDiscriminator
 from .conv import ResNetDiscriminator, ResNetGenerator, UpConvDiscriminator, UpConvGenerator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
-from .layers import ACTIVATIONS, D_NORMS, G_NORMS, INITS, init_weights, resolve_act, spectral_all
+from .layers import ACTIVATIONS, D_NORMS, G_NORMS, G_OUTPUTS, INITS, init_weights, resolve_act, spectral_all
 from .mlp import MLPDiscriminator, MLPGenerator
 
 Builder = Callable[[ModelConfig, tuple[int, ...], int], tuple[nn.Module, nn.Module]]
@@ -22,7 +22,8 @@ LATENTS = Registry.of("latent", {"normal": "standard normal z", "uniform": "unif
 
 @MODELS.register("mlp", help="fully connected G and D (any data shape)")
 def build_mlp(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.Module, nn.Module]:
-    g = MLPGenerator(z_in, shape, cfg.g_hidden, resolve_act(cfg.g_act, "leakyrelu"), cfg.slope, cfg.g_norm == "batch")
+    g = MLPGenerator(z_in, shape, cfg.g_hidden, resolve_act(cfg.g_act, "leakyrelu"), cfg.slope, cfg.g_norm == "batch",
+                     cfg.g_out)
     d = MLPDiscriminator(shape, cfg.d_hidden, resolve_act(cfg.d_act, "leakyrelu"), cfg.slope, cfg.d_norm,
                          cfg.d_dropout, cfg.d_mbstd)
     return g, d
@@ -33,7 +34,8 @@ def build_dcgan(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn
     if len(shape) != 3 or shape[1] != shape[2]:
         raise ConfigError(f"model dcgan needs square images, but the data has shape {shape}; use model.name=mlp")
     c, s = shape[0], shape[1]
-    g = DCGANGenerator(z_in, c, s, cfg.width, cfg.g_norm == "batch", resolve_act(cfg.g_act, "relu"), cfg.slope)
+    g = DCGANGenerator(z_in, c, s, cfg.width, cfg.g_norm == "batch", resolve_act(cfg.g_act, "relu"), cfg.slope,
+                       cfg.g_out)
     d = DCGANDiscriminator(c, s, cfg.width, cfg.slope, cfg.d_norm, resolve_act(cfg.d_act, "leakyrelu"),
                            cfg.d_dropout, cfg.d_mbstd)
     return g, d
@@ -49,7 +51,8 @@ def _square(shape: tuple[int, ...], name: str) -> tuple[int, int]:
                  "resolution (8-128 px)")
 def build_upconv(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.Module, nn.Module]:
     c, s = _square(shape, "upconv")
-    g = UpConvGenerator(z_in, c, s, cfg.width, cfg.g_norm == "batch", resolve_act(cfg.g_act, "leakyrelu"), cfg.slope)
+    g = UpConvGenerator(z_in, c, s, cfg.width, cfg.g_norm == "batch", resolve_act(cfg.g_act, "leakyrelu"), cfg.slope,
+                        cfg.g_out)
     d = UpConvDiscriminator(c, s, cfg.width, cfg.slope, cfg.d_norm, resolve_act(cfg.d_act, "leakyrelu"), cfg.d_dropout,
                             cfg.d_mbstd)
     return g, d
@@ -59,7 +62,7 @@ def build_upconv(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[n
                  "(R3GAN's spirit; 8-128 px; model.blocks per resolution)")
 def build_resnet(cfg: ModelConfig, shape: tuple[int, ...], z_in: int) -> tuple[nn.Module, nn.Module]:
     c, s = _square(shape, "resnet")
-    g = ResNetGenerator(z_in, c, s, cfg.width, cfg.blocks, resolve_act(cfg.g_act, "leakyrelu"), cfg.slope)
+    g = ResNetGenerator(z_in, c, s, cfg.width, cfg.blocks, resolve_act(cfg.g_act, "leakyrelu"), cfg.slope, cfg.g_out)
     d = ResNetDiscriminator(c, s, cfg.width, cfg.blocks, resolve_act(cfg.d_act, "leakyrelu"), cfg.slope, cfg.d_mbstd)
     return g, d
 
@@ -69,7 +72,8 @@ def check_model_config(cfg: ModelConfig) -> None:
     MODELS.get(cfg.name)
     for key, value, choices in [("model.g_norm", cfg.g_norm, G_NORMS), ("model.d_norm", cfg.d_norm, D_NORMS),
                                 ("model.latent", cfg.latent, LATENTS), ("model.g_act", cfg.g_act, ACTIVATIONS),
-                                ("model.d_act", cfg.d_act, ACTIVATIONS), ("model.init", cfg.init, INITS)]:
+                                ("model.d_act", cfg.d_act, ACTIVATIONS), ("model.init", cfg.init, INITS),
+                                ("model.g_out", cfg.g_out, G_OUTPUTS)]:
         check_choice(key, value, choices)
 
 

@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ConfigError
-from .layers import activation, std_head, strided_critic
+from .layers import activation, g_output, std_head, strided_critic
 
 #: image side -> the side the generator starts from (a power-of-two ladder up to the size)
 START = {8: 4, 16: 4, 28: 7, 32: 4, 64: 4, 128: 4}
@@ -47,7 +47,7 @@ def _down_sides(size: int, n: int) -> int:
 
 class UpConvGenerator(nn.Module):
     def __init__(self, z_in: int, channels: int, size: int, width: int, batch_norm: bool, act: str,
-                 slope: float) -> None:
+                 slope: float, out: str = "tanh") -> None:
         super().__init__()
         s0, n_up = _ups(size, UP_START, "upconv")
         ch = [width * 2 ** max(n_up - 1 - i, 0) for i in range(n_up)]  # 32 px, w 64: [128, 64]
@@ -62,7 +62,7 @@ class UpConvGenerator(nn.Module):
                 layers.append(nn.BatchNorm2d(cout))
             layers.append(activation(act, slope))
             cin = cout
-        layers += [nn.Conv2d(cin, channels, 3, 1, 1), nn.Tanh()]
+        layers += [nn.Conv2d(cin, channels, 3, 1, 1), g_output(out)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -109,7 +109,8 @@ def _res_widths(width: int, n: int) -> list[int]:
 
 
 class ResNetGenerator(nn.Module):
-    def __init__(self, z_in: int, channels: int, size: int, width: int, blocks: int, act: str, slope: float) -> None:
+    def __init__(self, z_in: int, channels: int, size: int, width: int, blocks: int, act: str, slope: float,
+                 out: str = "tanh") -> None:
         super().__init__()
         s0, n_up = _ups(size, START, "resnet")
         ch = _res_widths(width, n_up + 1)
@@ -127,7 +128,7 @@ class ResNetGenerator(nn.Module):
             mods += [ResidualBlock(c, act, slope, scale) for _ in range(blocks)]
             stages.append(nn.Sequential(*mods))
         self.stages = nn.Sequential(*stages)
-        self.out = nn.Sequential(activation(act, slope), nn.Conv2d(ch[-1], channels, 3, 1, 1), nn.Tanh())
+        self.out = nn.Sequential(activation(act, slope), nn.Conv2d(ch[-1], channels, 3, 1, 1), g_output(out))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.out(self.stages(self.act(self.fc(z)).view(z.shape[0], *self.start)))

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import ConfigError
-from .layers import activation, strided_critic
+from .layers import activation, g_output, strided_critic
 
 SIZES = {8: (4, 1), 16: (4, 2), 28: (7, 2), 32: (4, 3), 64: (4, 4)}  # size -> (start side, n_up)
 
@@ -25,7 +25,7 @@ def _plan(size: int) -> tuple[int, int]:
 
 class DCGANGenerator(nn.Module):
     def __init__(self, z_in: int, channels: int, size: int, width: int, batch_norm: bool, act: str = "relu",
-                 slope: float = 0.2) -> None:
+                 slope: float = 0.2, out: str = "tanh") -> None:
         super().__init__()
         s0, n_up = _plan(size)
         ch = [width * 2 ** (n_up - 1 - i) for i in range(n_up)]  # e.g. [128, 64]
@@ -41,7 +41,7 @@ class DCGANGenerator(nn.Module):
                 if batch_norm:
                     layers.append(nn.BatchNorm2d(cout))
                 layers.append(activation(act, slope))
-        layers.append(nn.Tanh())
+        layers.append(g_output(out))
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

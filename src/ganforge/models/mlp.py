@@ -6,14 +6,14 @@ import math
 import torch
 import torch.nn as nn
 
-from .layers import activation, d_norm_wrap, std_head
+from .layers import activation, d_norm_wrap, g_output, std_head
 
 
 class MLPGenerator(nn.Module):
-    """z (N, z_in) -> sample of ``out_shape``; tanh output in [-1, 1]."""
+    """z (N, z_in) -> sample of ``out_shape``; ``out`` tanh keeps it in [-1, 1]."""
 
     def __init__(self, z_in: int, out_shape: tuple[int, ...], hidden: list[int], act: str, slope: float,
-                 batch_norm: bool) -> None:
+                 batch_norm: bool, out: str = "tanh") -> None:
         super().__init__()
         self.out_shape = tuple(out_shape)
         layers: list[nn.Module] = []
@@ -24,7 +24,7 @@ class MLPGenerator(nn.Module):
                 layers.append(nn.BatchNorm1d(h))
             layers.append(activation(act, slope))
             d = h
-        layers += [nn.Linear(d, math.prod(out_shape)), nn.Tanh()]
+        layers += [nn.Linear(d, math.prod(out_shape)), g_output(out)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

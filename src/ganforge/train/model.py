@@ -140,7 +140,9 @@ class GANModel:
         try:
             if self.conditional and y is None:
                 y = torch.arange(z.shape[0], device=z.device) % self.num_classes
-            return self.g_forward(g, z, y)
+            # samples are images in [-1, 1]: a linear output (model.g_out) may overshoot, and
+            # a tanh one never does, so the clamp changes nothing there
+            return self.g_forward(g, z, y).clamp(-1.0, 1.0)
         finally:
             g.train(was)
 
