@@ -24,12 +24,14 @@ D_NORMS = Registry.of("D normalization", {
 G_NORMS = Registry.of("G normalization", {
     "batch": "batch norm after each hidden layer of G (DCGAN)",
     "none": "no normalization in G"})
-#: G's last operation: the data lie in [-1, 1]
-G_OUTPUTS = Registry.of("G output", {
-    "tanh": "tanh: every sample inside [-1, 1]",
-    "linear": "no activation (R3GAN's generator): the last convolution's values as they are, clamped to "
-              "[-1, 1] only when samples are drawn; on mostly-black data (digits) a tanh G that paints the "
-              "background near -1 saturates there and its gradient fades"})
+#: G's last operation by name (the data lie in [-1, 1]): each builds a module without
+#: parameters, so a checkpoint fits either choice
+G_OUTPUTS: Registry[Callable[[], nn.Module]] = Registry("G output")
+G_OUTPUTS.add("tanh", nn.Tanh, "tanh: every sample inside [-1, 1]")
+G_OUTPUTS.add("linear", nn.Identity,
+              "no activation (R3GAN's generator): the last layer's values as they are, clamped to [-1, 1] only "
+              "when samples are drawn; on mostly-black data (digits) a tanh G that paints the background near -1 "
+              "sits in tanh's flat tail there and its gradient fades")
 #: activations by name: each builds a module from the LeakyReLU slope
 ACTIVATIONS: Registry[Callable[[float], nn.Module]] = Registry("activation")
 #: weight initializations by name: each initializes one weight tensor in place
@@ -98,10 +100,8 @@ def activation(name: str, slope: float = 0.2) -> nn.Module:
 
 
 def g_output(name: str) -> nn.Module:
-    """G's output activation by name (:data:`G_OUTPUTS`): ``tanh`` or ``linear`` (identity,
-    no parameters, so a checkpoint fits either)."""
-    G_OUTPUTS.get(name)
-    return nn.Tanh() if name == "tanh" else nn.Identity()
+    """G's output module by name (:data:`G_OUTPUTS`)."""
+    return G_OUTPUTS.get(name)()
 
 
 def resolve_act(name: str, default: str) -> str:
