@@ -309,6 +309,22 @@ STACKED_NOTES = [
     "modes and reads lower on both measures on every seed: its KL is 0.16x the tutorial's and its FID "
     "0.14x. StackedMNIST's 1,000-mode KL target is not met by either.",
     "",
+    "**A linear G output (2026-12-05): worse on the MLP; it kept a residual G learning.** The width-16 "
+    "residual recipe that leads on MNIST by steps lost G at once on StackedMNIST, twice (MNIST's recipe, and "
+    "StackedMNIST's own warm-up on those networks): one mode and FID 5,270 at 416 and 832 steps. At step 500 "
+    "the warm-up run's G drew one near-black image for every latent, 69% of its pixels past 0.99 in tanh's "
+    "flat tail, where tanh passes back 2% of a gradient or less. R3GAN's G has no output activation, so "
+    "`model.g_out=linear` (new; samples are clamped to [-1, 1] when drawn, which leaves a tanh G's "
+    "unchanged) was tried on both families, seed 0 alone at two threads each. On the residual recipe "
+    "(`r3gan-resnet16-stacked-linear`, 5,000-step budget) G kept learning (its gradient norm 7-13 against "
+    "0.1-1.6 with tanh) but covered 242-416 modes over 416-1,664 steps, against the MLP default's 278-384 "
+    "at 416 and 694-728 at 1,664; stopped after 1,810 steps ([resnet_cpu](resnet_cpu/README.md)). On "
+    "StackedMNIST's default (`r3gan-mlp-stacked-warm-linear`, this page's budget) the critic lost instead: "
+    "D's loss sat near log 2 (0.693) from step 500 to the end, D(real) and D(fake) a median 0.001 apart, and after 5,038 steps the row reads 985 "
+    "modes, KL 0.473 and FID 1,665, against the default's 1,000 modes, 0.160 [0.140-0.181] and 236 "
+    "[213-240] from 3,096-3,409 steps (cells of 2026-12-04, when the machine ran slower). Worse on every "
+    "measure with more steps, so the default keeps tanh; `model.g_out` stays a choice.",
+    "",
 ]
 
 #: the notes of a steps-budget page
