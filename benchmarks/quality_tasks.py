@@ -224,6 +224,10 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # width 16 at the recipe's batch of 256 (110 GFLOP a step, 0.8 steps/s on this CPU, where the
     # conv preset makes 1.1): separates the two cuts above, since at batch 64 the critic won
     "r3gan-b256-g1-resnet16": ("r3gan-resnet-mnist", _RESNET16_B256),
+    # the same with a linear G output (model.g_out=linear, as R3GAN's G): its seeds spent their
+    # first 300 steps with G's gradient norm near 0 (tanh's flat tail at a near-black image)
+    # until ADA's probability reached 1; on StackedMNIST the linear output kept G learning
+    "r3gan-b256-g1-resnet16-linear": ("r3gan-resnet-mnist", deep_merge(_RESNET16_B256, {"model": {"g_out": "linear"}})),
     # the residual recipe on StackedMNIST, for a GPU (precision auto: bf16 there), where R3GAN
     # reports all 1,000 modes and KL 0.029: MNIST's preset as it is, and StackedMNIST's own
     # recipe (Adam warmed up to 5e-4 over 1,000 steps, gamma decaying 1 -> 0.1) on its networks
@@ -283,7 +287,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "dcgan-upconv-bn-after-bncopy": ("mnist",), "r3gan-b256-g1-upconv": ("mnist",),
            "r3gan-b256-g1-resnet": ("mnist",), "r3gan-b256-g1-resnet-bf16": ("mnist",),
            "r3gan-b64-g1-resnet16": ("mnist",), "r3gan-b64-g1-resnet16-ada25k": ("mnist",),
-           "r3gan-b256-g1-resnet16": ("mnist",),
+           "r3gan-b256-g1-resnet16": ("mnist",), "r3gan-b256-g1-resnet16-linear": ("mnist",),
            "r3gan-resnet-stacked": ("stackedmnist",), "r3gan-resnet-stacked-warm": ("stackedmnist",),
            "r3gan-resnet16-stacked": ("stackedmnist",), "r3gan-resnet16-stacked-warm": ("stackedmnist",),
            "r3gan-resnet16-stacked-linear": ("stackedmnist",), "r3gan-mlp-stacked-warm-linear": ("stackedmnist",),
