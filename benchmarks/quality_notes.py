@@ -321,9 +321,12 @@ STACKED_NOTES = [
     "at 416 and 694-728 at 1,664; stopped after 1,810 steps ([resnet_cpu](resnet_cpu/README.md)). On "
     "StackedMNIST's default (`r3gan-mlp-stacked-warm-linear`, this page's budget) the critic lost instead: "
     "D's loss sat near log 2 (0.693) from step 500 to the end, D(real) and D(fake) a median 0.001 apart, and after 5,038 steps the row reads 985 "
-    "modes, KL 0.473 and FID 1,665, against the default's 1,000 modes, 0.160 [0.140-0.181] and 236 "
-    "[213-240] from 3,096-3,409 steps (cells of 2026-12-04, when the machine ran slower). Worse on every "
-    "measure with more steps, so the default keeps tanh; `model.g_out` stays a choice.",
+    "modes, KL 0.473 and FID 1,665. The default's own seed 0, rerun alone in the same sitting, made 4,923 "
+    "steps and read 1,000 modes, KL 0.0884 and FID 142 ([stacked-time-rerun-2026-12-05]"
+    "(stacked-time-rerun-2026-12-05/)). A linear output lost the critic on this recipe, so the default keeps "
+    "tanh; `model.g_out` stays a choice. On MNIST the residual recipe with a linear output started "
+    "faster (FID 281 at 416 steps, against 251-1,743 for its tanh seeds) but read 214 at 1,664 steps, "
+    "3-7x behind every tanh seed; stopped at 1,760 steps ([resnet_cpu](resnet_cpu/README.md)).",
     "",
 ]
 
