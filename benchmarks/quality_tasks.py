@@ -56,6 +56,8 @@ _MLP_AUGMENT: dict[str, Any] = load_preset("r3gan-mlp-b256-g1")["augment"]
 #: preset's precision auto would take bf16 on a GPU); _RESNET16 also cuts the batch to 64
 _RESNET16_B256: dict[str, Any] = {"model": {"width": 16}, "train": {"precision": "fp32"}}
 _RESNET16: dict[str, Any] = deep_merge(_RESNET16_B256, {"train": {"batch_size": 64}})
+#: the same with a linear G output (model.g_out=linear, as R3GAN's G has)
+_RESNET16_B256_LINEAR: dict[str, Any] = deep_merge(_RESNET16_B256, {"model": {"g_out": "linear"}})
 #: the residual preset's networks and precision, for recipes of other tasks to train them
 _RESNET_PRESET = load_preset("r3gan-resnet-mnist")
 _RESNET_NETS: dict[str, Any] = {"model": _RESNET_PRESET["model"],
@@ -226,8 +228,10 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-b256-g1-resnet16": ("r3gan-resnet-mnist", _RESNET16_B256),
     # the same with a linear G output (model.g_out=linear, as R3GAN's G): its seeds spent their
     # first 300 steps with G's gradient norm near 0 (tanh's flat tail at a near-black image)
-    # until ADA's probability reached 1; on StackedMNIST the linear output kept G learning
-    "r3gan-b256-g1-resnet16-linear": ("r3gan-resnet-mnist", deep_merge(_RESNET16_B256, {"model": {"g_out": "linear"}})),
+    # until ADA's probability reached 1; on StackedMNIST the linear output kept G learning.
+    # Its seed 0 (2026-12-05) started faster (FID 281 at 416 steps) but read 214 at 1,664, 3-7x
+    # behind every tanh seed; stopped at 1,760 (docs/results/resnet_cpu)
+    "r3gan-b256-g1-resnet16-linear": ("r3gan-resnet-mnist", _RESNET16_B256_LINEAR),
     # the residual recipe on StackedMNIST, for a GPU (precision auto: bf16 there), where R3GAN
     # reports all 1,000 modes and KL 0.029: MNIST's preset as it is, and StackedMNIST's own
     # recipe (Adam warmed up to 5e-4 over 1,000 steps, gamma decaying 1 -> 0.1) on its networks
@@ -248,13 +252,17 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # (5,269) at 416 and 832 steps; at step 500 G drew one image for every latent (spread over
     # latents 0.01 a pixel) with 69% of its pixels past 0.99 in tanh's flat tail. R3GAN's G
     # has no output activation, so: MNIST's residual recipe on StackedMNIST with a linear G
-    # output (model.g_out=linear), nothing else changed
-    "r3gan-resnet16-stacked-linear": ("r3gan-resnet-mnist", deep_merge(_RESNET16_B256, {"model": {"g_out": "linear"}})),
+    # output (model.g_out=linear), nothing else changed. Its seed 0 kept G learning but covered
+    # 387 modes at 1,664 steps against the MLP default's 694-728; stopped at 1,810
+    "r3gan-resnet16-stacked-linear": ("r3gan-resnet-mnist", _RESNET16_B256_LINEAR),
     # MNIST's residual recipe on StackedMNIST with R1+R2 held at gamma 5 instead of 1: its critic
-    # won at once there (D's loss 0.02 from step 90), and a stronger penalty smooths a critic
+    # won at once there (D's loss 0.02 from step 90), and a stronger penalty smooths a critic.
+    # Its seed 0 (2026-12-05) came alive after a dead start: 223 modes at 416 steps, 457 at 832
+    # (the MLP default 557-617); stopped at 870 for the sitting's end, not for the run
     "r3gan-resnet16-stacked-g5": ("r3gan-resnet-mnist", deep_merge(_RESNET16_B256, {"penalty": {"weight": 5.0}})),
     # StackedMNIST's default (the MLP recipe r3gan-mlp-stacked-warm) with a linear G output:
-    # whether tanh's flat tail is part of what holds its mode KL at 0.05-0.16
+    # whether tanh's flat tail is part of what holds its mode KL at 0.05-0.16. It lost the critic
+    # instead (D's loss near log 2 from step 500): seed 0 read KL 0.473 in 10 minutes
     "r3gan-mlp-stacked-warm-linear": ("r3gan-mlp-stacked-warm", {"model": {"g_out": "linear"}}),
     # the conv preset with the MLP default's adaptive augmentation (translation + cutout, ADA's
     # target 0.6): trained on 8,000 images its critic wins more and more (seed 0: loss 1.3 at the

@@ -118,13 +118,12 @@ def test_g_out_linear_swaps_only_g_s_last_tanh_and_keeps_the_checkpoint_layout(n
         assert torch.allclose(g_tanh(z), torch.tanh(g_lin(z)), atol=1e-6)
 
 
-def test_a_linear_g_s_samples_are_clamped_to_the_data_range_and_a_bad_g_out_is_refused(tmp_path):
+def test_a_linear_g_s_samples_are_clamped_to_the_data_range_and_a_bad_g_out_is_refused():
     from ganforge.config import Config
-    from ganforge.data import load_dataset as load
     from ganforge.train.model import GANModel
     cfg = Config.from_dict({"data": {"name": "digits"}, "model": {"name": "mlp", "g_out": "linear"},
                             "train": {"device": "cpu"}})
-    model = GANModel(cfg, load(cfg.data), torch.device("cpu"))
+    model = GANModel(cfg, load_dataset(cfg.data), torch.device("cpu"))
     with torch.no_grad():  # push G's output far outside [-1, 1]
         last = [m for m in model.G.modules() if isinstance(m, torch.nn.Linear)][-1]
         last.bias.fill_(5.0)
