@@ -328,6 +328,19 @@ STACKED_NOTES = [
     "faster (FID 281 at 416 steps, against 251-1,743 for its tanh seeds) but read 214 at 1,664 steps, "
     "3-7x behind every tanh seed; stopped at 1,760 steps ([resnet_cpu](resnet_cpu/README.md)).",
     "",
+    "**R1+R2 held at gamma 5 on the residual recipe (2026-12-05): G alive, KL twice the default's.** "
+    "`r3gan-resnet16-stacked-g5` is MNIST's width-16 residual recipe with `penalty.weight=5`, tanh output. "
+    "After a dead start of about 250 steps its G kept learning, but it stayed behind the MLP default at "
+    "every reading (FID 630 and 626 modes at 2,080 steps against 398-412 and 740-769) and its seed 0 ends "
+    "the 5,000-step budget at 1,000 modes, **KL 0.182** and FID 182, against the default's 0.0974 "
+    "[0.0878-0.0982] and 140-144; one seed, not adopted ([resnet_cpu](resnet_cpu/README.md)). "
+    "[stacked_kl_parts.md](stacked_kl_parts.md) splits the KL exactly into each channel's digit rates "
+    "and the channels' correlation: real images read 0.0046 in the channels and 0.019 in correlation "
+    "(what 26,000 draws leave); the default's 10-minute seed 0 (KL 0.0884) reads 0.057 in the channels "
+    "and 0.032 in correlation. So most of the default's excess is in how often each channel draws each "
+    "digit, and the same way in all three channels: 6.0-6.7% eights and 7.2-8.0% zeros where real "
+    "images have 9.4-10.1%.",
+    "",
 ]
 
 #: the notes of a steps-budget page

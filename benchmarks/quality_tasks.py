@@ -258,7 +258,8 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # MNIST's residual recipe on StackedMNIST with R1+R2 held at gamma 5 instead of 1: its critic
     # won at once there (D's loss 0.02 from step 90), and a stronger penalty smooths a critic.
     # Its seed 0 (2026-12-05) came alive after a dead start: 223 modes at 416 steps, 457 at 832
-    # (the MLP default 557-617); stopped at 870 for the sitting's end, not for the run
+    # (the MLP default 557-617). Run to the full budget the next sitting (resumed at step 500)
+    # it stayed behind the default at every reading and ended at KL 0.182 against 0.0974: not adopted
     "r3gan-resnet16-stacked-g5": ("r3gan-resnet-mnist", deep_merge(_RESNET16_B256, {"penalty": {"weight": 5.0}})),
     # StackedMNIST's default (the MLP recipe r3gan-mlp-stacked-warm) with a linear G output:
     # whether tanh's flat tail is part of what holds its mode KL at 0.05-0.16. It lost the critic

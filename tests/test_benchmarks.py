@@ -417,6 +417,33 @@ def test_the_stacked_classifier_reads_real_stacked_digits_as_their_true_modes(mn
     assert f["read_right"] > 0.95  # all three digits of an image read right
 
 
+stacked_kl_parts = pytest.importorskip("stacked_kl_parts")
+
+
+def test_the_mode_kl_splits_into_channel_rates_and_their_correlation_by_hand():
+    import math
+
+    import numpy as np
+
+    # every mode once: nothing in any part
+    p = stacked_kl_parts.kl_parts(np.arange(1000))
+    assert p["modes"] == 1000 and max(abs(p[k]) for k in ("total", "a", "b", "c", "tc")) < 1e-12
+    # channel a always 0, b and c uniform (100 modes, 0bc): all the KL is channel a's, log 10
+    p = stacked_kl_parts.kl_parts(np.arange(100))
+    assert p["total"] == pytest.approx(math.log(10)) and p["a"] == pytest.approx(math.log(10))
+    assert abs(p["b"]) < 1e-12 and abs(p["c"]) < 1e-12 and abs(p["tc"]) < 1e-12
+    # the three digits always equal (modes 000, 111, ..., 999): each channel uniform, so the
+    # whole KL, log 100, is the channels' correlation
+    p = stacked_kl_parts.kl_parts(np.arange(10) * 111)
+    assert p["total"] == pytest.approx(math.log(100)) and p["tc"] == pytest.approx(math.log(100))
+    assert max(abs(p[k]) for k in ("a", "b", "c")) < 1e-12
+    # half the digits in channel c (c even), the rest uniform: log 2, all of it channel c's
+    modes = np.array([m for m in range(1000) if m % 2 == 0])
+    p = stacked_kl_parts.kl_parts(modes)
+    assert p["c"] == pytest.approx(math.log(2)) and p["total"] == pytest.approx(math.log(2))
+    assert p["rates"][2][1] == 0 and p["rates"][2][0] == pytest.approx(0.2)
+
+
 def test_the_colour_folder_task_writes_stackedmnist_as_rgb_pngs_that_read_back_as_colour(tmp_path, monkeypatch):
     import torch
     import torch.nn.functional as F
