@@ -2,7 +2,7 @@
 """Where StackedMNIST's mode KL comes from: each channel's digits, or how the channels go together.
 
     python benchmarks/stacked_kl_parts.py RUN_DIR [RUN_DIR ...] [--mnist ../shared/data/mnist]
-        [--n 26000] [--seed 0] [--labels "NAME;NAME"] [--out FILE.md]
+        [--n 26000] [--seed 0] [--labels "NAME;NAME"] [--real-blur 1,1.5] [--out FILE.md]
 
 The suite's KL from the generated mode histogram q (1,000 modes, mode 100a + 10b + c) to
 uniform splits exactly into two kinds of part:
@@ -14,7 +14,9 @@ is the total correlation: what the channels' digits say about each other. A gene
 channels each draw digits at the wrong rates pays in the first three terms; one that draws
 some digit combinations too often while each channel's rates are right pays in TC. Real
 images (the first row) set the floor of each part: MNIST's own class rates are not uniform,
-and 26,000 draws leave some correlation by chance.
+and 26,000 draws leave some correlation by chance. ``--real-blur`` adds rows of the same
+real images under a Gaussian blur of each given sigma (pixels): how the reader's counts move
+when digits are soft, as a generator's often are, with the real rates underneath unchanged.
 
 Each run is loaded from its newest checkpoint (the EMA generator where the run keeps one)
 and draws ``--n`` samples on the latents the quality suite's final measure uses
@@ -31,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 from ganforge import api  # noqa: E402
 from ganforge.config import DataConfig  # noqa: E402
@@ -61,6 +65,21 @@ def kl_parts(modes: np.ndarray) -> dict[str, float]:
             "modes": int((joint > 0).sum()), "rates": [m / m.sum() for m in marg]}
 
 
+def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``x`` (N, C, H, W) under a separable Gaussian blur of ``sigma`` pixels (3 sigma wide,
+    edges replicated); ``sigma`` 0 returns ``x``."""
+    if sigma <= 0:
+        return x
+    half = max(1, int(np.ceil(3 * sigma)))
+    r = torch.arange(-half, half + 1, dtype=x.dtype)
+    k = torch.exp(-r ** 2 / (2 * sigma ** 2))
+    k = k / k.sum()
+    c = x.shape[1]
+    padded = F.pad(x, (half, half, half, half), mode="replicate")
+    rows = F.conv2d(padded, k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(rows, k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
 def read_modes(x) -> np.ndarray:
     """Predicted modes of stacked images ``x`` (N, 3, H, W) in [-1, 1], by stacked-lenet."""
     _, logits = stacked_lenet().run(x)
@@ -74,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=26_000)
     ap.add_argument("--seed", type=int, default=0, help="the suite's seed: latents 99,000 + seed")
     ap.add_argument("--labels", default=None, help="the runs' names in the tables, ';'-separated (default: paths)")
+    ap.add_argument("--real-blur", default="", help="also the real images blurred by these sigmas (pixels), e.g. 1,1.5")
     ap.add_argument("--out", type=Path, default=None, help="also write the tables here")
     a = ap.parse_args(argv)
     labels = a.labels.split(";") if a.labels else [str(r) for r in a.runs]
@@ -81,10 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--labels names {len(labels)} runs, but {len(a.runs)} run directories were given")
     real = load_dataset(DataConfig(name="stackedmnist", dir=str(a.mnist), n_samples=a.n, seed=a.seed))
     rows = [("real images (data seed %d)" % a.seed, "-", kl_parts(read_modes(real.x)))]
+    for sigma in (float(v) for v in a.real_blur.split(",") if v.strip()):
+        rows.append((f"real images, blurred (sigma {sigma:g} px)", "-", kl_parts(read_modes(blur(real.x, sigma)))))
     for run, label in zip(a.runs, labels):
         m = api.load_model(run)
         rows.append((label, m.step, kl_parts(read_modes(m.model.generate_n(a.n, 99_000 + a.seed)))))
-    given = f' --labels "{a.labels}"' if a.labels else ""
+    given = (f' --labels "{a.labels}"' if a.labels else "") + (f" --real-blur {a.real_blur}" if a.real_blur else "")
     lines = ["# StackedMNIST: where the mode KL comes from", "",
              f"Command: `python benchmarks/stacked_kl_parts.py {' '.join(str(r) for r in a.runs)} --n {a.n} "
              f"--seed {a.seed}{given}`. KL(q || uniform) = KL of channel a + b + c (each channel's digits against "

@@ -444,6 +444,19 @@ def test_the_mode_kl_splits_into_channel_rates_and_their_correlation_by_hand():
     assert p["rates"][2][1] == 0 and p["rates"][2][0] == pytest.approx(0.2)
 
 
+def test_the_real_rows_blur_keeps_a_constant_image_and_its_mean_and_softens_an_edge():
+    import torch
+
+    flat = torch.full((2, 3, 8, 8), 0.25)
+    assert torch.equal(stacked_kl_parts.blur(flat, 0), flat)
+    assert torch.allclose(stacked_kl_parts.blur(flat, 1.5), flat)
+    edge = torch.zeros(1, 3, 9, 9)
+    edge[..., 4:] = 1.0  # a vertical edge: columns 0-3 dark, 4-8 bright
+    out = stacked_kl_parts.blur(edge, 1.0)
+    assert out.shape == edge.shape and torch.allclose(out[..., 0, :], out[..., 8, :])  # rows alike
+    assert 0 < out[0, 0, 0, 3] < 0.5 < out[0, 0, 0, 4] < 1 and out[0, 0, 0, 0] < 1e-3
+
+
 def test_the_colour_folder_task_writes_stackedmnist_as_rgb_pngs_that_read_back_as_colour(tmp_path, monkeypatch):
     import torch
     import torch.nn.functional as F
