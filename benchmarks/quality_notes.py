@@ -342,7 +342,10 @@ STACKED_NOTES = [
     "images have 9.4-10.1%. The reader is part of it: the same real images blurred by a Gaussian of "
     "1.5 pixels read KL 0.0965, 0.078 of it in the channels, with 5.1-5.3% eights and 7.5-7.8% nines "
     "(soft eights are read as other digits). Their zeros stay at 9.2-9.4%, so the default's missing "
-    "zeros are its own; how much of its missing eights is softness was not separated.",
+    "zeros are its own; how much of its missing eights is softness was not separated. The EMA "
+    "generator already lowers the KL: the same run's live G reads 0.146 (0.087 in the channels, 0.059 "
+    "in correlation), though a 100 kimg half-life instead of 10 read higher at 10,000 steps (seed 0: "
+    "0.0669 against 0.0472).",
     "",
 ]
 

@@ -2,7 +2,7 @@
 """Where StackedMNIST's mode KL comes from: each channel's digits, or how the channels go together.
 
     python benchmarks/stacked_kl_parts.py RUN_DIR [RUN_DIR ...] [--mnist ../shared/data/mnist]
-        [--n 26000] [--seed 0] [--labels "NAME;NAME"] [--real-blur 1,1.5] [--out FILE.md]
+        [--n 26000] [--seed 0] [--labels "NAME;NAME"] [--real-blur 1,1.5] [--live] [--out FILE.md]
 
 The suite's KL from the generated mode histogram q (1,000 modes, mode 100a + 10b + c) to
 uniform splits exactly into two kinds of part:
@@ -21,7 +21,8 @@ when digits are soft, as a generator's often are, with the real rates underneath
 Each run is loaded from its newest checkpoint (the EMA generator where the run keeps one)
 and draws ``--n`` samples on the latents the quality suite's final measure uses
 (99,000 + ``--seed``), so the total matches that run's committed KL when the checkpoint is
-the final one.
+the final one. ``--live`` adds a row per run for its live generator (the weights the EMA
+averages), where the run keeps an EMA.
 """
 from __future__ import annotations
 
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="the suite's seed: latents 99,000 + seed")
     ap.add_argument("--labels", default=None, help="the runs' names in the tables, ';'-separated (default: paths)")
     ap.add_argument("--real-blur", default="", help="also the real images blurred by these sigmas (pixels), e.g. 1,1.5")
+    ap.add_argument("--live", action="store_true", help="also each run's live generator, where it keeps an EMA")
     ap.add_argument("--out", type=Path, default=None, help="also write the tables here")
     a = ap.parse_args(argv)
     labels = a.labels.split(";") if a.labels else [str(r) for r in a.runs]
@@ -106,7 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     for run, label in zip(a.runs, labels):
         m = api.load_model(run)
         rows.append((label, m.step, kl_parts(read_modes(m.model.generate_n(a.n, 99_000 + a.seed)))))
-    given = (f' --labels "{a.labels}"' if a.labels else "") + (f" --real-blur {a.real_blur}" if a.real_blur else "")
+        if a.live and m.model.ema is not None:
+            m.model.ema = None  # the sampler is then the live G (GANModel.sampler)
+            rows.append((label + ", live G", m.step, kl_parts(read_modes(m.model.generate_n(a.n, 99_000 + a.seed)))))
+    given = (f' --labels "{a.labels}"' if a.labels else "") + (f" --real-blur {a.real_blur}" if a.real_blur else "") \
+        + (" --live" if a.live else "")
     lines = ["# StackedMNIST: where the mode KL comes from", "",
              f"Command: `python benchmarks/stacked_kl_parts.py {' '.join(str(r) for r in a.runs)} --n {a.n} "
              f"--seed {a.seed}{given}`. KL(q || uniform) = KL of channel a + b + c (each channel's digits against "
