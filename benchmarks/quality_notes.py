@@ -345,7 +345,11 @@ STACKED_NOTES = [
     "zeros are its own; how much of its missing eights is softness was not separated. The EMA "
     "generator already lowers the KL: the same run's live G reads 0.146 (0.087 in the channels, 0.059 "
     "in correlation), though a 100 kimg half-life instead of 10 read higher at 10,000 steps (seed 0: "
-    "0.0669 against 0.0472).",
+    "0.0669 against 0.0472). Between the two, a 30 kimg half-life (`r3gan-mlp-stacked-warm-ema30`, "
+    "seed 0, this page's budget) read KL 0.108 and FID 125 beside the default's 0.112 and 151, run "
+    "just before it in the same sitting ([stacked-time-rerun-2026-12-05](stacked-time-rerun-2026-12-05/)); "
+    "the default's same seed read 0.0884 in an earlier run that day, so the KL gap is within one seed's "
+    "run-to-run spread. One seed, not adopted.",
     "",
 ]
 
