@@ -142,7 +142,9 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # the same with a 100 kimg EMA half-life (better on MNIST at 10,000 steps on every seed)
     "r3gan-mlp-stacked-warm-ema100": ("r3gan-mlp-stacked-warm", {"train": {"ema_halflife_kimg": 100}}),
     # between the two (2026-12-05): the default's live G reads KL 0.146 where its 10 kimg EMA
-    # reads 0.0884 (docs/results/stacked_kl_parts.md), and 100 kimg read higher at 10,000 steps
+    # reads 0.0884 (docs/results/stacked_kl_parts.md), and 100 kimg read higher at 10,000 steps.
+    # Its seed 0 in 10 minutes read KL 0.108 and FID 125 beside the default's 0.112 and 151 run
+    # just before it: one seed, within the default's run-to-run KL spread; not adopted
     "r3gan-mlp-stacked-warm-ema30": ("r3gan-mlp-stacked-warm", {"train": {"ema_halflife_kimg": 30}}),
     # the warm-up with a wider critic (512-256 -> 1024-512) or a wider generator
     # (256-512-1024 -> 512-1024-2048): at 10,000 steps 30% of the warm-up's samples were read

@@ -27,6 +27,7 @@ averages), where the run keeps an EMA.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -40,6 +41,7 @@ import torch.nn.functional as F  # noqa: E402
 from ganforge import api  # noqa: E402
 from ganforge.config import DataConfig  # noqa: E402
 from ganforge.data import load_dataset  # noqa: E402
+from ganforge.errors import GanforgeError  # noqa: E402
 from ganforge.metrics.evaluate import mode_stats  # noqa: E402
 from ganforge.metrics.features import stacked_lenet  # noqa: E402
 
@@ -81,10 +83,25 @@ def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(rows, k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
 
 
+@functools.cache
+def _reader():
+    return stacked_lenet()  # one load of the weights for every row
+
+
 def read_modes(x) -> np.ndarray:
     """Predicted modes of stacked images ``x`` (N, 3, H, W) in [-1, 1], by stacked-lenet."""
-    _, logits = stacked_lenet().run(x)
+    _, logits = _reader().run(x)
     return logits.argmax(1)
+
+
+def _sigmas(text: str) -> list[float]:
+    try:
+        out = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated sigmas in pixels, got {text!r}") from None
+    if any(v <= 0 for v in out):
+        raise argparse.ArgumentTypeError(f"sigmas must be above 0, got {text!r}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,24 +111,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=26_000)
     ap.add_argument("--seed", type=int, default=0, help="the suite's seed: latents 99,000 + seed")
     ap.add_argument("--labels", default=None, help="the runs' names in the tables, ';'-separated (default: paths)")
-    ap.add_argument("--real-blur", default="", help="also the real images blurred by these sigmas (pixels), e.g. 1,1.5")
+    ap.add_argument("--real-blur", type=_sigmas, default=[], help="also the real images blurred by these sigmas (pixels), e.g. 1,1.5")
     ap.add_argument("--live", action="store_true", help="also each run's live generator, where it keeps an EMA")
     ap.add_argument("--out", type=Path, default=None, help="also write the tables here")
     a = ap.parse_args(argv)
     labels = a.labels.split(";") if a.labels else [str(r) for r in a.runs]
     if len(labels) != len(a.runs):
         ap.error(f"--labels names {len(labels)} runs, but {len(a.runs)} run directories were given")
-    real = load_dataset(DataConfig(name="stackedmnist", dir=str(a.mnist), n_samples=a.n, seed=a.seed))
+    try:  # a missing run or data folder is a user's mistake: one line, exit 2
+        models = [api.load_model(run) for run in a.runs]
+        real = load_dataset(DataConfig(name="stackedmnist", dir=str(a.mnist), n_samples=a.n, seed=a.seed))
+    except (GanforgeError, OSError) as e:
+        print(f"stacked_kl_parts: {e}", file=sys.stderr)
+        return 2
     rows = [("real images (data seed %d)" % a.seed, "-", kl_parts(read_modes(real.x)))]
-    for sigma in (float(v) for v in a.real_blur.split(",") if v.strip()):
+    for sigma in a.real_blur:
         rows.append((f"real images, blurred (sigma {sigma:g} px)", "-", kl_parts(read_modes(blur(real.x, sigma)))))
-    for run, label in zip(a.runs, labels):
-        m = api.load_model(run)
+    for m, label in zip(models, labels):
         rows.append((label, m.step, kl_parts(read_modes(m.model.generate_n(a.n, 99_000 + a.seed)))))
         if a.live and m.model.ema is not None:
             m.model.ema = None  # the sampler is then the live G (GANModel.sampler)
             rows.append((label + ", live G", m.step, kl_parts(read_modes(m.model.generate_n(a.n, 99_000 + a.seed)))))
-    given = (f' --labels "{a.labels}"' if a.labels else "") + (f" --real-blur {a.real_blur}" if a.real_blur else "") \
+    blurs = ",".join(f"{v:g}" for v in a.real_blur)
+    given = (f' --labels "{a.labels}"' if a.labels else "") + (f" --real-blur {blurs}" if blurs else "") \
         + (" --live" if a.live else "")
     lines = ["# StackedMNIST: where the mode KL comes from", "",
              f"Command: `python benchmarks/stacked_kl_parts.py {' '.join(str(r) for r in a.runs)} --n {a.n} "

@@ -444,7 +444,7 @@ def test_the_mode_kl_splits_into_channel_rates_and_their_correlation_by_hand():
     assert p["rates"][2][1] == 0 and p["rates"][2][0] == pytest.approx(0.2)
 
 
-def test_the_real_rows_blur_keeps_a_constant_image_and_its_mean_and_softens_an_edge():
+def test_the_real_rows_blur_keeps_a_constant_image_and_softens_an_edge():
     import torch
 
     flat = torch.full((2, 3, 8, 8), 0.25)
@@ -455,6 +455,15 @@ def test_the_real_rows_blur_keeps_a_constant_image_and_its_mean_and_softens_an_e
     out = stacked_kl_parts.blur(edge, 1.0)
     assert out.shape == edge.shape and torch.allclose(out[..., 0, :], out[..., 8, :])  # rows alike
     assert 0 < out[0, 0, 0, 3] < 0.5 < out[0, 0, 0, 4] < 1 and out[0, 0, 0, 0] < 1e-3
+
+
+def test_stacked_kl_parts_answers_a_missing_run_or_a_bad_sigma_in_one_line(tmp_path, capsys):
+    assert stacked_kl_parts.main([str(tmp_path / "nope"), "--mnist", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"stacked_kl_parts: run folder '{tmp_path / 'nope'}' does not exist"
+    for bad in ("a", "1,-1"):
+        with pytest.raises(SystemExit) as e:
+            stacked_kl_parts.main([str(tmp_path), "--real-blur", bad])
+        assert e.value.code == 2 and "--real-blur" in capsys.readouterr().err
 
 
 def test_the_colour_folder_task_writes_stackedmnist_as_rgb_pngs_that_read_back_as_colour(tmp_path, monkeypatch):
