@@ -143,9 +143,18 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-mlp-stacked-warm-ema100": ("r3gan-mlp-stacked-warm", {"train": {"ema_halflife_kimg": 100}}),
     # between the two (2026-12-05): the default's live G reads KL 0.146 where its 10 kimg EMA
     # reads 0.0884 (docs/results/stacked_kl_parts.md), and 100 kimg read higher at 10,000 steps.
-    # Its seed 0 in 10 minutes read KL 0.108 and FID 125 beside the default's 0.112 and 151 run
-    # just before it: one seed, within the default's run-to-run KL spread; not adopted
+    # In 10 minutes, 3 seeds each run right after the default's: FID 16-18% lower on every seed,
+    # KL higher on two (0.115 against 0.105, medians); not adopted for the KL target
     "r3gan-mlp-stacked-warm-ema30": ("r3gan-mlp-stacked-warm", {"train": {"ema_halflife_kimg": 30}}),
+    # lazy R1+R2 (StyleGAN2's lazy regularization: the penalty every 4 or 16 critic steps,
+    # weighted x4 or x16, D's Adam corrected): the default reaches KL 0.05 at about 10,000
+    # steps and makes about half that in 10 CPU minutes, so a cheaper step is a way to the
+    # KL target at the time budget if it is level step for step (benchmarks/step_rate.py).
+    # every 4: 1.31x the default's steps/s, level step for step; in 10 minutes KL 0.0756 and
+    # FID 111 on 3 seeds against the default's 0.105 and 146 the same day (STACKED_NOTES).
+    # every 16: no faster (1.32x), so not trained
+    "r3gan-mlp-stacked-warm-lazy4": ("r3gan-mlp-stacked-warm", {"penalty": {"every": 4}}),
+    "r3gan-mlp-stacked-warm-lazy16": ("r3gan-mlp-stacked-warm", {"penalty": {"every": 16}}),
     # the warm-up with a wider critic (512-256 -> 1024-512) or a wider generator
     # (256-512-1024 -> 512-1024-2048): at 10,000 steps 30% of the warm-up's samples were read
     # by the classifier with under 90% confidence per channel (real: 6%), and the digits it
@@ -292,6 +301,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-stacked": MODE_TASKS,
            "r3gan-mlp-b256-g2d4": ("stackedmnist",), "r3gan-mlp-stacked-warm": MODE_TASKS + ("folder64",),
            "r3gan-mlp-stacked-warm-ema100": ("stackedmnist",), "r3gan-mlp-stacked-warm-ema30": ("stackedmnist",),
+           "r3gan-mlp-stacked-warm-lazy4": ("stackedmnist",), "r3gan-mlp-stacked-warm-lazy16": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-bncopy": ("stackedmnist", "folder64"),
            "r3gan-mlp-stacked-warm-d1024": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-g2048": ("stackedmnist",), "r3gan-mlp-stacked-warm-wide": ("stackedmnist",),

@@ -466,6 +466,39 @@ def test_stacked_kl_parts_answers_a_missing_run_or_a_bad_sigma_in_one_line(tmp_p
         assert e.value.code == 2 and "--real-blur" in capsys.readouterr().err
 
 
+step_rate = pytest.importorskip("step_rate")
+
+
+def test_step_rate_reads_the_rate_from_a_log_after_the_skipped_steps(tmp_path):
+    import json
+
+    log = tmp_path / "metrics.jsonl"
+    # steps 0-50 slow (warm-up), then 10 steps a second from step 100 to 300
+    recs = [{"step": 0, "time": 0.0}, {"step": 50, "time": 20.0}, {"step": 100, "time": 25.0},
+            {"step": 200, "time": 35.0}, {"step": 300, "time": 45.0}, {"kind": "eval", "fid": 3.0}]
+    log.write_text("\n".join(json.dumps(r) for r in recs))
+    assert step_rate.rate_of(log, 100) == pytest.approx(10.0)
+    assert step_rate.rate_of(log, 0) == pytest.approx(300 / 45)
+    with pytest.raises(RuntimeError, match="no two logged steps"):
+        step_rate.rate_of(log, 250)
+
+
+def test_step_rate_times_two_configs_and_answers_bad_input_in_one_line(tmp_path, capsys):
+    out = tmp_path / "rate.md"
+    assert step_rate.main(["--task", "ring8", "--configs", "default,classic", "--steps", "40", "--skip", "10",
+                           "--log-every", "10", "--rounds", "1", "--threads", "1", "--out", str(out)]) == 0
+    rows = [ln for ln in out.read_text().splitlines() if ln.startswith("| default") or ln.startswith("| classic")]
+    assert len(rows) == 2 and "**1.00x** [1.00-1.00]" in rows[0]  # the first config is the baseline
+    capsys.readouterr()
+    for bad, says in ((["--configs", "nope"], "unknown ganforge config 'nope'"),
+                      (["--configs", "default", "--task", "moon"], "unknown task 'moon'"),
+                      (["--configs", "default", "--steps", "50", "--skip", "45"], "need --steps >")):
+        with pytest.raises(SystemExit) as e:
+            step_rate.main(bad)
+        err = capsys.readouterr().err.strip()
+        assert e.value.code == 2 and len(err.splitlines()) == 1 and says in err
+
+
 def test_the_colour_folder_task_writes_stackedmnist_as_rgb_pngs_that_read_back_as_colour(tmp_path, monkeypatch):
     import torch
     import torch.nn.functional as F
