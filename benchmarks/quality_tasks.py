@@ -151,7 +151,8 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # steps and makes about half that in 10 CPU minutes, so a cheaper step is a way to the
     # KL target at the time budget if it is level step for step (benchmarks/step_rate.py).
     # every 4: 1.31x the default's steps/s, level step for step; in 10 minutes KL 0.0756 and
-    # FID 111 on 3 seeds against the default's 0.105 and 146 the same day (STACKED_NOTES).
+    # FID 111 on 3 seeds against the default's 0.105 and 146 the same day; at 10,000 steps
+    # KL 0.0548 and FID 67.1 against 0.0502 and 62.8 (STACKED_NOTES); not adopted yet.
     # every 16: no faster (1.32x), so not trained
     "r3gan-mlp-stacked-warm-lazy4": ("r3gan-mlp-stacked-warm", {"penalty": {"every": 4}}),
     "r3gan-mlp-stacked-warm-lazy16": ("r3gan-mlp-stacked-warm", {"penalty": {"every": 16}}),
