@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from quality import task_config  # noqa: E402
-from quality_tasks import CONFIGS, TASKS, TUTORIALS  # noqa: E402
+from quality_tasks import CONFIGS, MNIST_FILES, TASKS, TUTORIALS  # noqa: E402
 from study import machine_name  # noqa: E402
 from ganforge import api  # noqa: E402
 
@@ -87,6 +87,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         fail("need --steps > --skip + --log-every, --rounds >= 1 and --threads >= 1")
     if a.mnist is not None and not a.mnist.is_dir():
         fail(f"--mnist: no such folder {a.mnist}")
+    if a.task in MNIST_FILES and a.mnist is None:
+        fail(f"the {a.task} task needs --mnist DIR (the MNIST files)")
     rates: dict[str, list[float]] = {c: [] for c in configs}
     with tempfile.TemporaryDirectory(prefix="step_rate_") as tmp:
         for r in range(a.rounds):

@@ -492,7 +492,8 @@ def test_step_rate_times_two_configs_and_answers_bad_input_in_one_line(tmp_path,
     capsys.readouterr()
     for bad, says in ((["--configs", "nope"], "unknown ganforge config 'nope'"),
                       (["--configs", "default", "--task", "moon"], "unknown task 'moon'"),
-                      (["--configs", "default", "--steps", "50", "--skip", "45"], "need --steps >")):
+                      (["--configs", "default", "--steps", "50", "--skip", "45"], "need --steps >"),
+                      (["--configs", "default", "--task", "stackedmnist"], "needs --mnist DIR")):
         with pytest.raises(SystemExit) as e:
             step_rate.main(bad)
         err = capsys.readouterr().err.strip()
