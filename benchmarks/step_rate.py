@@ -17,7 +17,6 @@ process on these cores changes the rates several-fold.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import sys
@@ -33,6 +32,7 @@ from quality import task_config  # noqa: E402
 from quality_tasks import CONFIGS, MNIST_FILES, TASKS, TUTORIALS  # noqa: E402
 from study import machine_name  # noqa: E402
 from ganforge import api  # noqa: E402
+from ganforge.train.rundir import iter_metrics  # noqa: E402
 
 
 def fail(msg: str) -> NoReturn:
@@ -43,7 +43,7 @@ def fail(msg: str) -> NoReturn:
 
 def rate_of(log: Path, skip: int) -> float:
     """Steps a second between step ``skip`` and the last logged step, from a run's log."""
-    t = {r["step"]: r["time"] for r in map(json.loads, log.read_text().splitlines()) if "time" in r and "step" in r}
+    t = {r["step"]: r["time"] for r in iter_metrics(log) if "time" in r and "step" in r}
     first = min((s for s in t if s >= skip), default=None)
     last = max(t, default=None)
     if first is None or last is None or last <= first:
