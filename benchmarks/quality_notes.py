@@ -370,11 +370,11 @@ STACKED_NOTES = [
     "[64.4-67.3] against the default's 0.0502 [0.0472-0.0578] and 62.8 [61.1-64.3]: its KL within the "
     "default's range, its FID a little higher on two seeds of three (level on seed 1: 64.4 against "
     "64.3). So the lazy penalty costs a little per step near the target and wins clearly per CPU "
-    "minute; neither reaches 0.05 by the median. At 5,000 steps its seeds 0 and 1 read KL 0.0806 and "
-    "0.0973 and FID 137 and 136 (999 modes on seed 1) against the default's 0.0974 [0.0878-0.0982] and "
-    "140-144 ([quality-steps5000.md](quality-steps5000.md)). "
-    "Not adopted yet: that row has two seeds, and the folders it would change (folder32c, folder64, "
-    "folder64c use the same recipe) are not measured.",
+    "minute; neither reaches 0.05 by the median. At 5,000 steps (3 seeds) it reads KL 0.0963 "
+    "[0.0806-0.0973] and FID 137 [136-143] (999 modes on seed 1) against the default's 0.0974 "
+    "[0.0878-0.0982] and 140-144 ([quality-steps5000.md](quality-steps5000.md)): level. "
+    "Not adopted yet: the folders it would change (folder32c, folder64, folder64c use the same "
+    "recipe) are not measured.",
     "",
 ]
 
