@@ -156,6 +156,11 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # every 16: no faster (1.32x), so not trained
     "r3gan-mlp-stacked-warm-lazy4": ("r3gan-mlp-stacked-warm", {"penalty": {"every": 4}}),
     "r3gan-mlp-stacked-warm-lazy16": ("r3gan-mlp-stacked-warm", {"penalty": {"every": 16}}),
+    # the same in bfloat16 autocast (train.precision=bf16): on a CPU with native bf16 matmul
+    # (avx512_bf16 or AMX) its matmuls run about 2.3x fp32's rate; on one without, slower
+    "r3gan-mlp-stacked-warm-bf16": ("r3gan-mlp-stacked-warm", {"train": {"precision": "bf16"}}),
+    "r3gan-mlp-stacked-warm-lazy4-bf16": ("r3gan-mlp-stacked-warm", {"penalty": {"every": 4},
+                                                                      "train": {"precision": "bf16"}}),
     # the warm-up with a wider critic (512-256 -> 1024-512) or a wider generator
     # (256-512-1024 -> 512-1024-2048): at 10,000 steps 30% of the warm-up's samples were read
     # by the classifier with under 90% confidence per channel (real: 6%), and the digits it
@@ -303,6 +308,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-b256-g2d4": ("stackedmnist",), "r3gan-mlp-stacked-warm": MODE_TASKS + ("folder64",),
            "r3gan-mlp-stacked-warm-ema100": ("stackedmnist",), "r3gan-mlp-stacked-warm-ema30": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-lazy4": ("stackedmnist",), "r3gan-mlp-stacked-warm-lazy16": ("stackedmnist",),
+           "r3gan-mlp-stacked-warm-bf16": ("stackedmnist",), "r3gan-mlp-stacked-warm-lazy4-bf16": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-bncopy": ("stackedmnist", "folder64"),
            "r3gan-mlp-stacked-warm-d1024": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-g2048": ("stackedmnist",), "r3gan-mlp-stacked-warm-wide": ("stackedmnist",),

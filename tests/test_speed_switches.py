@@ -58,6 +58,27 @@ def test_bf16_autocast_runs_the_models_in_bfloat16_and_keeps_fp32_weights(tmp_pa
     assert res.status == "finished" and all(math.isfinite(r["loss_d"]) for r in recs)
 
 
+def test_bf16_critic_steps_see_the_weights_of_the_update_before_them(tmp_path):
+    # autocast caches its bfloat16 copies of the weights for as long as its context lives:
+    # one context around n_critic updates fed the second critic step D's stale copy. Every
+    # forward of D's first layer must equal the layer applied with the weights it has then
+    # (a large lr makes each update visible in bfloat16).
+    t = _trainer(tmp_path, train={"precision": "bf16", "n_critic": 3},
+                 optim={"d": {"name": "adam", "lr": 0.05}})
+    first = next(m for m in t.D.modules() if isinstance(m, torch.nn.Linear))
+    checks = []
+
+    def hook(m, i, o):
+        x = i[0].to(torch.bfloat16)
+        now = torch.nn.functional.linear(x, m.weight.detach().to(torch.bfloat16), m.bias.detach().to(torch.bfloat16))
+        checks.append(torch.allclose(o.detach().float(), now.float(), rtol=1e-2, atol=1e-3))
+    first.register_forward_hook(hook)
+    w0 = first.weight.detach().clone()
+    t.train_step()
+    assert not torch.equal(w0, first.weight.detach())  # D did move
+    assert len(checks) >= 4 and all(checks)
+
+
 def test_precision_auto_is_bf16_on_a_bf16_gpu_and_fp32_elsewhere(monkeypatch):
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
     assert resolve_precision("auto", cpu) == "fp32"

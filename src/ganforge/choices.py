@@ -10,7 +10,7 @@ def choice_keys() -> dict[str, Registry]:
     """Config key -> the registry its values come from (imported on call: the component
     modules import the config module)."""
     from .augment import AUGMENTS
-    from .config import EMA_BATCHNORMS, EVAL_REFERENCES, IVGP_DISTANCES, IVGP_REFERENCES, PRECISIONS
+    from .config import EMA_BATCHNORMS, EVAL_REFERENCES, IVGP_DISTANCES, IVGP_REFERENCES, OPTIM_IMPLS, PRECISIONS
     from .data import DATASETS
     from .data.toy import TOYS
     from .metrics.evaluate import METRICS
@@ -29,6 +29,7 @@ def choice_keys() -> dict[str, Registry]:
         "augment.ops": AUGMENTS,
         "optim.g.name": OPTIMIZERS, "optim.d.name": OPTIMIZERS,
         "optim.g.schedule": LR_SCHEDULES, "optim.d.schedule": LR_SCHEDULES,
+        "optim.g.impl": OPTIM_IMPLS, "optim.d.impl": OPTIM_IMPLS,
         "train.precision": PRECISIONS, "train.ema_batchnorm": EMA_BATCHNORMS,
         "eval.reference": EVAL_REFERENCES, "eval.extractor": EXTRACTORS,
         "eval.metrics": METRICS,

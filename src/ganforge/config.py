@@ -26,6 +26,11 @@ PRECISIONS = Registry.of("precision", {
     "fp16": "float16 autocast with one gradient scaler per optimizer (for GPUs)",
     "auto": "bf16 on a CUDA GPU that supports bfloat16, fp32 anywhere else (a CPU without bf16 "
             "matmul units runs bf16 slower than fp32)"})
+OPTIM_IMPLS = Registry.of("optimizer implementation", {
+    "auto": "fused where torch has a fused kernel for the optimizer (adam, adamw, sgd), else torch's default",
+    "fused": "one fused kernel over all parameters (adam, adamw, sgd; on a CPU 5x faster than the loop)",
+    "foreach": "torch's multi-tensor implementation",
+    "loop": "torch's per-parameter loop (its default on a CPU before this option)"})
 EVAL_REFERENCES = Registry.of("evaluation reference", {
     "auto": "the held-out data when data.holdout > 0, else the training data",
     "holdout": "the held-out data (needs data.holdout > 0)",
@@ -170,6 +175,7 @@ class OptimizerConfig:
     step_size: int = 1000  #: for schedule=step
     warmup: int = 0  #: linear warm-up length in generator steps
     grad_clip: Optional[float] = None  #: clip the global gradient norm to this value
+    impl: str = "auto"  #: auto | fused | foreach | loop (the same update; fused is fastest, docs/scale.md)
 
 
 @dataclass
@@ -480,6 +486,7 @@ def _check_optimizer(k: str, o: OptimizerConfig) -> None:
         raise ConfigError(f"{k}.warmup must be >= 0, got {o.warmup}")
     if o.grad_clip is not None and not o.grad_clip > 0:
         raise ConfigError(f"{k}.grad_clip must be > 0, got {o.grad_clip}")
+    check_choice(f"{k}.impl", o.impl, OPTIM_IMPLS)
 
 
 #: the largest integer a config value may hold (torch's and numpy's int64)

@@ -143,11 +143,10 @@ class TrainStep:
         lr_d = set_lr(self.opt_d, cfg.optim.d.lr * self.d_lazy_ratio * lr_scale,
                       lr_factor(cfg.optim.d, step, iters, time_fraction))
         acc = StepStats()
-        with self.autocast():
-            for _ in range(cfg.train.n_critic):
-                acc.add(self.critic_step(step, iters, fraction))
-            stats = acc.mean_tensors()
-            stats.update(self.generator_step(step))
+        for _ in range(cfg.train.n_critic):
+            acc.add(self.critic_step(step, iters, fraction))
+        stats = acc.mean_tensors()
+        stats.update(self.generator_step(step))
         stats["lr_g"] = torch.tensor(lr_g)
         stats["lr_d"] = torch.tensor(lr_d)
         return stats
@@ -239,9 +238,13 @@ class TrainStep:
     # regularization (the scheduled penalty terms, lazily, and weight penalties), update.
     def critic_step(self, step: int, iters: int, fraction: float = 0.0) -> dict[str, torch.Tensor]:
         """One D step; ``fraction`` is the share of the run done (for the schedules)."""
-        ctx = self.d_batch_phase(step)
-        self.d_main_phase(ctx)
-        self.d_reg_phase(ctx, step, iters, fraction)
+        # autocast covers the forward phases only and ends before the update: its cache of
+        # low-precision weight copies lives as long as the context, so a context around
+        # several updates (n_critic > 1) would feed later steps D's stale weights
+        with self.autocast():
+            ctx = self.d_batch_phase(step)
+            self.d_main_phase(ctx)
+            self.d_reg_phase(ctx, step, iters, fraction)
         self.opt_d.zero_grad(set_to_none=True)
         self._backward_step(ctx.total, self.opt_d, self.scaler_d, self.model.D, self.cfg.optim.d.grad_clip, ctx.stats,
                             "grad_norm_d")
@@ -348,17 +351,18 @@ class TrainStep:
         # D's weights need no gradient here: skip that work entirely
         self.model.D.requires_grad_(False)
         try:
-            d_real = None
-            if self.loss.relativistic:  # G's loss compares with D on a real batch (a constant here)
-                real, y = self.source.real(B)
-                with torch.no_grad():
-                    xr = self.d_inputs(real, sigma)
-                    d_real = self.model.d_forward(xr, y)
-            else:
-                y = self.source.labels(B)
-            fake = self.d_inputs(self.model.g_forward(self.model.G_train, self.source.latent(B), y), sigma)
-            d_fake = self.model.d_forward(fake, y)
-            loss_g = self.loss.g(d_fake, d_real) if d_real is not None else self.loss.g(d_fake)
+            with self.autocast():  # the forward only, as in critic_step
+                d_real = None
+                if self.loss.relativistic:  # G's loss compares with D on a real batch (a constant here)
+                    real, y = self.source.real(B)
+                    with torch.no_grad():
+                        xr = self.d_inputs(real, sigma)
+                        d_real = self.model.d_forward(xr, y)
+                else:
+                    y = self.source.labels(B)
+                fake = self.d_inputs(self.model.g_forward(self.model.G_train, self.source.latent(B), y), sigma)
+                d_fake = self.model.d_forward(fake, y)
+                loss_g = self.loss.g(d_fake, d_real) if d_real is not None else self.loss.g(d_fake)
             wp = self.weight_penalty(self.model.G, cfg.reg.g_l1, cfg.reg.g_l2)
             if wp is not None:
                 loss_g = loss_g + wp
