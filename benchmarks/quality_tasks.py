@@ -53,7 +53,7 @@ CURVE_POINTS = 12  #: evaluations during a run (eval.every_seconds = budget / th
 #: from its preset so the conv configs that borrow it follow the default
 _MLP_AUGMENT: dict[str, Any] = load_preset("r3gan-mlp-b256-g1")["augment"]
 #: the residual preset's networks at width 16 for a 2-core CPU, in fp32 as their cells ran (the
-#: preset's precision auto would take bf16 on a GPU); _RESNET16 also cuts the batch to 64
+#: preset's precision auto would take bf16 on a GPU or a bf16 CPU); _RESNET16 also cuts the batch to 64
 _RESNET16_B256: dict[str, Any] = {"model": {"width": 16}, "train": {"precision": "fp32"}}
 _RESNET16: dict[str, Any] = deep_merge(_RESNET16_B256, {"train": {"batch_size": 64}})
 #: the same with a linear G output (model.g_out=linear, as R3GAN's G has)
@@ -161,6 +161,10 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-mlp-stacked-warm-bf16": ("r3gan-mlp-stacked-warm", {"train": {"precision": "bf16"}}),
     "r3gan-mlp-stacked-warm-lazy4-bf16": ("r3gan-mlp-stacked-warm", {"penalty": {"every": 4},
                                                                       "train": {"precision": "bf16"}}),
+    # StackedMNIST's recipe since 2026-12-05: the two together as a preset, with precision
+    # auto (bf16 where the chip multiplies bf16 natively, fp32 elsewhere); lazy4-bf16's
+    # seed 0 read KL 0.0479 in 10 minutes (11,109 steps) before it was made
+    "r3gan-mlp-stacked-lazy": ("r3gan-mlp-stacked-lazy", {}),
     # the warm-up with a wider critic (512-256 -> 1024-512) or a wider generator
     # (256-512-1024 -> 512-1024-2048): at 10,000 steps 30% of the warm-up's samples were read
     # by the classifier with under 90% confidence per channel (real: 6%), and the digits it
@@ -246,6 +250,9 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # width 16 at the recipe's batch of 256 (110 GFLOP a step, 0.8 steps/s on this CPU, where the
     # conv preset makes 1.1): separates the two cuts above, since at batch 64 the critic won
     "r3gan-b256-g1-resnet16": ("r3gan-resnet-mnist", _RESNET16_B256),
+    # the same as a user runs the preset on a CPU (--set model.width=16), its precision left at
+    # auto: bf16 on a CPU with bf16 matmul instructions (timed beside it by step_rate.py)
+    "r3gan-resnet16-auto": ("r3gan-resnet-mnist", {"model": {"width": 16}}),
     # the same with a linear G output (model.g_out=linear, as R3GAN's G): its seeds spent their
     # first 300 steps with G's gradient norm near 0 (tanh's flat tail at a near-black image)
     # until ADA's probability reached 1; on StackedMNIST the linear output kept G learning.
@@ -309,6 +316,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-stacked-warm-ema100": ("stackedmnist",), "r3gan-mlp-stacked-warm-ema30": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-lazy4": ("stackedmnist",), "r3gan-mlp-stacked-warm-lazy16": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-bf16": ("stackedmnist",), "r3gan-mlp-stacked-warm-lazy4-bf16": ("stackedmnist",),
+           "r3gan-mlp-stacked-lazy": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-bncopy": ("stackedmnist", "folder64"),
            "r3gan-mlp-stacked-warm-d1024": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-g2048": ("stackedmnist",), "r3gan-mlp-stacked-warm-wide": ("stackedmnist",),
@@ -322,7 +330,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "dcgan-upconv-bn-after-bncopy": ("mnist",), "r3gan-b256-g1-upconv": ("mnist",),
            "r3gan-b256-g1-resnet": ("mnist",), "r3gan-b256-g1-resnet-bf16": ("mnist",),
            "r3gan-b64-g1-resnet16": ("mnist",), "r3gan-b64-g1-resnet16-ada25k": ("mnist",),
-           "r3gan-b256-g1-resnet16": ("mnist",), "r3gan-b256-g1-resnet16-linear": ("mnist",),
+           "r3gan-b256-g1-resnet16": ("mnist",), "r3gan-resnet16-auto": ("mnist",), "r3gan-b256-g1-resnet16-linear": ("mnist",),
            "r3gan-resnet-stacked": ("stackedmnist",), "r3gan-resnet-stacked-warm": ("stackedmnist",),
            "r3gan-resnet16-stacked": ("stackedmnist",), "r3gan-resnet16-stacked-warm": ("stackedmnist",),
            "r3gan-resnet16-stacked-linear": ("stackedmnist",), "r3gan-mlp-stacked-warm-linear": ("stackedmnist",),

@@ -229,7 +229,7 @@ def test_refused_connection_is_one_line(tmp_path):
     ("model.g_act", "relu6", "relu"), ("model.d_act", "leakyrel", "leakyrelu"), ("model.init", "xavir", "xavier"),
     ("loss.name", "hing", "hinge"), ("penalty.name", "r1+r3", "r2"), ("penalty.schedule", "ivpg", "ivgp"),
     ("penalty.ivgp.reference", "initail", "initial"), ("optim.g.name", "adamm", "adam"),
-    ("optim.d.schedule", "cosin", "cosine"), ("train.precision", "bf61", "bf16"),
+    ("optim.d.schedule", "cosin", "cosine"), ("optim.g.impl", "fusd", "fused"), ("train.precision", "bf61", "bf16"),
     ("eval.reference", "hldout", "holdout"), ("augment.ops", "[cutot]", "cutout"),
 ])
 def test_every_enum_key_answers_a_typo_with_did_you_mean(key, typo, want):

@@ -83,11 +83,19 @@ def test_dry_run_names_the_recipe_under_a_command(capsys):
 def test_stackedmnist_takes_its_own_recipe_the_mnist_one_with_its_rate_warmed_up():
     # at r3gan-mlp-b256's constant Adam 5e-4 the critic stopped separating real from fake
     # on StackedMNIST within 30 steps; the same rate reached over 1,000 steps kept it
-    # (docs/results/quality-steps10000.md): its recipe differs from that preset only there
+    # (docs/results/quality-steps10000.md): r3gan-mlp-stacked-warm differs from that preset
+    # only there. The recipe since 2026-12-05 adds two speed switches to it and nothing else:
+    # the penalty every 4 critic steps and precision auto (quality.md's notes)
     stacked = resolve(overrides=["data.name=stackedmnist"])
+    assert stacked.recipe == "r3gan-mlp-stacked-lazy"
+    assert stacked.note == "recipe: r3gan-mlp-stacked-lazy (the default for data.name=stackedmnist; your settings on top)"
+    warm = resolve(preset="r3gan-mlp-stacked-warm").config
+    assert stacked.config.penalty == replace(warm.penalty, every=4)
+    assert stacked.config.train == replace(warm.train, precision="auto")
+    for section in ("data", "model", "loss", "augment", "optim", "eval"):
+        assert getattr(stacked.config, section) == getattr(warm, section), section
+    stacked = resolve(preset="r3gan-mlp-stacked-warm")
     base = resolve(preset="r3gan-mlp-b256")
-    assert stacked.recipe == "r3gan-mlp-stacked-warm"
-    assert stacked.note == "recipe: r3gan-mlp-stacked-warm (the default for data.name=stackedmnist; your settings on top)"
     assert stacked.config.optim.g.lr == stacked.config.optim.d.lr == base.config.optim.g.lr == 5e-4
     assert stacked.config.optim.g.warmup == stacked.config.optim.d.warmup == 1000
     assert base.config.optim.g.warmup == base.config.optim.d.warmup == 0
@@ -129,9 +137,10 @@ def test_mnist_takes_r3gan_mlp_b256_with_its_gamma_held_at_1():
 
 def test_the_wide_stacked_preset_is_the_recipe_with_only_its_networks_widened():
     # r3gan-mlp-stacked-warm-wide met StackedMNIST's KL target at 10,000 steps; its cells are
-    # compared with the default's as the same recipe on wider networks, so nothing else may differ
+    # compared with r3gan-mlp-stacked-warm's (the default until 2026-12-05) as the same recipe
+    # on wider networks, so nothing else may differ
     wide = resolve(preset="r3gan-mlp-stacked-warm-wide").config
-    warm = resolve(overrides=["data.name=stackedmnist"]).config
+    warm = resolve(preset="r3gan-mlp-stacked-warm").config
     assert wide.model.g_hidden == [512, 1024, 2048] and wide.model.d_hidden == [1024, 512]
     assert replace(wide.model, g_hidden=warm.model.g_hidden, d_hidden=warm.model.d_hidden) == warm.model
     for section in ("data", "loss", "penalty", "augment", "optim", "train", "eval", "reg"):

@@ -24,8 +24,8 @@ PRECISIONS = Registry.of("precision", {
     "fp32": "float32 throughout (TF32 on a GPU with train.tf32)",
     "bf16": "bfloat16 autocast of the forward passes; weights and optimizer state stay float32",
     "fp16": "float16 autocast with one gradient scaler per optimizer (for GPUs)",
-    "auto": "bf16 on a CUDA GPU that supports bfloat16, fp32 anywhere else (a CPU without bf16 "
-            "matmul units runs bf16 slower than fp32)"})
+    "auto": "bf16 on a CUDA GPU that supports bfloat16 or a CPU with bf16 matmul instructions "
+            "(avx512_bf16, amx_bf16), fp32 anywhere else (a CPU without them runs bf16 slower than fp32)"})
 OPTIM_IMPLS = Registry.of("optimizer implementation", {
     "auto": "fused where torch has a fused kernel for the optimizer (adam, adamw, sgd), else torch's default",
     "fused": "one fused kernel over all parameters (adam, adamw, sgd; on a CPU 5x faster than the loop)",
@@ -206,7 +206,7 @@ class TrainConfig:
     ema_batchnorm: str = "recompute"  #: recompute | copy: the EMA generator's batch-norm statistics
     max_seconds: Optional[float] = None  #: stop once the training clock passes this many seconds (a time budget)
     threads: int = 0  #: torch intra-op threads on a CPU; 0: auto (the faster of 1 and all, re-measured as load changes)
-    precision: str = "fp32"  #: fp32 | bf16 | fp16 | auto (autocast of forward passes; weights stay fp32; fp16 adds grad scalers; auto: bf16 on CUDA, else fp32)
+    precision: str = "fp32"  #: fp32 | bf16 | fp16 | auto (autocast of forward passes; weights stay fp32; fp16 adds grad scalers; auto: bf16 on CUDA or a CPU with bf16 matmul, else fp32)
     channels_last: bool = False  #: channels-last memory format for image models
     tf32: bool = True  #: on a CUDA GPU, TF32 matmuls and convolutions (3.6x faster at 64 px, batch 256, H200); false: full fp32
     tensorboard: bool = True  #: write TensorBoard event files into the run folder

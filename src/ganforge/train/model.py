@@ -28,16 +28,37 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device(name)
 
 
+#: the CPU flags (Linux /proc/cpuinfo) of native bfloat16 matmul instructions
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_has_bf16_matmul(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), read from the
+    kernel's flags; False where they cannot be read (not Linux)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return any(flag in line.split() for flag in BF16_CPU_FLAGS)
+    except OSError:
+        pass
+    return False
+
+
 def resolve_precision(name: str, device: torch.device) -> str:
     """The autocast precision a run uses: ``auto`` is bf16 on a CUDA device that supports
-    bfloat16 and fp32 anywhere else; the other names are taken as they are.
+    bfloat16 or a CPU with bfloat16 matmul instructions, fp32 anywhere else; the other
+    names are taken as they are.
 
-    Why bf16 only on CUDA: on a GPU it stepped a residual image model 1.6x faster than fp32
-    with no sign of lost quality (docs/results/gpu/conv_step_precision.md), while this
-    project's CPU, without bf16 matmul units, ran it at 0.73x (docs/scale.md)."""
+    Why: on a GPU bf16 stepped a residual image model 1.6x faster than fp32 with no sign of
+    lost quality (docs/results/gpu/conv_step_precision.md); a CPU with avx512_bf16 stepped
+    the StackedMNIST MLP 1.72x faster (docs/results/step_rate_stacked_bf16.md), while a CPU
+    without such units ran a conv model at 0.73x (docs/scale.md)."""
     if name != "auto":
         return name
-    return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if device.type == "cpu" and cpu_has_bf16_matmul() else "fp32"
 
 
 def check_model_fits(cfg: Config, data: Dataset, device: torch.device) -> None:
