@@ -395,7 +395,10 @@ STACKED_NOTES = [
     "seeds, [quality-steps10000.md](quality-steps10000.md)) it reads KL 0.0550 [0.0517-0.0604] and "
     "FID 66.2 [64.8-69.6]: level with the lazy penalty in fp32 (0.0548, 67.1), a little above the "
     "warm recipe (0.0502, 62.8). So bf16 costs nothing measurable per step here and the lazy "
-    "penalty a little; per CPU minute the pair wins by far.",
+    "penalty a little; per CPU minute the pair wins by far. At 5,000 steps (3 seeds, "
+    "[quality-steps5000.md](quality-steps5000.md)) it reads KL 0.0922 [0.0905-0.105] and FID 144 "
+    "[141-153], level with both (0.0963 and 137 for the lazy penalty in fp32, 0.0974 and 140-144 "
+    "for the warm recipe).",
     "",
 ]
 
