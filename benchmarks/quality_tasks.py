@@ -106,6 +106,9 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # MNIST's default since 2026-12-03 (NOTES); its first cells ran as r3gan-mlp-b256 with
     # penalty.weight_min=1 on top (a cosine from 1 to 1: the same weight at every step)
     "r3gan-mlp-b256-g1": ("r3gan-mlp-b256-g1", {}),
+    # the same with train.precision=auto (bf16 on a CPU with bf16 matmul instructions): timed
+    # beside it by step_rate.py (docs/results/step_rate_mnist_bf16.md); quality not measured yet
+    "r3gan-mlp-b256-g1-auto": ("r3gan-mlp-b256-g1", {"train": {"precision": "auto"}}),
     # the same as its cells measured it before 2026-12-03 evening: the EMA generator with the
     # live G's batch-norm statistics copied (train.ema_batchnorm=copy; the default since is to
     # measure its own). Its 10,000-step cells are those first cells (kept under this name
@@ -308,6 +311,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
            "r3gan-mlp-b256-wide": ("mnist",),
            "r3gan-mlp-b512": ("mnist",), "r3gan-mlp-b256-g1": ("mnist", "folder32"),
+           "r3gan-mlp-b256-g1-auto": ("mnist",),
            "r3gan-mlp-b256-g1-bncopy": ("mnist", "folder32"),
            "r3gan-mlp-b256-g1-ema100": ("mnist",), "r3gan-mlp-b256-g2": ("mnist",),
            "r3gan-mlp-b256-g2-ema100": ("mnist",),
