@@ -378,7 +378,8 @@ STACKED_NOTES = [
     "",
     "**StackedMNIST's recipe since 2026-12-05: the lazy R1+R2 in bf16 where the chip has it "
     "(`r3gan-mlp-stacked-lazy`).** The CPU of 2026-12-05 multiplies bf16 natively (avx512_bf16: "
-    "420-440 GFLOP/s against 183-198 in fp32 at the MLP's shapes), and in bf16 autocast the warm "
+    "420.7 GFLOP/s against 191.1 in fp32 by `python ../shared/bench/peak_flops.py`), and in bf16 "
+    "autocast the warm "
     "recipe steps 1.72x as fast, 2.03x with the lazy penalty as well, alternating rounds, alone "
     "([step_rate_stacked_bf16.md](step_rate_stacked_bf16.md)). The new preset is "
     "`r3gan-mlp-stacked-warm` with `penalty.every=4` and `train.precision=auto`, which takes bf16 on a "

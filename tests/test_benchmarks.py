@@ -688,3 +688,20 @@ def test_ema_batchnorm_scores_one_run_both_ways(tmp_path):
     shutil.copytree(run, tmp_path / "elsewhere" / "cfg" / "seed0")
     assert eb.main(["--runs", str(tmp_path / "elsewhere" / "cfg"), "--out", str(tmp_path / "x.md")]) == 2
     assert not (tmp_path / "x.md").exists()
+
+
+optim_impl = pytest.importorskip("optim_impl")
+
+
+def test_optim_impl_times_every_kernel_and_finds_the_same_weights(tmp_path, capsys):
+    out = tmp_path / "t.md"
+    assert optim_impl.main(["--preset", "r3gan-toy", "--shape", "2", "--repeats", "2", "--threads", "1",
+                            "--out", str(out)]) == 0
+    rows = [r for r in out.read_text().splitlines() if r.startswith("| ") and not r.startswith("| impl")]
+    assert [r.split(" | ")[0][2:] for r in rows] == ["loop", "foreach", "fused"]
+    assert all(float(r.split(" | ")[3].rstrip(" |")) < 1e-5 for r in rows)  # the same update
+    capsys.readouterr()
+    for bad, says in ((["--preset", "nope"], "unknown preset 'nope'"), (["--repeats", "0"], "need --repeats >= 1")):
+        assert optim_impl.main(bad) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and says in err

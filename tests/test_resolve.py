@@ -94,17 +94,16 @@ def test_stackedmnist_takes_its_own_recipe_the_mnist_one_with_its_rate_warmed_up
     assert stacked.config.train == replace(warm.train, precision="auto")
     for section in ("data", "model", "loss", "augment", "optim", "eval"):
         assert getattr(stacked.config, section) == getattr(warm, section), section
-    stacked = resolve(preset="r3gan-mlp-stacked-warm")
-    base = resolve(preset="r3gan-mlp-b256")
-    assert stacked.config.optim.g.lr == stacked.config.optim.d.lr == base.config.optim.g.lr == 5e-4
-    assert stacked.config.optim.g.warmup == stacked.config.optim.d.warmup == 1000
-    assert base.config.optim.g.warmup == base.config.optim.d.warmup == 0
+    base = resolve(preset="r3gan-mlp-b256").config
+    assert warm.optim.g.lr == warm.optim.d.lr == base.optim.g.lr == 5e-4
+    assert warm.optim.g.warmup == warm.optim.d.warmup == 1000
+    assert base.optim.g.warmup == base.optim.d.warmup == 0
     for net in ("g", "d"):  # nothing else of the optimizers differs
-        s, m = getattr(stacked.config.optim, net), getattr(base.config.optim, net)
+        s, m = getattr(warm.optim, net), getattr(base.optim, net)
         assert replace(s, warmup=0) == m, net
     for section in ("model", "loss", "penalty", "augment"):
-        assert getattr(stacked.config, section) == getattr(base.config, section), section
-    assert stacked.config.train == base.config.train
+        assert getattr(warm, section) == getattr(base, section), section
+    assert warm.train == base.train
     # the user's own rate still wins over the recipe's
     assert resolve(overrides=["data.name=stackedmnist", "optim.d.lr=1e-4"]).config.optim.d.lr == 1e-4
 

@@ -13,7 +13,7 @@ from ganforge.data import load_dataset
 from ganforge.objectives.penalties import input_gradient
 from ganforge.train.loop import Trainer
 from ganforge.train import model as model_module
-from ganforge.train.model import resolve_precision
+from ganforge.train.model import cpu_has_bf16_matmul, resolve_precision  # the real probe, not the patched one
 from ganforge.train.rundir import iter_metrics
 
 from conftest import tiny_config
@@ -94,18 +94,16 @@ def test_precision_auto_is_bf16_on_a_bf16_gpu_and_fp32_elsewhere(monkeypatch):
 
 
 def test_precision_auto_is_bf16_on_a_cpu_with_bf16_matmul(monkeypatch, tmp_path):
-    real = model_module.cpu_has_bf16_matmul
     monkeypatch.setattr(model_module, "cpu_has_bf16_matmul", lambda: True)
     assert resolve_precision("auto", torch.device("cpu")) == "bf16"
-    monkeypatch.setattr(model_module, "cpu_has_bf16_matmul", real)
     # the flags are read from the kernel's cpuinfo: either instruction set counts, a
     # flag that only starts with the name does not, and no file means no
     info = tmp_path / "cpuinfo"
     for flags, has in (("fpu avx2 avx512f avx512_bf16 avx512_vnni", True), ("fpu amx_tile amx_bf16", True),
                        ("fpu avx2 avx512f avx512_vnni", False), ("fpu avx512_bf16x", False)):
         info.write_text(f"processor\t: 0\nmodel name\t: x\nflags\t\t: {flags}\n")
-        assert model_module.cpu_has_bf16_matmul(str(info)) is has, flags
-    assert model_module.cpu_has_bf16_matmul(str(tmp_path / "missing")) is False
+        assert cpu_has_bf16_matmul(str(info)) is has, flags
+    assert cpu_has_bf16_matmul(str(tmp_path / "missing")) is False
 
 
 def test_precision_auto_on_a_cpu_trains_in_fp32_and_says_so(tmp_path, capsys, monkeypatch):
