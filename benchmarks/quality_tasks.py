@@ -110,6 +110,7 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # beside it by step_rate.py (docs/results/step_rate_mnist_bf16.md: 1.57x); 10 minutes, seed 0
     # (2026-12-05): 17,163 steps, FID 6.44 against the default's 7.37 [6.64-7.49] (other days)
     "r3gan-mlp-b256-g1-auto": ("r3gan-mlp-b256-g1", {"train": {"precision": "auto"}}),
+    "r3gan-mlp-b256-g1-reuse": ("r3gan-mlp-b256-g1", {"train": {"reuse_fakes": True}}),
     # the same as its cells measured it before 2026-12-03 evening: the EMA generator with the
     # live G's batch-norm statistics copied (train.ema_batchnorm=copy; the default since is to
     # measure its own). Its 10,000-step cells are those first cells (kept under this name
@@ -169,6 +170,10 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # auto (bf16 where the chip multiplies bf16 natively, fp32 elsewhere); lazy4-bf16's
     # seed 0 read KL 0.0479 in 10 minutes (11,109 steps) before it was made
     "r3gan-mlp-stacked-lazy": ("r3gan-mlp-stacked-lazy", {}),
+    # the same with train.reuse_fakes: the G step backpropagates through the critic step's
+    # fakes instead of drawing new ones (one G forward a step less; the G update is the
+    # same as a fresh forward of those latents would give)
+    "r3gan-mlp-stacked-lazy-reuse": ("r3gan-mlp-stacked-lazy", {"train": {"reuse_fakes": True}}),
     # the warm-up with a wider critic (512-256 -> 1024-512) or a wider generator
     # (256-512-1024 -> 512-1024-2048): at 10,000 steps 30% of the warm-up's samples were read
     # by the classifier with under 90% confidence per channel (real: 6%), and the digits it
@@ -312,7 +317,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-b256-ema100": ("mnist", "folder32"),
            "r3gan-mlp-b256-wide": ("mnist",),
            "r3gan-mlp-b512": ("mnist",), "r3gan-mlp-b256-g1": ("mnist", "folder32"),
-           "r3gan-mlp-b256-g1-auto": ("mnist",),
+           "r3gan-mlp-b256-g1-auto": ("mnist",), "r3gan-mlp-b256-g1-reuse": ("mnist",),
            "r3gan-mlp-b256-g1-bncopy": ("mnist", "folder32"),
            "r3gan-mlp-b256-g1-ema100": ("mnist",), "r3gan-mlp-b256-g2": ("mnist",),
            "r3gan-mlp-b256-g2-ema100": ("mnist",),
@@ -321,7 +326,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-stacked-warm-ema100": ("stackedmnist",), "r3gan-mlp-stacked-warm-ema30": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-lazy4": ("stackedmnist",), "r3gan-mlp-stacked-warm-lazy16": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-bf16": ("stackedmnist",), "r3gan-mlp-stacked-warm-lazy4-bf16": ("stackedmnist",),
-           "r3gan-mlp-stacked-lazy": ("stackedmnist",),
+           "r3gan-mlp-stacked-lazy": ("stackedmnist",), "r3gan-mlp-stacked-lazy-reuse": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-bncopy": ("stackedmnist", "folder64"),
            "r3gan-mlp-stacked-warm-d1024": ("stackedmnist",),
            "r3gan-mlp-stacked-warm-g2048": ("stackedmnist",), "r3gan-mlp-stacked-warm-wide": ("stackedmnist",),

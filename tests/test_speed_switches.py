@@ -59,6 +59,44 @@ def test_bf16_autocast_runs_the_models_in_bfloat16_and_keeps_fp32_weights(tmp_pa
     assert res.status == "finished" and all(math.isfinite(r["loss_d"]) for r in recs)
 
 
+@pytest.mark.parametrize("loss,conditional", [("rpgan", False), ("wasserstein", False), ("rpgan", True)])
+def test_reuse_fakes_gives_g_the_gradient_of_a_fresh_forward(tmp_path, loss, conditional):
+    """train.reuse_fakes: the G step draws no latent and backpropagates through the last
+    critic step's fakes; G has not moved since, so its update equals the one computed by
+    hand from a fresh forward of those latents (labels) through the updated D."""
+    import copy
+    data = {"name": "digits"} if conditional else {}
+    t = _trainer(tmp_path, data=data, loss={"name": loss},
+                 model={"conditional": conditional, "g_norm": "batch"},
+                 optim={"g": {"name": "sgd", "lr": 0.1}}, train={"reuse_fakes": True, "n_critic": 2})
+    src = t.stepper.source
+    latents, reals = [], []
+    draw_z, draw_x = src.latent, src.real
+    src.latent = lambda n: latents.append(draw_z(n)) or latents[-1]
+    src.real = lambda n: reals.append(draw_x(n)) or reals[-1]
+    g0 = copy.deepcopy(t.G)
+    t.train_step()
+    n_critic = 2
+    assert len(latents) == n_critic  # one G forward less: the G step drew no latent
+    y_fake = reals[n_critic - 1][1]
+    fake = g0(latents[-1], y_fake) if conditional else g0(latents[-1])
+    d = (lambda x, y: t.D(x, y)) if conditional else (lambda x, y: t.D(x))
+    obj = t.stepper.loss
+    if obj.relativistic:
+        assert len(reals) == n_critic + 1
+        xr, yr = reals[-1]
+        loss_g = obj.g(d(fake, y_fake), d(xr, yr).detach())
+    else:
+        assert len(reals) == n_critic
+        loss_g = obj.g(d(fake, y_fake))
+    grads = torch.autograd.grad(loss_g, list(g0.parameters()))
+    for p0, g, p in zip(g0.parameters(), grads, t.G.parameters(), strict=True):
+        torch.testing.assert_close(p.detach(), (p0 - 0.1 * g).detach(), rtol=1e-5, atol=1e-6)
+    # a different batch for the two steps has no fakes to share
+    with pytest.raises(ganforge.ConfigError, match="train.reuse_fakes needs one batch size"):
+        _trainer(tmp_path / "b", train={"reuse_fakes": True, "g_batch_size": 64})
+
+
 def test_bf16_critic_steps_see_the_weights_of_the_update_before_them(tmp_path):
     # autocast caches its bfloat16 copies of the weights for as long as its context lives:
     # one context around n_critic updates fed the second critic step D's stale copy. Every

@@ -194,6 +194,7 @@ class TrainConfig:
     d_batch_size: Optional[int] = None  #: batch size of the D steps (None: batch_size)
     g_batch_size: Optional[int] = None  #: batch size of the G steps (None: batch_size)
     n_critic: int = 5  #: discriminator steps per generator step
+    reuse_fakes: bool = False  #: the G step reuses the last critic step's fakes (one G forward less a step; needs one batch size for both steps)
     seed: int = 0
     log_every: int = 10
     sample_every: int = 250
@@ -343,6 +344,9 @@ class Config:
             if getattr(t, k) is not None:
                 _pos(f"train.{k}", getattr(t, k))
         check_choice("train.precision", t.precision, PRECISIONS)
+        if t.reuse_fakes and (t.d_batch_size or t.batch_size) != (t.g_batch_size or t.batch_size):
+            raise ConfigError(f"train.reuse_fakes needs one batch size for the D and G steps, got "
+                              f"{t.d_batch_size or t.batch_size} and {t.g_batch_size or t.batch_size}")
         if t.max_rollbacks < 0:
             raise ConfigError(f"train.max_rollbacks must be >= 0, got {t.max_rollbacks}")
         if not 0.0 < t.rollback_lr_factor <= 1.0:

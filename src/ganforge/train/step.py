@@ -94,6 +94,11 @@ class TrainStep:
         #: real and generated batches go through it apart, so neither sees the other's statistics
         self._d_batch_dependent = has_batch_norm(model.D) or has_minibatch_std(model.D)
         self.detail = True  #: full diagnostics this step (gradient norms, penalty-point statistics)
+        #: train.reuse_fakes: the last critic step's raw fakes (with their graph to G) and
+        #: labels, held for the generator step, which backpropagates through them. G is not
+        #: updated in between, so its gradient is the one a fresh forward of the same latents
+        #: would give (the PyTorch DCGAN tutorial's loop); one G forward a step less
+        self._kept: Optional[tuple[torch.Tensor, Optional[torch.Tensor]]] = None
         self._build_objectives(cfg, data)
         self._build_sources(cfg, data)
         #: whether the step may read a device value on the host. On a CPU a read costs
@@ -143,8 +148,8 @@ class TrainStep:
         lr_d = set_lr(self.opt_d, cfg.optim.d.lr * self.d_lazy_ratio * lr_scale,
                       lr_factor(cfg.optim.d, step, iters, time_fraction))
         acc = StepStats()
-        for _ in range(cfg.train.n_critic):
-            acc.add(self.critic_step(step, iters, fraction))
+        for i in range(cfg.train.n_critic):
+            acc.add(self.critic_step(step, iters, fraction, keep_fakes=cfg.train.reuse_fakes and i == cfg.train.n_critic - 1))
         stats = acc.mean_tensors()
         stats.update(self.generator_step(step))
         stats["lr_g"] = torch.tensor(lr_g)
@@ -236,13 +241,14 @@ class TrainStep:
     # A critic step is four phases over one StepContext: batch (real and fake inputs, as D
     # sees them: instance noise, augmentation), D main (the adversarial loss), D
     # regularization (the scheduled penalty terms, lazily, and weight penalties), update.
-    def critic_step(self, step: int, iters: int, fraction: float = 0.0) -> dict[str, torch.Tensor]:
-        """One D step; ``fraction`` is the share of the run done (for the schedules)."""
+    def critic_step(self, step: int, iters: int, fraction: float = 0.0, keep_fakes: bool = False) -> dict[str, torch.Tensor]:
+        """One D step; ``fraction`` is the share of the run done (for the schedules);
+        ``keep_fakes``: generate with G's graph and hold the fakes for the generator step."""
         # autocast covers the forward phases only and ends before the update: its cache of
         # low-precision weight copies lives as long as the context, so a context around
         # several updates (n_critic > 1) would feed later steps D's stale weights
         with self.autocast():
-            ctx = self.d_batch_phase(step)
+            ctx = self.d_batch_phase(step, keep_fakes)
             self.d_main_phase(ctx)
             self.d_reg_phase(ctx, step, iters, fraction)
         self.opt_d.zero_grad(set_to_none=True)
@@ -258,11 +264,16 @@ class TrainStep:
             x = x + sigma * torch.randn_like(x)
         return self.augment(x, self.source) if self.augment.enabled else x
 
-    def d_batch_phase(self, step: int) -> "StepContext":
+    def d_batch_phase(self, step: int, keep_fakes: bool = False) -> "StepContext":
         B = self.d_batch
         real, y = self.source.real(B)
-        with torch.no_grad():
-            fake = self.model.g_forward(self.model.G, self.source.latent(B), y)  # fakes share the real batch's labels
+        if keep_fakes:  # through G_train (the DDP wrapper): the G step backpropagates through these
+            kept = self.model.g_forward(self.model.G_train, self.source.latent(B), y)
+            self._kept = (kept, y)
+            fake = kept.detach()
+        else:
+            with torch.no_grad():
+                fake = self.model.g_forward(self.model.G, self.source.latent(B), y)  # fakes share the real batch's labels
         sigma = self.noise_std(step)
         ctx = StepContext(real=self.d_inputs(real, sigma), fake=self.d_inputs(fake, sigma), y=y)
         if sigma > 0:
@@ -351,6 +362,7 @@ class TrainStep:
         # D's weights need no gradient here: skip that work entirely
         self.model.D.requires_grad_(False)
         try:
+            kept, self._kept = self._kept, None
             with self.autocast():  # the forward only, as in critic_step
                 d_real = None
                 if self.loss.relativistic:  # G's loss compares with D on a real batch (a constant here)
@@ -358,9 +370,13 @@ class TrainStep:
                     with torch.no_grad():
                         xr = self.d_inputs(real, sigma)
                         d_real = self.model.d_forward(xr, y)
-                else:
+                elif kept is None:
                     y = self.source.labels(B)
-                fake = self.d_inputs(self.model.g_forward(self.model.G_train, self.source.latent(B), y), sigma)
+                if kept is not None:  # train.reuse_fakes: the last critic step's fakes, freshly augmented
+                    raw, y = kept
+                else:
+                    raw = self.model.g_forward(self.model.G_train, self.source.latent(B), y)
+                fake = self.d_inputs(raw, sigma)
                 d_fake = self.model.d_forward(fake, y)
                 loss_g = self.loss.g(d_fake, d_real) if d_real is not None else self.loss.g(d_fake)
             wp = self.weight_penalty(self.model.G, cfg.reg.g_l1, cfg.reg.g_l2)
