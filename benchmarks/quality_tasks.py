@@ -172,8 +172,10 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-mlp-stacked-lazy": ("r3gan-mlp-stacked-lazy", {}),
     # the same with train.reuse_fakes: the G step backpropagates through the critic step's
     # fakes instead of drawing new ones (one G forward a step less; the G update is the
-    # same as a fresh forward of those latents would give)
-    "r3gan-mlp-stacked-lazy-reuse": ("r3gan-mlp-stacked-lazy", {"train": {"reuse_fakes": True}}),
+    # same as a fresh forward of those latents would give). Its first cells ran as the lazy
+    # preset with that one key set, which is what this preset is; StackedMNIST's recipe since
+    # 2026-12-05 (evening)
+    "r3gan-mlp-stacked-lazy-reuse": ("r3gan-mlp-stacked-lazy-reuse", {}),
     # the warm-up with a wider critic (512-256 -> 1024-512) or a wider generator
     # (256-512-1024 -> 512-1024-2048): at 10,000 steps 30% of the warm-up's samples were read
     # by the classifier with under 90% confidence per channel (real: 6%), and the digits it

@@ -211,7 +211,7 @@ def test_default_is_not_trained_twice_where_it_is_a_named_config():
     assert paper.q.same_as("folder32", "default") == "r3gan-mlp-b256-g1"  # a 32 px folder: by size and colour
     assert paper.q.same_as("folder32c", "default") == "r3gan-mlp-stacked-warm"
     assert paper.q.same_as("folder64", "default") == paper.q.same_as("folder64c", "default") == "r3gan-mlp-stacked-warm"
-    assert paper.q.same_as("stackedmnist", "default") == DATA_RECIPES["stackedmnist"] == "r3gan-mlp-stacked-lazy"
+    assert paper.q.same_as("stackedmnist", "default") == DATA_RECIPES["stackedmnist"] == "r3gan-mlp-stacked-lazy-reuse"
     assert paper.q.same_as("ring8", "default") is None
     assert paper.q.same_as("mnist", "classic") is None
 

@@ -86,12 +86,16 @@ def test_stackedmnist_takes_its_own_recipe_the_mnist_one_with_its_rate_warmed_up
     # (docs/results/quality-steps10000.md): r3gan-mlp-stacked-warm differs from that preset
     # only there. The recipe since 2026-12-05 adds two speed switches to it and nothing else:
     # the penalty every 4 critic steps and precision auto (quality.md's notes)
+    # (2026-12-05, evening: and the G step reusing the critic's fakes, the same G update)
     stacked = resolve(overrides=["data.name=stackedmnist"])
-    assert stacked.recipe == "r3gan-mlp-stacked-lazy"
-    assert stacked.note == "recipe: r3gan-mlp-stacked-lazy (the default for data.name=stackedmnist; your settings on top)"
+    assert stacked.recipe == "r3gan-mlp-stacked-lazy-reuse"
+    assert stacked.note == ("recipe: r3gan-mlp-stacked-lazy-reuse (the default for data.name=stackedmnist; "
+                            "your settings on top)")
     warm = resolve(preset="r3gan-mlp-stacked-warm").config
     assert stacked.config.penalty == replace(warm.penalty, every=4)
-    assert stacked.config.train == replace(warm.train, precision="auto")
+    assert stacked.config.train == replace(warm.train, precision="auto", reuse_fakes=True)
+    lazy = resolve(preset="r3gan-mlp-stacked-lazy").config  # the recipe before: only reuse_fakes differs
+    assert replace(lazy.train, reuse_fakes=True) == stacked.config.train and lazy.penalty == stacked.config.penalty
     for section in ("data", "model", "loss", "augment", "optim", "eval"):
         assert getattr(stacked.config, section) == getattr(warm, section), section
     base = resolve(preset="r3gan-mlp-b256").config

@@ -33,7 +33,7 @@ from .registry import check_choice, suggest
 #: measurement (docs/results/quality.md); data not listed starts from the dataclass
 #: defaults (WGAN-GP, the classic setting)
 DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy", "mnist": "r3gan-mlp-b256-g1",
-                                "stackedmnist": "r3gan-mlp-stacked-lazy"}
+                                "stackedmnist": "r3gan-mlp-stacked-lazy-reuse"}
 #: image folders take a recipe by the side their images are resized to (data.size, or the
 #: loader's default) and their channels (data.channels, or what the files hold): (largest
 #: side, channels, recipe), smallest first, each measured on the quality suite's folder tasks
