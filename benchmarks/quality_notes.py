@@ -401,6 +401,21 @@ STACKED_NOTES = [
     "[141-153], level with both (0.0963 and 137 for the lazy penalty in fp32, 0.0974 and 140-144 "
     "for the warm recipe).",
     "",
+    "**And the G step reusing the critic's fakes, since 2026-12-05 (evening): "
+    "`r3gan-mlp-stacked-lazy-reuse`.** With `train.reuse_fakes` the G step backpropagates through the "
+    "fakes of the last critic step instead of generating new ones, as the PyTorch DCGAN tutorial's loop "
+    "does. G has not moved in between, so the update is the one a fresh forward of those latents gives "
+    "(test_speed_switches.py checks it by hand); only the random draws differ, and one G forward a step "
+    "is saved. `benchmarks/step_rate.py` gave it 1.06x the recipe's steps a second "
+    "([step_rate_stacked_reuse.md](step_rate_stacked_reuse.md)); in the 10-minute cells it made 1.16x "
+    "the steps (13,066-13,532 against 10,954-11,754 in the recipe's rerun right after it, alone at two "
+    "threads, [stacked-time-rerun-2026-12-05-lazy](stacked-time-rerun-2026-12-05-lazy/)). On 3 seeds "
+    "it reads **1,000 modes, KL 0.0487 [0.0454-0.0519] and FID 50.7 [50.3-52.3]**, against the rerun's "
+    "0.0491 [0.0458-0.0553] and 56.3 [56.1-60.8]: a lower FID on every seed, the KL level (lower on "
+    "seeds 1 and 2, higher on seed 0). It is StackedMNIST's recipe now, and its row is the first to "
+    "meet the KL target (<= 0.05) by the median. The margin is within this budget's run-to-run "
+    "spread: the recipe without reuse read 0.0529 in the afternoon and 0.0491 that evening.",
+    "",
 ]
 
 #: the notes of a steps-budget page
