@@ -24,7 +24,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from study import machine_name  # noqa: E402
+from study import emit_table, machine_name  # noqa: E402
 from ganforge.config import Config, load_preset  # noqa: E402
 from ganforge.errors import ConfigError  # noqa: E402
 from ganforge.models import build_models  # noqa: E402
@@ -84,10 +84,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     for impl, (ms, w) in res.items():
         diff = (w - res["loop"][1]).abs().max().item()
         lines.append(f"| {impl} | {ms:.2f} | {res['loop'][0] / ms:.2f}x | {diff:.1e} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.out:
-        a.out.write_text(text)
+    emit_table(lines, a.out)
     return 0
 
 

@@ -38,6 +38,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from study import emit_table  # noqa: E402
 from ganforge import api  # noqa: E402
 from ganforge.config import DataConfig  # noqa: E402
 from ganforge.data import load_dataset  # noqa: E402
@@ -149,10 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, _, p in rows:
         for ch, r in zip("abc", p["rates"]):
             lines.append(f"| {name} | {ch} | " + " | ".join(f"{100 * v:.1f}" for v in r) + " |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.out:
-        a.out.write_text(text)
+    emit_table(lines, a.out)
     return 0
 
 

@@ -93,6 +93,14 @@ def machine_name() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}"
 
 
+def emit_table(lines: list[str], out: Optional[Path]) -> None:
+    """A benchmark's Markdown page: printed, and written to ``out`` when one is given."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        out.write_text(text)
+
+
 def can_continue(run_dir: Path, cfg: Config) -> bool:
     """Whether ``run_dir`` holds an interrupted attempt at ``cfg`` that can go on: a checkpoint,
     and a stored config that is ``cfg`` in everything but ``train.iters``, which may ask for

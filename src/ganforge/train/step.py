@@ -370,11 +370,11 @@ class TrainStep:
                     with torch.no_grad():
                         xr = self.d_inputs(real, sigma)
                         d_real = self.model.d_forward(xr, y)
-                elif kept is None:
-                    y = self.source.labels(B)
-                if kept is not None:  # train.reuse_fakes: the last critic step's fakes, freshly augmented
+                if kept is not None:  # train.reuse_fakes: the last critic step's fakes (and labels), freshly augmented
                     raw, y = kept
                 else:
+                    if not self.loss.relativistic:
+                        y = self.source.labels(B)
                     raw = self.model.g_forward(self.model.G_train, self.source.latent(B), y)
                 fake = self.d_inputs(raw, sigma)
                 d_fake = self.model.d_forward(fake, y)
