@@ -111,6 +111,13 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # (2026-12-05): 17,163 steps, FID 6.44 against the default's 7.37 [6.64-7.49] (other days)
     "r3gan-mlp-b256-g1-auto": ("r3gan-mlp-b256-g1", {"train": {"precision": "auto"}}),
     "r3gan-mlp-b256-g1-reuse": ("r3gan-mlp-b256-g1", {"train": {"reuse_fakes": True}}),
+    # the same with both learning rates held for the first half of the run and then decayed
+    # linearly to 0 at its end (optim.*.decay_start 0.5, the CycleGAN recipe's schedule; the end
+    # is train.iters or the time budget, whichever comes first): the default's FID stops falling
+    # at about 5,000 steps and wanders by 1-2 between evaluations (its 10,000-step curves),
+    # the kind of noise a falling step size removes (2026-12-05 night)
+    "r3gan-mlp-b256-g1-lin50": ("r3gan-mlp-b256-g1", {"optim": {"g": {"schedule": "linear", "decay_start": 0.5},
+                                                                "d": {"schedule": "linear", "decay_start": 0.5}}}),
     # the same as its cells measured it before 2026-12-03 evening: the EMA generator with the
     # live G's batch-norm statistics copied (train.ema_batchnorm=copy; the default since is to
     # measure its own). Its 10,000-step cells are those first cells (kept under this name
@@ -320,6 +327,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-b256-wide": ("mnist",),
            "r3gan-mlp-b512": ("mnist",), "r3gan-mlp-b256-g1": ("mnist", "folder32"),
            "r3gan-mlp-b256-g1-auto": ("mnist",), "r3gan-mlp-b256-g1-reuse": ("mnist",),
+           "r3gan-mlp-b256-g1-lin50": ("mnist",),
            "r3gan-mlp-b256-g1-bncopy": ("mnist", "folder32"),
            "r3gan-mlp-b256-g1-ema100": ("mnist",), "r3gan-mlp-b256-g2": ("mnist",),
            "r3gan-mlp-b256-g2-ema100": ("mnist",),

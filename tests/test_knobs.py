@@ -87,6 +87,22 @@ def test_lr_warmup_then_schedule():
     assert lr_factor(c, 60, 110) == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("sched,step,time_frac,expected", [
+    ("linear", 40, 0.0, 1.0), ("linear", 50, 0.0, 1.0), ("linear", 75, 0.0, 0.5), ("linear", 90, 0.0, 0.2),
+    ("linear", 100, 0.0, 0.0), ("cosine", 75, 0.0, 0.5), ("cosine", 60, 0.0, 0.5 * (1 + math.cos(math.pi * 0.2))),
+    ("linear", 10, 0.9, 0.2), ("constant", 90, 0.0, 1.0)])
+def test_lr_decay_starts_late(sched, step, time_frac, expected):
+    # decay_start 0.5: the base rate for the first half of the run, then the decay to 0
+    c = OptimizerConfig(schedule=sched, decay_start=0.5)
+    assert lr_factor(c, step, 100, time_frac=time_frac) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 2.0])
+def test_lr_decay_start_is_validated(bad):
+    with pytest.raises(ConfigError, match=r"optim.d.decay_start must be in \[0, 1\)"):
+        Config.from_dict({"optim": {"d": {"decay_start": bad}}})
+
+
 @pytest.mark.parametrize("sched,expected", [
     ("linear", 0.25), ("cosine", 0.5 * (1 + math.cos(math.pi * 0.75))), ("constant", 1.0),
     ("exponential", 0.9 ** 0.5), ("step", 0.9 ** 5)])

@@ -174,6 +174,7 @@ class OptimizerConfig:
     gamma: float = 0.99  #: decay factor (exponential per 100 steps, step per step_size)
     step_size: int = 1000  #: for schedule=step
     warmup: int = 0  #: linear warm-up length in generator steps
+    decay_start: float = 0.0  #: linear/cosine: fraction of the run held at the base rate before the decay to 0
     grad_clip: Optional[float] = None  #: clip the global gradient norm to this value
     impl: str = "auto"  #: auto | fused | foreach | loop (the same update; fused is fastest, docs/scale.md)
 
@@ -488,6 +489,8 @@ def _check_optimizer(k: str, o: OptimizerConfig) -> None:
     _pos(f"{k}.step_size", o.step_size)
     if o.warmup < 0:
         raise ConfigError(f"{k}.warmup must be >= 0, got {o.warmup}")
+    if not 0.0 <= o.decay_start < 1.0:
+        raise ConfigError(f"{k}.decay_start must be in [0, 1), got {o.decay_start}")
     if o.grad_clip is not None and not o.grad_clip > 0:
         raise ConfigError(f"{k}.grad_clip must be > 0, got {o.grad_clip}")
     check_choice(f"{k}.impl", o.impl, OPTIM_IMPLS)

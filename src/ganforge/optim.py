@@ -103,16 +103,22 @@ def _lr_step(c: OptimizerConfig, t: int, frac: float) -> float:
     return c.gamma ** (t // c.step_size)
 
 
+def _decay_frac(c: OptimizerConfig, frac: float) -> float:
+    """How far into its decay a run is: 0 until ``c.decay_start`` of the run, 1 at its end
+    (the decay of the CycleGAN recipe's second half, with decay_start 0.5)."""
+    return min(max(frac - c.decay_start, 0.0) / (1.0 - c.decay_start), 1.0)
+
+
 @LR_SCHEDULES.register("linear", help="linear decay to 0 at the end of the run (train.iters or train.max_seconds, "
-                                      "whichever comes first)")
+                                      "whichever comes first), from decay_start of it")
 def _lr_linear(c: OptimizerConfig, t: int, frac: float) -> float:
-    return max(0.0, 1.0 - frac)
+    return 1.0 - _decay_frac(c, frac)
 
 
 @LR_SCHEDULES.register("cosine", help="cosine decay to 0 at the end of the run (train.iters or train.max_seconds, "
-                                      "whichever comes first)")
+                                      "whichever comes first), from decay_start of it")
 def _lr_cosine(c: OptimizerConfig, t: int, frac: float) -> float:
-    return 0.5 * (1.0 + math.cos(math.pi * min(frac, 1.0)))
+    return 0.5 * (1.0 + math.cos(math.pi * _decay_frac(c, frac)))
 
 
 def lr_factor(c: OptimizerConfig, step: int, total: int, time_frac: float = 0.0) -> float:
