@@ -150,6 +150,20 @@ NOTES = [
     "threads) in iterations a second, shown as the *machine probe* column once any cell has one; a cell "
     "from before shows \"-\". Rows whose probes differ were measured on machines of different speed.",
     "",
+    "**MNIST's default in bf16, and with the critic's fakes reused (2026-12-05).** On the CPUs of "
+    "2026-12-05 (avx512_bf16) `train.precision=auto` takes bf16 and the default steps 1.57x as fast "
+    "([step_rate_mnist_bf16.md](step_rate_mnist_bf16.md)); `train.reuse_fakes` 1.10x "
+    "([step_rate_mnist_reuse.md](step_rate_mnist_reuse.md)). `r3gan-mlp-b256-g1-auto` ran 3 seeds in 10 "
+    "minutes, each cell alone: 17,163, 18,132 and 28,039 steps, FID **6.44, 6.52 and 7.29** (median 6.52). "
+    "The default itself, rerun on the same days into a folder of its own "
+    "([mnist-time-rerun-2026-12-05](mnist-time-rerun-2026-12-05/README.md); its cells stay out of this "
+    "table), made 11,175, 14,820 and 12,588 steps and read **6.50, 4.31 and 5.44** (median 5.44). So bf16 "
+    "made 1.2-2.2x the steps and read level on seed 0 and higher on seeds 1 and 2, by 2.2 and 1.8, more "
+    "than one draw's spread (sd about 0.7, [fid_spread_g1.md](fid_spread_g1.md)): in bf16 the extra steps "
+    "do not turn into quality on this task, and MNIST's default stays in fp32. The machines were fast on "
+    "those days (the default's table cells, of earlier days, made 7,013-7,645 steps). Reuse ran seed 0 only "
+    "(11,724 steps, 6.33, against the default's 6.50 beside it) and is not adopted either.",
+    "",
     "**The tutorial's row.** tutorial-dcgan-pg is the plain PyTorch loop of `benchmarks/tutorial_dcgan.py` "
     "in PyTorch-GAN's style (no ganforge), trained at 32 px and scored in that domain (the held-out images "
     "resized to 32 px; floor 1.88), as on the steps pages; seed 0 ran alone on 2026-12-02 and made 1,210 "
@@ -594,6 +608,18 @@ STEP_NOTES = [
     "and 4.65 on one draw but level with g1 on 8 draws, so it is not the default and the default's 0.54x "
     "at 10,000 steps stands: the 0.5x target there is **not met** by the default. g2's 0.43x is on record "
     "as one draw per seed, and 8 draws do not support it.",
+    "",
+    "**The learning rates decayed over the second half (2026-12-05, night).** The default's FID stops "
+    "falling at about 5,000 steps and wanders by 1-2 between evaluations, the kind of noise a falling step "
+    "size removes. `r3gan-mlp-b256-g1-lin50` is the default with both rates held at 5e-4 for the first half "
+    "of the run and then decayed linearly to 0 at its end (`optim.g.decay_start=0.5`, `optim.d.decay_start=0.5`, "
+    "schedule linear; the logged rates read 5e-4 at step 5,000, 2.5e-4 at 7,500 and 1.6e-6 at 9,990). Seeds 0 "
+    "and 1 ran side by side at one thread each: **7.40 and 6.82**, against the default's 4.69 and 5.82 on "
+    "the same seeds. Along the way the curves are level with the default's while the rates are still high "
+    "(5.4-6.2 and 5.2-6.2 from 5,000 to 9,200 steps, against its 5.6-7.4), and at the last evaluation they "
+    "read 6.07 and 7.08, higher than at 5,800 steps: the smaller steps did not lower the plateau. The config "
+    "is worse on both seeds, so seed 2 was not run; the row stands on 2 seeds, not judged. So the plateau is "
+    "not step-size noise that the EMA leaves over, and a decay is not the way to the 0.5x target.",
     "",
     "**The EMA generator's own batch-norm statistics (2026-12-03, evening).** ganforge's EMA copy of G "
     "averaged G's weights but copied the live G's batch-norm running statistics, which belong to other "

@@ -108,14 +108,17 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-mlp-b256-g1": ("r3gan-mlp-b256-g1", {}),
     # the same with train.precision=auto (bf16 on a CPU with bf16 matmul instructions): timed
     # beside it by step_rate.py (docs/results/step_rate_mnist_bf16.md: 1.57x); 10 minutes, seed 0
-    # (2026-12-05): 17,163 steps, FID 6.44 against the default's 7.37 [6.64-7.49] (other days)
+    # (2026-12-05): 17,163 steps, FID 6.44 against the default's 7.37 [6.64-7.49] (other days).
+    # 3 seeds: 6.52 [6.44-7.29] against the default's 5.44 [4.31-6.50] rerun the same day
+    # (docs/results/mnist-time-rerun-2026-12-05): more steps, not lower FID; not adopted (NOTES)
     "r3gan-mlp-b256-g1-auto": ("r3gan-mlp-b256-g1", {"train": {"precision": "auto"}}),
     "r3gan-mlp-b256-g1-reuse": ("r3gan-mlp-b256-g1", {"train": {"reuse_fakes": True}}),
     # the same with both learning rates held for the first half of the run and then decayed
     # linearly to 0 at its end (optim.*.decay_start 0.5, the CycleGAN recipe's schedule; the end
     # is train.iters or the time budget, whichever comes first): the default's FID stops falling
     # at about 5,000 steps and wanders by 1-2 between evaluations (its 10,000-step curves),
-    # the kind of noise a falling step size removes (2026-12-05 night)
+    # the kind of noise a falling step size removes (2026-12-05 night). 10,000 steps, seeds 0 and 1:
+    # 7.40 and 6.82 against the default's 4.69 and 5.82, so not adopted (STEP_NOTES)
     "r3gan-mlp-b256-g1-lin50": ("r3gan-mlp-b256-g1", {"optim": {"g": {"schedule": "linear", "decay_start": 0.5},
                                                                 "d": {"schedule": "linear", "decay_start": 0.5}}}),
     # the same as its cells measured it before 2026-12-03 evening: the EMA generator with the
