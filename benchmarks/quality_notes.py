@@ -621,6 +621,16 @@ STEP_NOTES = [
     "is worse on both seeds, so seed 2 was not run; the row stands on 2 seeds, not judged. So the plateau is "
     "not step-size noise that the EMA leaves over, and a decay is not the way to the 0.5x target.",
     "",
+    "**A critic twice as wide (2026-12-05, night).** In those logs the default's critic barely tells real "
+    "from fake under R1+R2 at gamma 1 (loss about 0.65 against log 2 = 0.69, D(real) - D(fake) about 0.1, "
+    "ADA's p at 0 from step 400 to 8,000), and on StackedMNIST a wider critic had lowered the KL per step "
+    "(`r3gan-mlp-stacked-warm-d1024`, in StackedMNIST's notes on this page). `r3gan-mlp-b256-g1-dwide` is the default with a 1024-512 "
+    "critic instead of 512-256 (about 1.8x the multiply-adds a step). Seed 0 (one thread, beside the "
+    "tutorial's StackedMNIST cells, so its seconds say nothing) read **5.70** at 10,000 steps against the "
+    "default's 4.69 on that seed, and its curve lay above the default's all the way (67.3, 25.9, 16.1 and "
+    "11.0 at 833-3,332 steps against 60.7, 22.2, 12.5 and 10.1; 7.3-7.9 over the last three evaluations "
+    "against 5.9-6.6). Worse on its one seed and dearer a step, so seeds 1 and 2 were not run.",
+    "",
     "**The EMA generator's own batch-norm statistics (2026-12-03, evening).** ganforge's EMA copy of G "
     "averaged G's weights but copied the live G's batch-norm running statistics, which belong to other "
     "weights: the further the average lags the live G (early in training, or a long half-life) the more "

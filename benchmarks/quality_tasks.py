@@ -113,6 +113,13 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # (docs/results/mnist-time-rerun-2026-12-05): more steps, not lower FID; not adopted (NOTES)
     "r3gan-mlp-b256-g1-auto": ("r3gan-mlp-b256-g1", {"train": {"precision": "auto"}}),
     "r3gan-mlp-b256-g1-reuse": ("r3gan-mlp-b256-g1", {"train": {"reuse_fakes": True}}),
+    # the same with twice the critic's width (1024-512): with R1+R2 at gamma 1 the default's critic
+    # barely separates real from fake (loss 0.65 against log 2 = 0.69, D(real) - D(fake) about 0.1,
+    # ADA's p at 0 from step 400 to 8,000 in the lin50 cells' logs), so a stronger critic may give G
+    # a better signal per step, as the wider critic did on StackedMNIST (r3gan-mlp-stacked-warm-d1024);
+    # about 1.8x the multiply-adds a step (2026-12-05 night). Seed 0 at 10,000 steps: 5.70 against the
+    # default's 4.69, its curve above the default's throughout; not pursued (STEP_NOTES)
+    "r3gan-mlp-b256-g1-dwide": ("r3gan-mlp-b256-g1", {"model": {"d_hidden": [1024, 512]}}),
     # the same with both learning rates held for the first half of the run and then decayed
     # linearly to 0 at its end (optim.*.decay_start 0.5, the CycleGAN recipe's schedule; the end
     # is train.iters or the time budget, whichever comes first): the default's FID stops falling
@@ -330,7 +337,7 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-b256-wide": ("mnist",),
            "r3gan-mlp-b512": ("mnist",), "r3gan-mlp-b256-g1": ("mnist", "folder32"),
            "r3gan-mlp-b256-g1-auto": ("mnist",), "r3gan-mlp-b256-g1-reuse": ("mnist",),
-           "r3gan-mlp-b256-g1-lin50": ("mnist",),
+           "r3gan-mlp-b256-g1-lin50": ("mnist",), "r3gan-mlp-b256-g1-dwide": ("mnist",),
            "r3gan-mlp-b256-g1-bncopy": ("mnist", "folder32"),
            "r3gan-mlp-b256-g1-ema100": ("mnist",), "r3gan-mlp-b256-g2": ("mnist",),
            "r3gan-mlp-b256-g2-ema100": ("mnist",),
