@@ -621,6 +621,14 @@ STEP_NOTES = [
     "is worse on both seeds, so seed 2 was not run; the row stands on 2 seeds, not judged. So the plateau is "
     "not step-size noise that the EMA leaves over, and a decay is not the way to the 0.5x target.",
     "",
+    "**The tutorial on StackedMNIST at 5,000 steps (2026-12-05, night).** `tutorial-dcgan-pg`, 3 seeds, "
+    "three cells side by side at one thread each (with other work beside them; their seconds say nothing): "
+    "762, 841 and 902 modes, KL 1.19, 1.15 and 0.826, FID 612, 611 and 506; median **841 [762-902] modes, "
+    "KL 1.15, FID 611**, against StackedMNIST's recipes' 1,000 modes and KL 0.092-0.17 at 5,000 steps. It reads worse "
+    "than its own 10-minute cells, which stopped at 1,673-1,831 steps with 918 [916-961] modes and KL "
+    "0.693 ([quality.md](quality.md)): past those steps it lost modes (its recall is 0.02-0.05 at the end). "
+    "The 10,000-step page has no tutorial row on StackedMNIST (about 3 CPU hours for 3 seeds).",
+    "",
     "**A critic twice as wide (2026-12-05, night).** In those logs the default's critic barely tells real "
     "from fake under R1+R2 at gamma 1 (loss about 0.65 against log 2 = 0.69, D(real) - D(fake) about 0.1, "
     "ADA's p at 0 from step 400 to 8,000), and on StackedMNIST a wider critic had lowered the KL per step "
