@@ -616,7 +616,7 @@ STEP_NOTES = [
     "schedule linear; the logged rates read 5e-4 at step 5,000, 2.5e-4 at 7,500 and 1.6e-6 at 9,990). Seeds 0 "
     "and 1 ran side by side at one thread each: **7.40 and 6.82**, against the default's 4.69 and 5.82 on "
     "the same seeds. Along the way the curves are level with the default's while the rates are still high "
-    "(5.4-6.2 and 5.2-6.2 from 5,000 to 9,200 steps, against its 5.6-7.4), and at the last evaluation they "
+    "(5.4-6.2 and 5.2-6.2 from 5,000 to 9,200 steps, against its 5.8-7.4 on those seeds), and at the last evaluation they "
     "read 6.07 and 7.08, higher than at 5,800 steps: the smaller steps did not lower the plateau. The config "
     "is worse on both seeds, so seed 2 was not run; the row stands on 2 seeds, not judged. So the plateau is "
     "not step-size noise that the EMA leaves over, and a decay is not the way to the 0.5x target.",
@@ -631,7 +631,7 @@ STEP_NOTES = [
     "",
     "**A critic twice as wide (2026-12-05, night).** In those logs the default's critic barely tells real "
     "from fake under R1+R2 at gamma 1 (loss about 0.65 against log 2 = 0.69, D(real) - D(fake) about 0.1, "
-    "ADA's p at 0 from step 400 to 8,000), and on StackedMNIST a wider critic had lowered the KL per step "
+    "ADA's p at 0 from step 400 through the first 5,000 steps, where those runs are the default's), and on StackedMNIST a wider critic had lowered the KL per step "
     "(`r3gan-mlp-stacked-warm-d1024`, in StackedMNIST's notes on this page). `r3gan-mlp-b256-g1-dwide` is the default with a 1024-512 "
     "critic instead of 512-256 (about 1.8x the multiply-adds a step). Seed 0 (one thread, beside the "
     "tutorial's StackedMNIST cells, so its seconds say nothing) read **5.70** at 10,000 steps against the "

@@ -103,6 +103,13 @@ def test_lr_decay_start_is_validated(bad):
         Config.from_dict({"optim": {"d": {"decay_start": bad}}})
 
 
+@pytest.mark.parametrize("sched", ["constant", "exponential", "step"])
+def test_lr_decay_start_without_a_decay_is_refused(sched):
+    with pytest.raises(ConfigError, match=f"optim.g.decay_start has no effect with optim.g.schedule={sched}"):
+        Config.from_dict({"optim": {"g": {"schedule": sched, "decay_start": 0.5}}})
+    Config.from_dict({"optim": {"g": {"schedule": "cosine", "decay_start": 0.5}}})  # accepted
+
+
 @pytest.mark.parametrize("sched,expected", [
     ("linear", 0.25), ("cosine", 0.5 * (1 + math.cos(math.pi * 0.75))), ("constant", 1.0),
     ("exponential", 0.9 ** 0.5), ("step", 0.9 ** 5)])

@@ -477,6 +477,10 @@ class Config:
 
 
 # ---------------------------------------------------------------------- helpers
+#: the learning-rate schedules that decay to 0 at the run's end, the ones decay_start delays
+_DECAYS_TO_END = ("linear", "cosine")
+
+
 def _check_optimizer(k: str, o: OptimizerConfig) -> None:
     if not o.lr > 0:
         raise ConfigError(f"{k}.lr must be > 0, got {o.lr}")
@@ -491,6 +495,10 @@ def _check_optimizer(k: str, o: OptimizerConfig) -> None:
         raise ConfigError(f"{k}.warmup must be >= 0, got {o.warmup}")
     if not 0.0 <= o.decay_start < 1.0:
         raise ConfigError(f"{k}.decay_start must be in [0, 1), got {o.decay_start}")
+    if o.decay_start and o.schedule not in _DECAYS_TO_END:
+        # a silent no-op would let a user believe the rate decays late when it never decays
+        raise ConfigError(f"{k}.decay_start has no effect with {k}.schedule={o.schedule} "
+                          f"(it delays the decay of: {', '.join(_DECAYS_TO_END)})")
     if o.grad_clip is not None and not o.grad_clip > 0:
         raise ConfigError(f"{k}.grad_clip must be > 0, got {o.grad_clip}")
     check_choice(f"{k}.impl", o.impl, OPTIM_IMPLS)
