@@ -128,6 +128,14 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # 7.40 and 6.82 against the default's 4.69 and 5.82, so not adopted (STEP_NOTES)
     "r3gan-mlp-b256-g1-lin50": ("r3gan-mlp-b256-g1", {"optim": {"g": {"schedule": "linear", "decay_start": 0.5},
                                                                 "d": {"schedule": "linear", "decay_start": 0.5}}}),
+    # three single changes to the default at the same cost a step (2026-12-05, late; screened on
+    # seed 0 at 10,000 steps, three cells side by side at one thread each): no batch norm in G
+    # (R3GAN's networks need none under R1+R2, and G's batch statistics are what the EMA copy has
+    # to re-measure); dropout 0.25 after D's hidden layers (the tutorial's critic has it, and D
+    # sees the same 10,000 images about 256 times in 10,000 steps); a 128-d latent
+    "r3gan-mlp-b256-g1-gnone": ("r3gan-mlp-b256-g1", {"model": {"g_norm": "none"}}),
+    "r3gan-mlp-b256-g1-ddrop": ("r3gan-mlp-b256-g1", {"model": {"d_dropout": 0.25}}),
+    "r3gan-mlp-b256-g1-z128": ("r3gan-mlp-b256-g1", {"model": {"z_dim": 128}}),
     # the same as its cells measured it before 2026-12-03 evening: the EMA generator with the
     # live G's batch-norm statistics copied (train.ema_batchnorm=copy; the default since is to
     # measure its own). Its 10,000-step cells are those first cells (kept under this name
@@ -137,6 +145,11 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # the tutorial at 10,000 steps (target 0.5x) with its curve still moving by 1-3 between
     # evaluations, and the longer EMA lowered the previous default at 10,000 steps on every seed
     "r3gan-mlp-b256-g1-ema100": ("r3gan-mlp-b256-g1", {"train": {"ema_halflife_kimg": 100}}),
+    # the same as its cells measured it on 2026-12-03, before the EMA generator measured its own
+    # batch-norm statistics: copied from the live G, which a 390-step half-life lags furthest. Its
+    # 10,000-step cells are those first cells, kept under this name when ema100 was rerun (2026-12-05)
+    "r3gan-mlp-b256-g1-ema100-bncopy": ("r3gan-mlp-b256-g1", {"train": {"ema_halflife_kimg": 100,
+                                                                        "ema_batchnorm": "copy"}}),
     # R1+R2 held at gamma 2 (2026-12-03): raising gamma from a decay to 0.1 to a constant 1
     # removed most of the default's levelling off at 10,000 steps; whether more of it helps
     # further, alone and with the 100 kimg EMA. Lower than g1 on one draw per seed at every
@@ -338,8 +351,10 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-b512": ("mnist",), "r3gan-mlp-b256-g1": ("mnist", "folder32"),
            "r3gan-mlp-b256-g1-auto": ("mnist",), "r3gan-mlp-b256-g1-reuse": ("mnist",),
            "r3gan-mlp-b256-g1-lin50": ("mnist",), "r3gan-mlp-b256-g1-dwide": ("mnist",),
+           "r3gan-mlp-b256-g1-gnone": ("mnist",), "r3gan-mlp-b256-g1-ddrop": ("mnist",),
+           "r3gan-mlp-b256-g1-z128": ("mnist",),
            "r3gan-mlp-b256-g1-bncopy": ("mnist", "folder32"),
-           "r3gan-mlp-b256-g1-ema100": ("mnist",), "r3gan-mlp-b256-g2": ("mnist",),
+           "r3gan-mlp-b256-g1-ema100": ("mnist",), "r3gan-mlp-b256-g1-ema100-bncopy": ("mnist",), "r3gan-mlp-b256-g2": ("mnist",),
            "r3gan-mlp-b256-g2-ema100": ("mnist",),
            "r3gan-mlp-stacked": MODE_TASKS,
            "r3gan-mlp-b256-g2d4": ("stackedmnist",), "r3gan-mlp-stacked-warm": MODE_TASKS + ("folder64",),
