@@ -132,7 +132,17 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # seed 0 at 10,000 steps, three cells side by side at one thread each): no batch norm in G
     # (R3GAN's networks need none under R1+R2, and G's batch statistics are what the EMA copy has
     # to re-measure); dropout 0.25 after D's hidden layers (the tutorial's critic has it, and D
-    # sees the same 10,000 images about 256 times in 10,000 steps); a 128-d latent
+    # sees its 8,000 training images about 320 times in 10,000 steps); a 128-d latent. gnone
+    # started dead (25.4), ddrop 5.49 against 4.69; z128 4.91 [4.40-7.24] on 3 seeds, one draw,
+    # level with the default on 8 draws (5.47 against 5.56); none adopted (STEP_NOTES)
+    # three changes that cost more a step (2026-12-05, late; seed 0 at 10,000 steps first, three
+    # side by side at one thread): both rates at 1e-3 (the lin50 cells' critic separated more, and
+    # their FID rose, as the rates fell, so the other direction); G's steps on 512 latents while D
+    # keeps 256 real and 256 generated (a less noisy G gradient, about 1.3x a step); two D steps per
+    # G step (n_critic 2, about 1.7x a step: the critic tracks G more closely at each G step)
+    "r3gan-mlp-b256-g1-lr1e3": ("r3gan-mlp-b256-g1", {"optim": {"g": {"lr": 1e-3}, "d": {"lr": 1e-3}}}),
+    "r3gan-mlp-b256-g1-gb512": ("r3gan-mlp-b256-g1", {"train": {"g_batch_size": 512}}),
+    "r3gan-mlp-b256-g1-nc2": ("r3gan-mlp-b256-g1", {"train": {"n_critic": 2}}),
     "r3gan-mlp-b256-g1-gnone": ("r3gan-mlp-b256-g1", {"model": {"g_norm": "none"}}),
     "r3gan-mlp-b256-g1-ddrop": ("r3gan-mlp-b256-g1", {"model": {"d_dropout": 0.25}}),
     "r3gan-mlp-b256-g1-z128": ("r3gan-mlp-b256-g1", {"model": {"z_dim": 128}}),
@@ -143,7 +153,9 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-mlp-b256-g1-bncopy": ("r3gan-mlp-b256-g1", {"train": {"ema_batchnorm": "copy"}}),
     # the same with the 100 kimg EMA half-life (about 390 steps at batch 256): g1 reached 0.54x
     # the tutorial at 10,000 steps (target 0.5x) with its curve still moving by 1-3 between
-    # evaluations, and the longer EMA lowered the previous default at 10,000 steps on every seed
+    # evaluations, and the longer EMA lowered the previous default at 10,000 steps on every seed.
+    # Rerun with the EMA generator's own batch-norm statistics (2026-12-05): 7.02 [5.15-7.07] on one
+    # draw, 6.03 on 8 against the default's 5.56; not adopted (STEP_NOTES)
     "r3gan-mlp-b256-g1-ema100": ("r3gan-mlp-b256-g1", {"train": {"ema_halflife_kimg": 100}}),
     # the same as its cells measured it on 2026-12-03, before the EMA generator measured its own
     # batch-norm statistics: copied from the live G, which a 390-step half-life lags furthest. Its
@@ -353,6 +365,8 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
            "r3gan-mlp-b256-g1-lin50": ("mnist",), "r3gan-mlp-b256-g1-dwide": ("mnist",),
            "r3gan-mlp-b256-g1-gnone": ("mnist",), "r3gan-mlp-b256-g1-ddrop": ("mnist",),
            "r3gan-mlp-b256-g1-z128": ("mnist",),
+           "r3gan-mlp-b256-g1-lr1e3": ("mnist",), "r3gan-mlp-b256-g1-gb512": ("mnist",),
+           "r3gan-mlp-b256-g1-nc2": ("mnist",),
            "r3gan-mlp-b256-g1-bncopy": ("mnist", "folder32"),
            "r3gan-mlp-b256-g1-ema100": ("mnist",), "r3gan-mlp-b256-g1-ema100-bncopy": ("mnist",), "r3gan-mlp-b256-g2": ("mnist",),
            "r3gan-mlp-b256-g2-ema100": ("mnist",),
