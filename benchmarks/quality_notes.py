@@ -662,6 +662,26 @@ STEP_NOTES = [
     "median under 0.5x is mostly the draw, so z128 is not adopted on it; ddrop reads 6.86 on 8 draws "
     "against 5.56 (seed 0).",
     "",
+    "**Three dearer changes, seed 0 at 10,000 steps (2026-12-05, late).** Three cells side by side at one "
+    "thread each. Both rates at 1e-3 (`r3gan-mlp-b256-g1-lr1e3`; the lin50 cells' critic separated more, "
+    "and their FID rose, as the rates fell, so the other direction) fell fastest at first (42.7 and 16.3 "
+    "at 833 and 1,666 steps, against the default's 60.7 and 22.2) and then levelled off at 10.8-14.8: "
+    "**11.96** at the end. G's steps on 512 latents while D keeps 256 a side (`r3gan-mlp-b256-g1-gb512`, "
+    "`train.g_batch_size=512`, about 1.3x a step) read **5.06** against the default's 4.69, its curve above "
+    "the default's from 5,000 steps on (7.5-8.5 against 5.8-7.4). Two D steps per G step "
+    "(`r3gan-mlp-b256-g1-nc2`, about 1.7x a step) had the curve a little under the default's over the last "
+    "six evaluations (5.5-6.2 against 5.8-7.4) but read **6.54** at the end. On 8 draws "
+    "([ema_batchnorm_dearer_mnist.md](ema_batchnorm_dearer_mnist.md), `python benchmarks/ema_batchnorm.py "
+    "--runs bench_runs/quality/steps10000/mnist/r3gan-mlp-b256-g1-gb512 bench_runs/quality/steps10000/mnist/"
+    "r3gan-mlp-b256-g1-nc2 bench_runs/quality/steps10000/mnist/r3gan-mlp-b256-g1-lr1e3 --repeats 8 --out "
+    "docs/results/ema_batchnorm_dearer_mnist.md`) they read 5.36, 6.71 and 11.27 with their own statistics, "
+    "against the default's 5.56 on that seed: gb512 level at 1.3x the cost, the others higher. None was "
+    "run on more seeds. With the same-cost changes and the EMA rerun above, this sitting's seven single "
+    "changes, like gamma 2, the late rate decay, the wide critic and the wide networks before them, did not "
+    "lower the MLP recipe's 10,000-step plateau beyond one draw's spread; the per-step lead stays the "
+    "residual conv recipe (`r3gan-b256-g1-resnet16`, 5.28 at 5,000 steps), whose 10,000-step cell is a "
+    "3-hour CPU run that resumes from its checkpoints (one per 1,000 steps) across sittings.",
+    "",
     "**The 100 kimg EMA rerun with the EMA generator's own statistics (2026-12-05, late).** "
     "`r3gan-mlp-b256-g1-ema100`'s cells (5.95 [5.22-6.13]) were scored before the EMA generator measured "
     "its own batch-norm statistics, and a 390-step half-life lags the live G, whose statistics it copied, "

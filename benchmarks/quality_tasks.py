@@ -139,7 +139,9 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # side by side at one thread): both rates at 1e-3 (the lin50 cells' critic separated more, and
     # their FID rose, as the rates fell, so the other direction); G's steps on 512 latents while D
     # keeps 256 real and 256 generated (a less noisy G gradient, about 1.3x a step); two D steps per
-    # G step (n_critic 2, about 1.7x a step: the critic tracks G more closely at each G step)
+    # G step (n_critic 2, about 1.7x a step: the critic tracks G more closely at each G step).
+    # Seed 0: 11.96, 5.06 and 6.54 against the default's 4.69; on 8 draws 11.27, 5.36 and 6.71
+    # against 5.56 (STEP_NOTES); none run further
     "r3gan-mlp-b256-g1-lr1e3": ("r3gan-mlp-b256-g1", {"optim": {"g": {"lr": 1e-3}, "d": {"lr": 1e-3}}}),
     "r3gan-mlp-b256-g1-gb512": ("r3gan-mlp-b256-g1", {"train": {"g_batch_size": 512}}),
     "r3gan-mlp-b256-g1-nc2": ("r3gan-mlp-b256-g1", {"train": {"n_critic": 2}}),
