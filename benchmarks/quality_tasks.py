@@ -304,6 +304,9 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-b64-g1-resnet16-ada25k": ("r3gan-resnet-mnist", {**_RESNET16, "augment": {"speed_img": 25000}}),
     # width 16 at the recipe's batch of 256 (110 GFLOP a step, 0.8 steps/s on this CPU, where the
     # conv preset makes 1.1): separates the two cuts above, since at batch 64 the critic won
+    # Its 10,000-step cell, seed 0, began 2026-12-05 (FID 176 at 833 steps; about 1.5 s a step
+    # at 2 threads that night): a checkpoint each 1,000 steps, and the same command resumes it
+    # (checked there by a kill and restart at step 1,000)
     "r3gan-b256-g1-resnet16": ("r3gan-resnet-mnist", _RESNET16_B256),
     # the same as a user runs the preset on a CPU (--set model.width=16), its precision left at
     # auto: bf16 on a CPU with bf16 matmul instructions (timed beside it by step_rate.py)
