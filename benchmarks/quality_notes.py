@@ -676,7 +676,7 @@ STEP_NOTES = [
     "r3gan-mlp-b256-g1-nc2 bench_runs/quality/steps10000/mnist/r3gan-mlp-b256-g1-lr1e3 --repeats 8 --out "
     "docs/results/ema_batchnorm_dearer_mnist.md`) they read 5.36, 6.71 and 11.27 with their own statistics, "
     "against the default's 5.56 on that seed: gb512 level at 1.3x the cost, the others higher. None was "
-    "run on more seeds. With the same-cost changes and the EMA rerun above, this sitting's seven single "
+    "run on more seeds. With the same-cost changes above and the EMA rerun below, this sitting's seven single "
     "changes, like gamma 2, the late rate decay, the wide critic and the wide networks before them, did not "
     "lower the MLP recipe's 10,000-step plateau beyond one draw's spread; the per-step lead stays the "
     "residual conv recipe (`r3gan-b256-g1-resnet16`, 5.28 at 5,000 steps), whose 10,000-step cell is a "
