@@ -135,6 +135,9 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # sees its 8,000 training images about 320 times in 10,000 steps); a 128-d latent. gnone
     # started dead (25.4), ddrop 5.49 against 4.69; z128 4.91 [4.40-7.24] on 3 seeds, one draw,
     # level with the default on 8 draws (5.47 against 5.56); none adopted (STEP_NOTES)
+    "r3gan-mlp-b256-g1-gnone": ("r3gan-mlp-b256-g1", {"model": {"g_norm": "none"}}),
+    "r3gan-mlp-b256-g1-ddrop": ("r3gan-mlp-b256-g1", {"model": {"d_dropout": 0.25}}),
+    "r3gan-mlp-b256-g1-z128": ("r3gan-mlp-b256-g1", {"model": {"z_dim": 128}}),
     # three changes that cost more a step (2026-12-05, late; seed 0 at 10,000 steps first, three
     # side by side at one thread): both rates at 1e-3 (the lin50 cells' critic separated more, and
     # their FID rose, as the rates fell, so the other direction); G's steps on 512 latents while D
@@ -145,9 +148,6 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-mlp-b256-g1-lr1e3": ("r3gan-mlp-b256-g1", {"optim": {"g": {"lr": 1e-3}, "d": {"lr": 1e-3}}}),
     "r3gan-mlp-b256-g1-gb512": ("r3gan-mlp-b256-g1", {"train": {"g_batch_size": 512}}),
     "r3gan-mlp-b256-g1-nc2": ("r3gan-mlp-b256-g1", {"train": {"n_critic": 2}}),
-    "r3gan-mlp-b256-g1-gnone": ("r3gan-mlp-b256-g1", {"model": {"g_norm": "none"}}),
-    "r3gan-mlp-b256-g1-ddrop": ("r3gan-mlp-b256-g1", {"model": {"d_dropout": 0.25}}),
-    "r3gan-mlp-b256-g1-z128": ("r3gan-mlp-b256-g1", {"model": {"z_dim": 128}}),
     # the same as its cells measured it before 2026-12-03 evening: the EMA generator with the
     # live G's batch-norm statistics copied (train.ema_batchnorm=copy; the default since is to
     # measure its own). Its 10,000-step cells are those first cells (kept under this name
@@ -304,7 +304,7 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     "r3gan-b64-g1-resnet16-ada25k": ("r3gan-resnet-mnist", {**_RESNET16, "augment": {"speed_img": 25000}}),
     # width 16 at the recipe's batch of 256 (110 GFLOP a step, 0.8 steps/s on this CPU, where the
     # conv preset makes 1.1): separates the two cuts above, since at batch 64 the critic won
-    # Its 10,000-step cell, seed 0, began 2026-12-05 (FID 176 at 833 steps; about 1.5 s a step
+    # Its 10,000-step cell, seed 0, began 2026-12-05 (FID 176 at 833 steps; 1.5-1.7 s a step
     # at 2 threads that night): a checkpoint each 1,000 steps, and the same command resumes it
     # (checked there by a kill and restart at step 1,000)
     "r3gan-b256-g1-resnet16": ("r3gan-resnet-mnist", _RESNET16_B256),

@@ -311,3 +311,16 @@ def test_conditional_rows_read_as_their_classes(tmp_path):
     assert (clf.predict(x3.flatten(1).numpy()) == 3).mean() >= 0.7
     with pytest.raises(ganforge.ConfigError, match="--class must be in 0..9"):
         ganforge.sample(tmp_path / "c", n=4, class_=12)
+
+
+def test_decay_start_list_matches_the_schedules():
+    # config.py refuses decay_start with schedules it names as not decaying to the end; that
+    # list must be exactly the registered schedules on which decay_start changes the rate
+    from ganforge.config import _DECAYS_TO_END
+    from ganforge.optim import LR_SCHEDULES
+
+    def at_60(name: str, start: float) -> float:
+        return lr_factor(OptimizerConfig(schedule=name, decay_start=start), 60, 100)
+
+    moved = {name for name in LR_SCHEDULES.names() if at_60(name, 0.0) != at_60(name, 0.5)}
+    assert moved == set(_DECAYS_TO_END)
