@@ -682,6 +682,17 @@ STEP_NOTES = [
     "residual conv recipe (`r3gan-b256-g1-resnet16`, 5.28 at 5,000 steps), whose 10,000-step cell is a "
     "3.3- to 4.7-hour CPU run (1.2-1.7 s a step on this CPU at 2 threads) that resumes from its checkpoints (one per 1,000 steps) across sittings.",
     "",
+    "**Why a curve's last point and the final measure can differ (2026-12-05, night).** gb512's curve read "
+    "8.47 at 9,996 steps while its final generator read 5.06 on the suite's draw and 4.97-5.76 on 8 more. "
+    "Every curve point samples the same latents, `eval.seed` (1234), while the final measure draws at "
+    "99,000 + the train seed. The final generator at seed 1234 reads 8.47 again, and over seeds 1234-1241 "
+    "it reads a median of 5.85 [4.72-8.47], sd 1.10 (`ganforge eval bench_runs/quality/steps10000/mnist/"
+    "r3gan-mlp-b256-g1-gb512/seed0 --n 2000 --seed 1234 --repeats 8`). So the curve's draw was this "
+    "generator's worst of 8, and because a curve reuses one set of latents at every point, such an offset "
+    "can persist along a run's curve instead of averaging out. A curve lying above or below another one "
+    "by about one draw's sd (1-2.6 here) therefore says little more than two single finals do; the "
+    "decisions on this page rest on the 8-draw finals, and the curve ranges quoted beside them are context.",
+    "",
     "**The 100 kimg EMA rerun with the EMA generator's own statistics (2026-12-05, late).** "
     "`r3gan-mlp-b256-g1-ema100`'s cells (5.95 [5.22-6.13]) were scored before the EMA generator measured "
     "its own batch-norm statistics, and a 390-step half-life lags the live G, whose statistics it copied, "
