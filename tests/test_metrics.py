@@ -207,3 +207,34 @@ def test_evaluating_leaves_torch_s_global_random_stream_as_it_was():
     m = evaluate_samples(x, ref, extractor="mnist-lenet", use_cache=False)
     assert np.isfinite(m["fid"])
     assert torch.equal(torch.rand(3), untouched)
+
+
+def test_eval_repeats_logs_the_median_of_the_draws_that_ganforge_eval_gives(tmp_path):
+    """A curve point with eval.repeats=3 is the median of the three draws at eval.seed,
+    eval.seed+1 and +2: the same generator scored afterwards by ganforge.evaluate with
+    repeats=3 from that seed gives the same FID and sd; one draw logs no sd."""
+    import ganforge
+
+    def run(repeats, name):
+        return ganforge.train({"train": {"iters": 4, "batch_size": 16, "device": "cpu", "threads": 1,
+                                         "tensorboard": False, "sample_every": 4, "ckpt_every": 4},
+                               "eval": {"every": 4, "n": 64, "seed": 7, "repeats": repeats},
+                               "out": str(tmp_path / name)}, log=lambda m: None)
+
+    res = run(3, "three")
+    again = ganforge.evaluate(res.run_dir, n=64, seed=7, repeats=3, write=False)
+    assert res.last_eval["repeats"] == 3
+    assert res.last_eval["fid"] == pytest.approx(again["fid"], rel=1e-5)
+    assert res.last_eval["fid_sd"] == pytest.approx(again["spread"]["fid"]["sd"], rel=1e-5)
+    assert again["spread"]["fid"]["sd"] > 0  # three different draws, so the median is a choice among them
+    one = run(1, "one").last_eval
+    assert "fid_sd" not in one and "repeats" not in one
+    assert one["fid"] == pytest.approx(ganforge.evaluate(tmp_path / "one", n=64, seed=7, write=False)["fid"], rel=1e-5)
+
+
+def test_eval_repeats_must_be_positive():
+    from ganforge.errors import ConfigError
+    from ganforge.resolve import resolve
+
+    with pytest.raises(ConfigError, match="eval.repeats must be > 0"):
+        resolve(overrides=["eval.repeats=0"])

@@ -229,6 +229,7 @@ class EvalConfig:
     reference: str = "auto"  #: auto (the holdout when data.holdout > 0, else the training data) | holdout | train
     kid_subsets: int = 10
     seed: int = 1234  #: latents for evaluation come from their own generator
+    repeats: int = 1  #: draw the n samples this many times (latent seeds seed, seed+1, ...) and log each measure's median (and the FID's or W1's sd over the draws)
     metrics: list[str] = field(default_factory=list)  #: image metrics to compute (ganforge choices eval.metrics, or module:function); empty: all
 
 
@@ -386,6 +387,7 @@ class Config:
             raise ConfigError(f"eval.every_seconds must be > 0, got {e.every_seconds}")
         _pos("eval.n", e.n)
         _pos("eval.kid_subsets", e.kid_subsets)
+        _pos("eval.repeats", e.repeats)
         if e.n < 10:
             raise ConfigError(f"eval.n must be at least 10, got {e.n}")
         check_choice("eval.reference", e.reference, EVAL_REFERENCES)
