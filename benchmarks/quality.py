@@ -379,7 +379,8 @@ def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
         return run_tutorial_cell(task, config, seed, a, floors) | probe
     run_dir = ROOT / "bench_runs" / "quality" / a.budget / task / config / f"seed{seed}"
     cfg = task_config(task, config, seed, a.budget, a.mnist, run_dir)
-    res, trainer, fin, wall = train_and_measure(cfg, measure(task, seed, floors), resume=a.budget != "time")
+    res, trainer, fin, wall = train_and_measure(cfg, measure(task, seed, floors), resume=a.budget != "time",
+                                                say=lambda m: print(m, flush=True), prefix=f"  {task}/{config}/seed{seed} ")
     recs = api.RunDir(run_dir).read_metrics()
     keys = ("fid", "precision", "recall", "classes_hit", "w1", "modes_covered", "high_quality")
     from ganforge.images import save_samples

@@ -35,6 +35,7 @@ from ganforge.config import Config  # noqa: E402
 from ganforge.resolve import resolve  # noqa: E402
 from ganforge.errors import GanforgeError  # noqa: E402
 from ganforge.train.checkpoint import atomic_write_bytes, read_manifest  # noqa: E402
+from ganforge.train.loop import Callback  # noqa: E402
 
 Key = tuple[str, str, int]  #: (task, config, seed)
 
@@ -119,21 +120,46 @@ def can_continue(run_dir: Path, cfg: Config) -> bool:
     return stored.to_dict() == cfg.to_dict()
 
 
-def train_and_measure(cfg: Config, measure: Callable[[api.LoadedModel], dict], resume: bool = False) -> tuple:
+class EvalLines(Callback):
+    """One line per evaluation of a cell's run (``say(prefix + "step N/M: fid 12.3 ...")``), so
+    that a cell of hours shows where it is; it reads the evaluation the loop kept and
+    changes nothing."""
+
+    order = 95  # after the evaluation (50) that it reports
+
+    def __init__(self, say: Callable[[str], None], prefix: str = "") -> None:
+        self.say, self.prefix, self.seen = say, prefix, -1
+
+    def on_step(self, t, stats) -> None:
+        from ganforge.metrics.evaluate import HEADLINE
+
+        ev = t.last_eval
+        if not ev or ev.get("step") != t.step or t.step == self.seen:
+            return
+        self.seen = t.step
+        parts = [f"{k} {ev[k]:.4g}" for k in HEADLINE if isinstance(ev.get(k), (int, float))]
+        self.say(f"{self.prefix}step {t.step}/{t.cfg.train.iters}: {', '.join(parts)}")
+
+
+def train_and_measure(cfg: Config, measure: Callable[[api.LoadedModel], dict], resume: bool = False,
+                      say: Optional[Callable[[str], None]] = None, prefix: str = "") -> tuple:
     """Train one cell's run in ``cfg.out`` and measure its end: (result, the loaded model,
     final metrics, wall seconds). An earlier attempt there is discarded, unless ``resume`` and
     it can go on (:func:`can_continue`): then training continues from its newest checkpoint,
     as ``ganforge train --resume`` would (the library's resume is exact, so the cell ends
     where one straight run ends). Only step-counted cells resume: a time budget's clock does
-    not survive a restart on a different day."""
+    not survive a restart on a different day. With ``say``, each evaluation is reported
+    (:class:`EvalLines`)."""
     run_dir = Path(cfg.out)
     t0 = time.time()
+    extra = [EvalLines(say, prefix)] if say is not None else None
     if resume and can_continue(run_dir, cfg):
-        res = api.train(resume=run_dir, overrides=[f"train.iters={cfg.train.iters}"], log=lambda m: None)
+        res = api.train(resume=run_dir, overrides=[f"train.iters={cfg.train.iters}"], log=lambda m: None,
+                        extra_callbacks=extra)
     else:
         if run_dir.exists():
             shutil.rmtree(run_dir)
-        res = api.train(cfg, log=lambda m: None)
+        res = api.train(cfg, log=lambda m: None, extra_callbacks=extra)
     model = api.load_model(run_dir)
     fin = measure(model)
     return res, model, fin, time.time() - t0

@@ -284,6 +284,29 @@ def test_a_step_cell_cut_off_continues_to_where_one_straight_run_ends(tmp_path):
     assert res.step == 20 and marker.stat().st_mtime_ns != stamp
 
 
+def test_a_cell_reports_each_evaluation_as_it_comes_also_after_a_resume(tmp_path):
+    """train_and_measure(say=...) gives one line per evaluation, with the values metrics.jsonl
+    keeps, on a fresh run and on a resumed one (a cell of hours shows where it is)."""
+    import json
+
+    from conftest import tiny_config
+
+    def cfg(iters: int):
+        return study.resolved(tiny_config(tmp_path, train={"iters": iters, "ckpt_every": 4},
+                                          eval={"every": 4, "n": 40}, out=str(tmp_path / "run")))
+
+    lines: list[str] = []
+    study.train_and_measure(cfg(4), lambda m: {}, say=lines.append, prefix="cell ")
+    study.train_and_measure(cfg(8), lambda m: {}, resume=True, say=lines.append, prefix="cell ")
+    from ganforge.metrics.evaluate import HEADLINE
+
+    evals = [r for r in map(json.loads, (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) if "w1" in r]
+    assert [e["step"] for e in evals] == [4, 8]
+    shown = [", ".join(f"{k} {e[k]:.4g}" for k in HEADLINE if k in e) for e in evals]
+    assert "w1 " in shown[0] and "modes_covered " in shown[0]  # toy data's measures
+    assert lines == [f"cell step {e['step']}/{e['step']}: {v}" for e, v in zip(evals, shown)]
+
+
 def test_curve_statistics_by_hand():
     pts = [{"step": 10, "time": 1.0, "fid": 300.0}, {"step": 20, "time": 2.5, "fid": 120.0},
            {"step": 30, "time": 4.0, "fid": 90.0}]
