@@ -80,6 +80,19 @@ def test_dry_run_names_the_recipe_under_a_command(capsys):
     assert capsys.readouterr().out.startswith("# no recipe for data.name=digits (dataclass defaults)")
 
 
+def test_a_training_command_says_first_which_recipe_it_starts_from(capsys, tmp_path):
+    """Not only --dry-run: `ganforge train` names the config's source on stderr before the
+    first step (the same note), and --quiet leaves it out."""
+    args = ["train", "--set", "train.iters=1", "--set", "train.threads=1", "--set", "train.tensorboard=false"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "config: no recipe for data.name=digits (dataclass defaults)"
+    assert main([*args, "--preset", "r3gan-digits", "--out", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().err.splitlines()[0] == "config: no recipe: preset r3gan-digits is complete"
+    assert main([*args, "--quiet", "--out", str(tmp_path / "c")]) == 0
+    assert "config:" not in capsys.readouterr().err
+
+
 def test_stackedmnist_takes_its_own_recipe_the_mnist_one_with_its_rate_warmed_up():
     # at r3gan-mlp-b256's constant Adam 5e-4 the critic stopped separating real from fake
     # on StackedMNIST within 30 steps; the same rate reached over 1,000 steps kept it
@@ -183,7 +196,9 @@ def test_an_image_folder_takes_its_recipe_by_image_size_and_colour(capsys, tmp_p
         "r3gan-mlp-stacked-warm"
     large = resolve(overrides=["data.name=imagefolder", f"data.dir={colour}", "data.size=128"])
     assert large.recipe is None and large.config.loss.name == "wasserstein"
-    assert large.note == "no recipe for data.name=imagefolder at 128 px, colour (dataclass defaults)"
+    assert large.note == ("no recipe for data.name=imagefolder at 128 px, colour (dataclass defaults: a WGAN-GP "
+                          "MLP; folder recipes are measured up to 64 px, and `ganforge presets` lists the "
+                          "convolutional ones)")
     assert main(["train", "--data", "imagefolder", "--data-dir", str(grey), "--size", "32", "--dry-run"]) == 0
     assert capsys.readouterr().out.startswith("# recipe: r3gan-mlp-b256-g1 (the default for data.name=imagefolder at 32 px, grey;")
     # the issue's command: a folder and nothing else starts from a measured recipe

@@ -228,7 +228,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             return 0
         if launch:
             return _launch(args, res.config)
-        result = api.train(res.config, progress=not args.quiet, log=_log, handle_signals=True)
+        # which measured default (if any) the run starts from, said once the run has started
+        # (so that a user error while loading the data stays the one line it is)
+        said = [] if args.quiet else [_say_at_start(f"config: {res.note}")]
+        result = api.train(res.config, progress=not args.quiet, log=_log, handle_signals=True,
+                           extra_callbacks=said)
     if os.environ.get("RANK", "0") != "0":  # a torchrun worker other than rank 0: rank 0 reports
         return 0 if result.status in ("finished", "interrupted") else 1
     m = result.metrics
@@ -276,6 +280,20 @@ def _launch(args: argparse.Namespace, cfg) -> int:
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def _say_at_start(line: str):
+    """A callback that logs ``line`` when a fresh run starts: a training command's first line."""
+    from .train.loop import Callback  # torch: imported only by commands that train
+
+    class SayAtStart(Callback):
+        order = 5  # before the progress bar's first line
+
+        def on_start(self, t) -> None:
+            if t.step == 0:  # a resumed run says where it goes on from in its own words
+                _log(line)
+
+    return SayAtStart()
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

@@ -132,7 +132,8 @@ def resolve(preset: Optional[str] = None, file: Union[str, Path, None] = None,
     recipe, kind = recipe_for(plain.data) if recipes and not preset else (None, "")
     if recipe is None:
         why = f"no recipe: preset {preset} is complete" if preset else (
-            f"no recipe for {kind} (dataclass defaults)" if recipes else "no recipe (recipes off)")
+            f"no recipe for {kind} (dataclass defaults{_beyond_folder_recipes(plain.data)})" if recipes
+            else "no recipe (recipes off)")
         return Resolved(finish(plain), None, why)
     base = load_preset(recipe)
     base.pop("data", None)  # a recipe says how to train, never which data
@@ -161,6 +162,18 @@ def recipe_for(data: DataConfig) -> tuple[Optional[str], str]:
     colour = {1: "grey", 3: "colour"}.get(channels, "colour (assumed: no image read)")
     kind = f"data.name=imagefolder at {side} px, {colour}"
     return next((name for most, c, name in FOLDER_RECIPES if side <= most and c == (channels or 3)), None), kind
+
+
+def _beyond_folder_recipes(data: DataConfig) -> str:
+    """For an image folder larger than every measured folder recipe: what that means, in the
+    words a note ends with (else nothing)."""
+    from .data.images import FOLDER_SIZE
+
+    largest = max(most for most, _, _ in FOLDER_RECIPES)
+    if data.name != "imagefolder" or (data.size or FOLDER_SIZE) <= largest:
+        return ""
+    return (f": a WGAN-GP MLP; folder recipes are measured up to {largest} px, and `ganforge presets` "
+            "lists the convolutional ones")
 
 
 def resolve_config(preset: Optional[str] = None, file: Union[str, Path, None] = None,
