@@ -121,7 +121,8 @@ def can_continue(run_dir: Path, cfg: Config) -> bool:
 
 
 class EvalLines(Callback):
-    """One line per evaluation of a cell's run (``say(prefix + "step N/M: fid 12.3 ...")``), so
+    """One line per evaluation of a cell's run (``say(prefix + "step N/M: fid=12.3 ...")``, the
+    measures as ``ganforge train`` sums a run up: metrics.evaluate.headline), so
     that a cell of hours shows where it is; it reads the evaluation the loop kept and
     changes nothing."""
 
@@ -131,14 +132,13 @@ class EvalLines(Callback):
         self.say, self.prefix, self.seen = say, prefix, -1
 
     def on_step(self, t, stats) -> None:
-        from ganforge.metrics.evaluate import HEADLINE
+        from ganforge.metrics.evaluate import headline
 
         ev = t.last_eval
         if not ev or ev.get("step") != t.step or t.step == self.seen:
             return
         self.seen = t.step
-        parts = [f"{k} {ev[k]:.4g}" for k in HEADLINE if isinstance(ev.get(k), (int, float))]
-        self.say(f"{self.prefix}step {t.step}/{t.cfg.train.iters}: {', '.join(parts)}")
+        self.say(f"{self.prefix}step {t.step}/{t.cfg.train.iters}: {headline(ev)}")
 
 
 def train_and_measure(cfg: Config, measure: Callable[[api.LoadedModel], dict], resume: bool = False,
