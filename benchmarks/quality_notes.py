@@ -693,6 +693,27 @@ STEP_NOTES = [
     "by about one draw's sd (1-2.6 here) therefore says little more than two single finals do; the "
     "decisions on this page rest on the 8-draw finals, and the curve ranges quoted beside them are context.",
     "",
+    "**The residual conv recipe at 10,000 steps, seed 0 (2026-12-05 to 06).** `r3gan-b256-g1-resnet16` "
+    "(the default's recipe on residual networks of width 16, batch 256, fp32) trained its 10,000-step cell "
+    "over three sittings from its checkpoints (one per 1,000 steps; the process ended with each sitting, "
+    "the last at about step 7,450, and went on from step 7,000), 17,081 s of training clock at two "
+    "threads. It reads **4.62** on the suite's draw: 0.27x the tutorial on the same seed (17.2) and 0.41x "
+    "the tutorial's median (11.3), and level with the MLP default on that seed (4.69). On 8 draws "
+    "([ema_batchnorm_resnet16_mnist.md](ema_batchnorm_resnet16_mnist.md), `python benchmarks/"
+    "ema_batchnorm.py --runs bench_runs/quality/steps10000/mnist/r3gan-b256-g1-resnet16 --repeats 8 "
+    "--out docs/results/ema_batchnorm_resnet16_mnist.md`; the networks have no batch norm, so both columns "
+    "are one measure) it reads 4.79 [3.59-6.30], against the MLP default's 5.56 on that seed. Its curve "
+    "(the fixed `eval.seed` draw, so context only, as the paragraph above says) read 4.51 and 4.59 at "
+    "4,165 and 4,998 steps, 4.8-5.3 from 5,831 to 7,497, and 4.29, 3.89 and 4.12 at the last three "
+    "evaluations: under the MLP default's range over its 3 seeds at each of the last four (5.6-5.8, "
+    "5.6-6.6, 5.0-6.3, 4.9-6.6) and under the tutorial's at every evaluation from 2,499 steps. One seed "
+    "does not make a row; seeds 1 and 2 began on 2026-12-06, two processes side by side at one thread "
+    "each (`OMP_NUM_THREADS=1 python benchmarks/quality.py --mnist ../shared/data/mnist --tasks mnist "
+    "--configs r3gan-b256-g1-resnet16 --seeds 1 --budget steps10000`, and `--seeds 2` beside it; about "
+    "0.49 steps/s each, so about 5.7 hours), and go on from their checkpoints at the same thread count. "
+    "It is not the default and cannot be on a CPU: in the 10-minute cells it reads 555 [232-763] against "
+    "the MLP default's 7.37.",
+    "",
     "**The 100 kimg EMA rerun with the EMA generator's own statistics (2026-12-05, late).** "
     "`r3gan-mlp-b256-g1-ema100`'s cells (5.95 [5.22-6.13]) were scored before the EMA generator measured "
     "its own batch-norm statistics, and a 390-step half-life lags the live G, whose statistics it copied, "
