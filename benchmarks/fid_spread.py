@@ -43,14 +43,14 @@ def draws(run: Path, seed: int, n: int, repeats: int, mnist: Path) -> dict:
 
     # bench_runs/quality/<budget>/<task>/<config>/seedN, scored as run_tutorial_cell scores it
     budget, task = run.parent.parent.parent.name, run.parent.parent.name
-    if task not in q.TASKS or not (budget == "time" or budget.startswith("steps")):
+    if task not in q.TASKS or not (q.is_timed(budget) or budget.startswith("steps")):
         raise ValueError(f"{run}: a tutorial run is read where the suite keeps it, "
                          "bench_runs/quality/<budget>/<task>/<config>/seedN (the task and budget come from that path)")
     data, _ = q.tutorial_setup(task, seed, budget, mnist)
     model = q.TutorialModel(q.load_tutorial_g(run), data)
     got = [evaluate_samples(model.generate_n(n, SUITE_SEED + seed + i), data.holdout_x, use_cache=False,
                             data_name=data.name, extractor=q.task_extractor(task)) for i in range(repeats)]
-    return over_draws(got) | {"first": got[0]["fid"], "step": q.steps_of(task, budget) if budget != "time" else None}
+    return over_draws(got) | {"first": got[0]["fid"], "step": None if q.is_timed(budget) else q.steps_of(task, budget)}
 
 
 def main(argv: list[str] | None = None) -> int:

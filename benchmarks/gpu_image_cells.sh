@@ -23,6 +23,11 @@
 # and carry it, e.g.
 #   mkdir -p bench_runs/gpu_mnist && cp ../shared/data/mnist/*.gz bench_runs/gpu_mnist/
 #   run(command="DEADLINE=540 bash benchmarks/gpu_image_cells.sh", carry=["bench_runs/gpu_mnist"], timeout_s=590)
+# A timed budget (BUDGETS=time180: 180 s of training clock a cell, page quality-time180.md) is
+# the card's minutes, not the CPU's 10: its cells share the card like the others, so compare
+# only configs that ran in the same phase with the same number of cells each (e.g.
+# BUDGETS=time180 CONFIGS="r3gan-mlp-b256-g1 r3gan-b256-g1-resnet-bf16" SEEDS=0), and give it
+# no second budget (phase 2 sizes step budgets only).
 # A dry run on the CPU with tiny budgets first:
 #   OUT=/tmp/g BUDGETS="steps24 steps48" SEEDS=0 DEADLINE=900 bash benchmarks/gpu_image_cells.sh
 set -uo pipefail
@@ -33,6 +38,10 @@ MNIST=${MNIST:-bench_runs/gpu_mnist}
 TASK=${TASK:-mnist}  # a quality-suite task built from the MNIST files: mnist or stackedmnist
 BUDGETS=${BUDGETS:-"steps5000 steps10000"}
 read -r FIRST SECOND <<<"$BUDGETS"
+if [[ -n "${SECOND:-}" && ( $FIRST == time* || $SECOND == time* ) ]]; then
+  echo "gpu_image_cells: a timed budget runs alone (BUDGETS=timeN), got BUDGETS=\"$BUDGETS\"" >&2
+  exit 2
+fi
 # Sizing a call (H200, 2026-12-04, docs/results/gpu/): with 12 cells at once, 5,000 steps took
 # 120 s for the MLP default, 160 s for dcgan-upconv-bn-after and 233 s for the tutorial's
 # loop; with 20 cells at once (no resnet among them) 290 s, 330 s with augmentation, and 374 s

@@ -40,8 +40,10 @@ Run folders go to bench_runs/quality/ (not committed). The page docs/results/qua
 
 --budget steps trains each task for a fixed number of generator steps instead (each task's
 "steps" in TASKS: what the default config reached in the time budget on the 2-core CPU this
-page was made on), for machines of other speeds; --budget stepsN trains N steps. Those cells
-are stored apart (cells-steps/, cells-stepsN/).
+page was made on), for machines of other speeds; --budget stepsN trains N steps. --budget
+timeN trains every task for N seconds of training clock (another machine's minutes, e.g.
+time120 on a GPU; the CPU's targets are for its own budget, so such a page judges none).
+Those cells are stored apart (cells-steps/, cells-stepsN/, cells-timeN/), each with its page.
 """
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from quality_page import RESULTS, page_name, picture_name, study, write_page  # noqa: E402
 from quality_tasks import (CONFIGS, CURVE_POINTS, MNIST_FILES, N_TOY,  # noqa: E402
-                           ONLY_ON, PNG_TASKS, TASKS, TUTORIALS, steps_of)
+                           ONLY_ON, PNG_TASKS, TASKS, TUTORIALS, is_timed, seconds_of, steps_of)
 from study import cell_record, curve, machine_name, resolved, train_and_measure  # noqa: E402
 from ganforge import api  # noqa: E402
 from ganforge.config import Config, DataConfig, deep_merge  # noqa: E402
@@ -96,9 +98,9 @@ def task_dict(task: str, config: str, seed: int, budget: str, mnist: Optional[Pa
         # cell makes it before it trains (make_task_data)
         data["dir"] = str(png_folder(ROOT / "bench_runs", task) if task in PNG_TASKS else mnist.resolve())
     d = deep_merge(d, {"data": data})
-    secs = spec["seconds"]
     train = {"seed": seed, "tensorboard": False, "sample_every": 10**9, "ckpt_every": 10**9}
-    if budget == "time":
+    if is_timed(budget):
+        secs = seconds_of(task, budget)
         train.update(iters=10**9, max_seconds=float(secs))
         ev = {"every_seconds": secs / CURVE_POINTS, "every": 0}
     else:
@@ -315,9 +317,9 @@ def run_tutorial_cell(task: str, config: str, seed: int, a, floors: Floors) -> d
     import tutorial_dcgan
 
     data, judge = tutorial_setup(task, seed, a.budget, a.mnist)
-    spec = TASKS[task]
-    steps = steps_of(task, a.budget) if a.budget != "time" else 10**9
-    every = max(1, steps // CURVE_POINTS) if a.budget != "time" else 250
+    timed = is_timed(a.budget)
+    steps = 10**9 if timed else steps_of(task, a.budget)
+    every = 250 if timed else max(1, steps // CURVE_POINTS)
 
     def judged(g: torch.nn.Module, step: int) -> dict:
         # the loop writes no metrics log, so its curve is the only sign of life in a long cell
@@ -329,15 +331,15 @@ def run_tutorial_cell(task: str, config: str, seed: int, a, floors: Floors) -> d
     # a step-counted cell (2 hours a seed here) saves itself at each curve point and the same
     # command goes on from there after an interruption; a timed cell starts over, as ganforge's do
     ckpt = run_dir / TUTORIAL_CKPT
-    if a.budget == "time":
+    if timed:
         ckpt.unlink(missing_ok=True)
     resumed_from = torch.load(ckpt, weights_only=False)["step"] if ckpt.exists() else None
     if resumed_from is not None:
         print(f"  {task}/{config}/seed{seed}: resuming at step {resumed_from} from {ckpt}", flush=True)
     t0 = time.time()
     g, points, done, clock = tutorial_dcgan.train(data.x, seed, steps, every, judged,
-                                                  max_seconds=spec["seconds"] if a.budget == "time" else None,
-                                                  style=TUTORIALS[config], ckpt=None if a.budget == "time" else ckpt)
+                                                  max_seconds=seconds_of(task, a.budget) if timed else None,
+                                                  style=TUTORIALS[config], ckpt=None if timed else ckpt)
     model = TutorialModel(g, data)
     # the loop keeps no run folder; its G is kept where a ganforge run's would be, so that
     # benchmarks/fid_spread.py can draw its final measure again on other latents
@@ -366,7 +368,7 @@ def probe_fields(a) -> dict:
     ../shared): the cell still runs and its row shows "-" in the probe column."""
     from reference import BENCH, machine_probe
 
-    if a.budget != "time" or a.mnist is None or not (BENCH / "naive_wgan_gp.py").is_file():
+    if not is_timed(a.budget) or a.mnist is None or not (BENCH / "naive_wgan_gp.py").is_file():
         return {}
 
     return {"reference_it_s": machine_probe(a.mnist)}
@@ -379,7 +381,7 @@ def run_cell(task: str, config: str, seed: int, a, floors: Floors) -> dict:
         return run_tutorial_cell(task, config, seed, a, floors) | probe
     run_dir = ROOT / "bench_runs" / "quality" / a.budget / task / config / f"seed{seed}"
     cfg = task_config(task, config, seed, a.budget, a.mnist, run_dir)
-    res, trainer, fin, wall = train_and_measure(cfg, measure(task, seed, floors), resume=a.budget != "time",
+    res, trainer, fin, wall = train_and_measure(cfg, measure(task, seed, floors), resume=not is_timed(a.budget),
                                                 say=lambda m: print(m, flush=True), prefix=f"  {task}/{config}/seed{seed} ")
     recs = api.RunDir(run_dir).read_metrics()
     keys = ("fid", "precision", "recall", "classes_hit", "w1", "modes_covered", "high_quality")
@@ -424,9 +426,12 @@ def plan(tasks: list[str], configs: list[str], seeds: list[int]) -> list[tuple[s
 
 
 def budget_arg(text: str) -> str:
-    if text in ("time", "steps") or (text.startswith("steps") and text[5:].isdigit() and int(text[5:]) > 0):
-        return text
-    raise argparse.ArgumentTypeError(f"expected time, steps or stepsN (e.g. steps10000), got {text!r}")
+    for kind in ("time", "steps"):
+        n = text[len(kind):]
+        if text.startswith(kind) and (not n or (n.isdigit() and int(n) > 0)):
+            return text
+    raise argparse.ArgumentTypeError(f"expected time, timeN (N training seconds, e.g. time120), steps or stepsN "
+                                     f"(e.g. steps10000), got {text!r}")
 
 
 def main() -> None:
@@ -436,7 +441,8 @@ def main() -> None:
                     help=f"comma-separated names from: {', '.join(CONFIGS)} (dcgan-mnist runs on mnist only)")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--budget", type=budget_arg, default="time",
-                    help="time (each task's CPU budget), steps (each task's steps budget) or stepsN (N generator steps)")
+                    help="time (each task's CPU budget), timeN (N training seconds), steps (each task's steps "
+                         "budget) or stepsN (N generator steps)")
     ap.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--report-only", action="store_true")

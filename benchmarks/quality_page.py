@@ -1,4 +1,4 @@
-"""The quality suite's page: docs/results/quality.md (quality-BUDGET.md for a steps budget)
+"""The quality suite's page: docs/results/quality.md (quality-BUDGET.md for another budget)
 written from the finished cells, with one curve picture per task (benchmarks/quality.py runs
 the cells; benchmarks/quality_tasks.py holds the tasks, configs and targets)."""
 from __future__ import annotations
@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Optional
 
 from quality_notes import NOTES, STACKED_NOTES, STEP_NOTES
-from quality_tasks import MODE_TASKS, TASKS, steps_of, strongest_tutorial, target_met, target_text
+from quality_tasks import (MODE_TASKS, TASKS, is_timed, seconds_of, steps_of, strongest_tutorial, target_met,
+                           target_text)
 from study import Study, median_range
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +24,10 @@ def study(a) -> Study:
 
 
 def budget_label(budget: str, task: str) -> str:
-    return f"{TASKS[task]['seconds'] // 60} min" if budget == "time" else f"{steps_of(task, budget)} generator steps"
+    if not is_timed(budget):
+        return f"{steps_of(task, budget)} generator steps"
+    secs = seconds_of(task, budget)
+    return f"{secs // 60} min" if secs % 60 == 0 else f"{secs} s"
 
 
 def rel(p: Path) -> str:
@@ -122,7 +126,9 @@ def write_page(a) -> None:
         if pics:
             lines += ["Samples (seed 0, end of the budget): " + " ".join(f"{cfg}" for cfg, _ in rows), "", " ".join(pics), ""]
     if getattr(a, "notes", True):
-        lines += NOTES if a.budget == "time" else STEP_NOTES
+        # the notes belong to the CPU's pages (its 10 minutes, its step budgets); a timeN page
+        # (another machine's minutes) has none of its own
+        lines += NOTES if a.budget == "time" else [] if is_timed(a.budget) else STEP_NOTES
         if set(MODE_TASKS) & {t for t, _ in by}:
             lines += STACKED_NOTES
     else:  # a rerun kept elsewhere: the notes speak of docs/results' cells and link pages beside them

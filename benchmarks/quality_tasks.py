@@ -409,6 +409,17 @@ def steps_of(task: str, budget: str) -> int:
     return int(budget[5:]) if budget.startswith("steps") and budget[5:] else TASKS[task]["steps"]
 
 
+def is_timed(budget: str) -> bool:
+    """Whether a budget counts training seconds: ``time`` (each task's own, the CPU page's)
+    or ``timeN`` (N seconds, for machines of other speeds, e.g. a GPU's minutes)."""
+    return budget.startswith("time")
+
+
+def seconds_of(task: str, budget: str) -> int:
+    """The training seconds of a timed budget: ``time`` (the task's), or ``timeN``."""
+    return int(budget[4:]) if budget[4:] else TASKS[task]["seconds"]
+
+
 
 #: the tutorial baselines: config -> the style benchmarks/tutorial_dcgan.py trains in
 TUTORIALS = {"tutorial-dcgan": "plain", "tutorial-dcgan-pg": "pytorch-gan"}

@@ -203,6 +203,28 @@ def test_every_quality_config_is_valid_on_its_tasks(tmp_path, config):
         assert cfg.model.name == "mlp" and cfg.loss.name == "rpgan" and cfg.penalty.name == "r1+r2"
 
 
+def test_a_time_budget_of_n_seconds_trains_every_task_that_long_and_judges_no_target(tmp_path):
+    # timeN: another machine's minutes (a GPU's), beside the CPU's own budget ("time")
+    q, qt, pq = paper.q, pytest.importorskip("quality_tasks"), pytest.importorskip("quality_page")
+    import argparse
+
+    assert [q.budget_arg(b) for b in ("time", "time120", "steps", "steps5000")] == ["time", "time120", "steps", "steps5000"]
+    for bad in ("time0", "time-5", "timex", "minutes", "steps0"):
+        with pytest.raises(argparse.ArgumentTypeError, match="timeN"):
+            q.budget_arg(bad)
+    cfg = q.task_config("mnist", "r3gan-mlp-b256-g1", 0, "time90", tmp_path / "mnist", tmp_path / "run")
+    assert cfg.train.max_seconds == 90.0 and cfg.train.iters == 10**9 and cfg.eval.every == 0
+    assert cfg.eval.every_seconds == pytest.approx(90 / q.CURVE_POINTS)
+    assert q.task_config("mnist", "r3gan-mlp-b256-g1", 0, "time", tmp_path / "mnist", tmp_path / "run").train.max_seconds == 600
+    assert qt.is_timed("time120") and not qt.is_timed("steps5000") and qt.seconds_of("ring8", "time") == 120
+    assert [pq.budget_label(b, "mnist") for b in ("time", "time120", "time90", "steps5000")] == [
+        "10 min", "2 min", "90 s", "5000 generator steps"]
+    assert pq.page_name("time120") == "quality-time120.md" and pq.picture_name("mnist", "c", 0, "time120") == "mnist_c_seed0_time120.png"
+    assert qt.target_text("mnist", "time120") == "none set at this budget"
+    assert qt.target_met("mnist", [{"final": {"fid": 1.0}}] * 3, "time120") is None
+    assert qt.target_met("mnist", [{"final": {"fid": 1.0}}] * 3, "time") is True
+
+
 def test_default_is_not_trained_twice_where_it_is_a_named_config():
     # digits has no recipe: its default is the classic setting; MNIST's recipe is a named
     # config of its own; the toy recipe has no other name, so "default" runs there
