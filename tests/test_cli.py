@@ -27,6 +27,8 @@ def test_train_digits_then_resume_then_sample(tmp_path):
     assert (out / "config.yaml").is_file() and (out / "samples" / "step_000020.png").is_file()
     p = run_cli("train", "--resume", str(out), "--iters", "30", "--quiet")
     assert p.returncode == 0, p.stderr
+    ckpt = out / "checkpoints" / "ckpt_0000020.pt"
+    assert p.stderr.splitlines()[0] == f"resumed at step 20 of 30 from {ckpt}, with the run's stored config"
     steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines() if "loss_d" in line]
     assert steps == [5, 10, 15, 20, 25, 30]
     # sample and plot in-process: the run folder written by the real processes above is

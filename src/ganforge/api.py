@@ -131,6 +131,8 @@ def _train(cfg: Config, resume, progress, log, handle_signals, extra_callbacks, 
         trainer.load_state_dict(state)
         run.truncate_metrics(trainer.step)
         run.write_config(cfg)
+        if ctx.is_main:  # a resumed run's first line: where it goes on from (a fresh one names its recipe)
+            say(f"resumed at step {trainer.step} of {cfg.train.iters} from {path}, with the run's stored config")
     else:
         err = None
         try:
