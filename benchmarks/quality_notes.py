@@ -707,10 +707,12 @@ STEP_NOTES = [
     "4,165 and 4,998 steps, 4.8-5.3 from 5,831 to 7,497, and 4.29, 3.89 and 4.12 at the last three "
     "evaluations: under the MLP default's range over its 3 seeds at each of the last four (5.6-5.8, "
     "5.6-6.6, 5.0-6.3, 4.9-6.6) and under the tutorial's at every evaluation from 2,499 steps. One seed "
-    "does not make a row; seeds 1 and 2 began on 2026-12-06, two processes side by side at one thread "
-    "each (`OMP_NUM_THREADS=1 python benchmarks/quality.py --mnist ../shared/data/mnist --tasks mnist "
-    "--configs r3gan-b256-g1-resnet16 --seeds 1 --budget steps10000`, and `--seeds 2` beside it; about "
-    "0.49 steps/s each, so about 5.7 hours), and go on from their checkpoints at the same thread count. "
+    "does not make a row; seeds 1 and 2 run one after the other at two threads, as seed 0 did (`python "
+    "benchmarks/quality.py --mnist ../shared/data/mnist --tasks mnist --configs r3gan-b256-g1-resnet16 "
+    "--seeds 1,2 --budget steps10000`, begun 2026-12-06; about 4.5 hours each, resumed from their "
+    "checkpoints across sittings). Two side by side at one thread each made 0.29 steps/s each that "
+    "morning (0.58 together, two windows of 4-5 minutes) against 0.61 for seed 0 alone over its last "
+    "3,000 steps, evaluations included: no more in total, and one at a time gives a second seed sooner. "
     "It is not the default and cannot be on a CPU: in the 10-minute cells it reads 555 [232-763] against "
     "the MLP default's 7.37.",
     "",
