@@ -709,7 +709,7 @@ STEP_NOTES = [
     "5.6-6.6, 5.0-6.3, 4.9-6.6) and under the tutorial's at every evaluation from 2,499 steps. One seed "
     "does not make a row; seeds 1 and 2 run one after the other at two threads, as seed 0 did (`python "
     "benchmarks/quality.py --mnist ../shared/data/mnist --tasks mnist --configs r3gan-b256-g1-resnet16 "
-    "--seeds 1,2 --budget steps10000`, begun 2026-12-06; about 4.5 hours each, resumed from their "
+    "--seeds 1,2 --budget steps10000`, begun 2026-12-06; about 4.7 hours each as seed 0 took, resumed from their "
     "checkpoints across sittings). Two side by side at one thread each made 0.29 steps/s each that "
     "morning (0.58 together, two windows of 4-5 minutes) against 0.61 for seed 0 alone over its last "
     "3,000 steps, evaluations included: no more in total, and one at a time gives a second seed sooner. "
