@@ -43,7 +43,7 @@ def draws(run: Path, seed: int, n: int, repeats: int, mnist: Path) -> dict:
 
     # bench_runs/quality/<budget>/<task>/<config>/seedN, scored as run_tutorial_cell scores it
     budget, task = run.parent.parent.parent.name, run.parent.parent.name
-    if task not in q.TASKS or not (q.is_timed(budget) or budget.startswith("steps")):
+    if task not in q.TASKS or q.budget_parts(budget) is None:
         raise ValueError(f"{run}: a tutorial run is read where the suite keeps it, "
                          "bench_runs/quality/<budget>/<task>/<config>/seedN (the task and budget come from that path)")
     data, _ = q.tutorial_setup(task, seed, budget, mnist)

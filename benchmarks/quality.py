@@ -63,7 +63,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from quality_page import RESULTS, page_name, picture_name, study, write_page  # noqa: E402
 from quality_tasks import (CONFIGS, CURVE_POINTS, MNIST_FILES, N_TOY,  # noqa: E402
-                           ONLY_ON, PNG_TASKS, TASKS, TUTORIALS, is_timed, seconds_of, steps_of)
+                           ONLY_ON, PNG_TASKS, TASKS, TUTORIALS, budget_parts, is_timed, seconds_of,
+                           steps_of)
 from study import cell_record, curve, machine_name, resolved, train_and_measure  # noqa: E402
 from ganforge import api  # noqa: E402
 from ganforge.config import Config, DataConfig, deep_merge  # noqa: E402
@@ -426,10 +427,8 @@ def plan(tasks: list[str], configs: list[str], seeds: list[int]) -> list[tuple[s
 
 
 def budget_arg(text: str) -> str:
-    for kind in ("time", "steps"):
-        n = text[len(kind):]
-        if text.startswith(kind) and (not n or (n.isdigit() and int(n) > 0)):
-            return text
+    if budget_parts(text):
+        return text
     raise argparse.ArgumentTypeError(f"expected time, timeN (N training seconds, e.g. time120), steps or stepsN "
                                      f"(e.g. steps10000), got {text!r}")
 

@@ -710,9 +710,12 @@ STEP_NOTES = [
     "does not make a row; seeds 1 and 2 run one after the other at two threads, as seed 0 did (`python "
     "benchmarks/quality.py --mnist ../shared/data/mnist --tasks mnist --configs r3gan-b256-g1-resnet16 "
     "--seeds 1,2 --budget steps10000`, begun 2026-12-06; about 4.7 hours each as seed 0 took, resumed from their "
-    "checkpoints across sittings). Two side by side at one thread each made 0.29 steps/s each that "
-    "morning (0.58 together, two windows of 4-5 minutes) against 0.61 for seed 0 alone over its last "
-    "3,000 steps, evaluations included: no more in total, and one at a time gives a second seed sooner. "
+    "checkpoints across sittings). Two side by side at one thread each made 0.74, 0.57 and 0.58 steps/s "
+    "together that morning (three windows of 2, 5 and 4 minutes with nothing else running, read from "
+    "their metrics.jsonl before they were restarted; median 0.58), against 0.56 and 0.58 for seed 1 alone "
+    "at two threads right after (windows of 3 and 4 minutes) and 0.61 for seed 0 alone over its last "
+    "3,000 steps, evaluations included: no clear gain in total, and one at a time gives a second seed "
+    "sooner. "
     "It is not the default and cannot be on a CPU: in the 10-minute cells it reads 555 [232-763] against "
     "the MLP default's 7.37.",
     "",

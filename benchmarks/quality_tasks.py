@@ -404,20 +404,33 @@ ONLY_ON = {"dcgan-mnist": ("mnist",), "r3gan-digits": ("digits",), "r3gan-mnist"
 
 
 
+def budget_parts(budget: str) -> Optional[tuple[str, Optional[int]]]:
+    """A budget's kind and N: ``time``/``steps`` (each task's own: N is None) or
+    ``timeN``/``stepsN`` (N seconds of training clock, N generator steps; N > 0). None
+    where ``budget`` is not a budget. The one place a budget's name is read."""
+    for kind in ("time", "steps"):
+        n = budget[len(kind):]
+        if budget.startswith(kind) and (not n or (n.isdigit() and int(n) > 0)):
+            return kind, int(n) if n else None
+    return None
+
+
 def steps_of(task: str, budget: str) -> int:
     """The generator steps of a steps budget: ``steps`` (the task's), or ``stepsN``."""
-    return int(budget[5:]) if budget.startswith("steps") and budget[5:] else TASKS[task]["steps"]
+    kind, n = budget_parts(budget) or (None, None)
+    return n if kind == "steps" and n else TASKS[task]["steps"]
 
 
 def is_timed(budget: str) -> bool:
     """Whether a budget counts training seconds: ``time`` (each task's own, the CPU page's)
     or ``timeN`` (N seconds, for machines of other speeds, e.g. a GPU's minutes)."""
-    return budget.startswith("time")
+    return (budget_parts(budget) or (None,))[0] == "time"
 
 
 def seconds_of(task: str, budget: str) -> int:
     """The training seconds of a timed budget: ``time`` (the task's), or ``timeN``."""
-    return int(budget[4:]) if budget[4:] else TASKS[task]["seconds"]
+    kind, n = budget_parts(budget) or (None, None)
+    return n if kind == "time" and n else TASKS[task]["seconds"]
 
 
 
