@@ -5,7 +5,8 @@ its own outputs (train.ema_batchnorm): the same trained runs scored both ways.
     python benchmarks/ema_batchnorm.py --runs bench_runs/quality/steps10000/mnist/r3gan-mlp-b256-g1 \\
         [--repeats 8] [--out docs/results/ema_batchnorm.md]
 
-Each RUNS folder holds seedN run folders of the quality suite.
+Each RUNS folder holds seedN run folders of the quality suite; a seed still training (its
+run.json says running, interrupted or crashed) is left out, with a line on stderr.
 The setting changes no training: G, D and the averaged weights are the same either way
 (tests/test_knobs.py), so one trained run answers for both. Each run's final EMA generator
 is scored as the suite scores it (quality.final_metrics: its task's samples against the
@@ -63,11 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     if a.repeats < 2:
         print("ema_batchnorm: --repeats must be at least 2", file=sys.stderr)
         return 2
+    import quality as q
+
     rows = []
     for folder in a.runs:
-        runs = sorted(folder.glob("seed[0-9]*"))  # seedN, as the suite names them
+        runs, skipped = q.finished_runs(folder)  # seedN, as the suite names them
+        for line in skipped:
+            print(f"ema_batchnorm: {line}", file=sys.stderr)
         if not runs:
-            print(f"ema_batchnorm: {folder} holds no run folder", file=sys.stderr)
+            print(f"ema_batchnorm: {folder} holds no finished run folder", file=sys.stderr)
             return 2
         for run in runs:
             seed = int(re.sub(r"\D", "", run.name))

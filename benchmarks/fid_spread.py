@@ -5,7 +5,8 @@ repeated on other latents.
     python benchmarks/fid_spread.py --runs bench_runs/quality/time/mnist/r3gan-mlp-b256 \\
         bench_runs/quality/steps10000/mnist/r3gan-mlp-b256 [--repeats 8] [--n 2000]
 
-Each RUNS folder holds seedN run folders of the quality suite. For each run, the suite's
+Each RUNS folder holds seedN run folders of the quality suite (a seed still training is left
+out, with a line on stderr: quality.finished_runs). For each run, the suite's
 measure (n samples against the run's holdout, the suite's latent seed 99,000 + N first)
 is drawn --repeats times on consecutive latent seeds through `ganforge.evaluate(...,
 repeats=)`; the page gives the first draw (the suite's number), the median, range and sd.
@@ -62,9 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "data" / "mnist",
                     help="the MNIST files (a tutorial run's held-out images are rebuilt from them)")
     a = ap.parse_args(argv)
+    import quality as q
+
     rows = []
     for folder in a.runs:
-        for run in sorted(folder.glob("seed*")):
+        runs, skipped = q.finished_runs(folder)
+        for line in skipped:
+            print(f"fid_spread: {line}", file=sys.stderr)
+        if not runs:
+            print(f"fid_spread: {folder} holds no finished run folder", file=sys.stderr)
+            return 2
+        for run in runs:
             seed = int(re.sub(r"\D", "", run.name))
             try:
                 m = draws(run, seed, a.n, a.repeats, a.mnist)

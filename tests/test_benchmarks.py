@@ -709,7 +709,7 @@ def test_the_step_targets_compare_with_the_strongest_tutorial():
     assert q.target_met("mnist", ours, "steps5000", None) is None  # undecided without a tutorial
 
 
-def test_ema_batchnorm_scores_one_run_both_ways(tmp_path):
+def test_ema_batchnorm_scores_one_run_both_ways(tmp_path, capsys):
     """ema_batchnorm.py's recompute column is the default's own evaluation of the run (the
     suite's final measure, first draw and median), its copy column another number; a folder
     without runs, or a run outside the suite's layout, is exit 2."""
@@ -717,6 +717,7 @@ def test_ema_batchnorm_scores_one_run_both_ways(tmp_path):
 
     import ganforge
     from ganforge.api import load_model
+    from ganforge.train.rundir import RunDir
     from conftest import tiny_config
 
     eb = pytest.importorskip("ema_batchnorm")
@@ -733,6 +734,41 @@ def test_ema_batchnorm_scores_one_run_both_ways(tmp_path):
     shutil.copytree(run, tmp_path / "elsewhere" / "cfg" / "seed0")
     assert eb.main(["--runs", str(tmp_path / "elsewhere" / "cfg"), "--out", str(tmp_path / "x.md")]) == 2
     assert not (tmp_path / "x.md").exists()
+    # a seed still training (its run.json says so) is left out with a line, never scored as a final
+    going = run.parent / "seed1"
+    shutil.copytree(run, going)
+    RunDir(going).write_status(status="running", step=4)
+    out = tmp_path / "y.md"
+    assert eb.main(["--runs", str(run.parent), "--repeats", "2", "--out", str(out)]) == 0
+    assert f"{going}: skipped: running at step 4, not finished" in capsys.readouterr().err
+    assert "/seed0 |" in out.read_text() and "/seed1 |" not in out.read_text()
+    shutil.rmtree(run)
+    assert eb.main(["--runs", str(run.parent), "--out", str(tmp_path / "z.md")]) == 2
+    assert "holds no finished run folder" in capsys.readouterr().err
+
+
+def test_finished_runs_leaves_out_the_seeds_still_training(tmp_path):
+    """quality.finished_runs: ended runs (finished, failed, pruned, or a folder without
+    run.json) and finished tutorial cells in, in seed order; running, interrupted and crashed
+    runs and a tutorial cell with only its loop checkpoint out, each with its line."""
+    q = pytest.importorskip("quality")
+    from ganforge.train.rundir import RunDir
+
+    for seed, status in enumerate(("finished", "failed", "pruned", "running", "interrupted", "crashed")):
+        (tmp_path / f"seed{seed}").mkdir()
+        RunDir(tmp_path / f"seed{seed}").write_status(status=status, step=10 * seed)
+    (tmp_path / "seed6").mkdir()  # no run.json
+    (tmp_path / "seed7").mkdir()
+    (tmp_path / "seed7" / q.TUTORIAL_G).write_bytes(b"g")
+    (tmp_path / "seed8").mkdir()
+    (tmp_path / "seed8" / q.TUTORIAL_CKPT).write_bytes(b"c")
+    (tmp_path / "notes").mkdir()  # not a seed folder
+    done, skipped = q.finished_runs(tmp_path)
+    assert [r.name for r in done] == ["seed0", "seed1", "seed2", "seed6", "seed7"]
+    assert skipped == [f"{tmp_path / 'seed3'}: skipped: running at step 30, not finished",
+                       f"{tmp_path / 'seed4'}: skipped: interrupted at step 40, not finished",
+                       f"{tmp_path / 'seed5'}: skipped: crashed at step 50, not finished",
+                       f"{tmp_path / 'seed8'}: skipped: the tutorial cell has not finished (no {q.TUTORIAL_G} yet)"]
 
 
 optim_impl = pytest.importorskip("optim_impl")
