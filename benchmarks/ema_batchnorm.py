@@ -68,11 +68,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for folder in a.runs:
-        runs, skipped = q.finished_runs(folder)  # seedN, as the suite names them
-        for line in skipped:
-            print(f"ema_batchnorm: {line}", file=sys.stderr)
+        runs = q.runs_to_score(folder, "ema_batchnorm")  # seedN, as the suite names them
         if not runs:
-            print(f"ema_batchnorm: {folder} holds no finished run folder", file=sys.stderr)
             return 2
         for run in runs:
             seed = int(re.sub(r"\D", "", run.name))

@@ -67,11 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for folder in a.runs:
-        runs, skipped = q.finished_runs(folder)
-        for line in skipped:
-            print(f"fid_spread: {line}", file=sys.stderr)
+        runs = q.runs_to_score(folder, "fid_spread")  # seedN, as the suite names them
         if not runs:
-            print(f"fid_spread: {folder} holds no finished run folder", file=sys.stderr)
             return 2
         for run in runs:
             seed = int(re.sub(r"\D", "", run.name))

@@ -294,6 +294,18 @@ def finished_runs(folder: Path) -> tuple[list[Path], list[str]]:
     return done, skipped
 
 
+def runs_to_score(folder: Path, prog: str) -> list[Path]:
+    """:func:`finished_runs` of ``folder`` for a re-scoring script named ``prog``: each
+    skipped seed's line on stderr, and, when no run finished, a line saying so and an empty
+    list (the script's exit 2)."""
+    runs, skipped = finished_runs(folder)
+    for line in skipped:
+        print(f"{prog}: {line}", file=sys.stderr)
+    if not runs:
+        print(f"{prog}: {folder} holds no finished run folder", file=sys.stderr)
+    return runs
+
+
 def keep_tutorial_g(g: torch.nn.Module, style: str, run_dir: Path) -> Path:
     """Save the tutorial's trained ``g`` (trained in ``style``) as ``run_dir``/:data:`TUTORIAL_G`."""
     run_dir.mkdir(parents=True, exist_ok=True)
