@@ -269,7 +269,6 @@ TUTORIAL_G = "tutorial_g.pt"
 TUTORIAL_CKPT = "tutorial_ckpt.pt"
 
 
-
 def finished_runs(folder: Path) -> tuple[list[Path], list[str]]:
     """The seedN run folders in ``folder`` (one config's folder of the suite's runs) whose
     training ended, and one line for each other one: a ganforge run whose run.json says it is

@@ -711,7 +711,7 @@ STEP_NOTES = [
     "benchmarks/quality.py --mnist ../shared/data/mnist --tasks mnist --configs r3gan-b256-g1-resnet16 "
     "--seeds 1,2 --budget steps10000`, begun 2026-12-06; about 4.7 hours each as seed 0 took, resumed from their "
     "checkpoints across sittings). Seed 1 finished 2026-12-06 (three sittings, from checkpoints 1,000 and "
-    "7,000; 17,650 s of training clock) and reads **4.05** on the suite's draw: 0.40x the tutorial on "
+    "7,000; 17,650 s of training clock, its first 1,000 steps at one thread beside seed 2's first attempt) and reads **4.05** on the suite's draw: 0.40x the tutorial on "
     "that seed (10.0), 0.36x the tutorial's median, against the MLP default's 5.82 on that seed. Its curve "
     "read 5.84 and 4.65 at 4,165 and 4,998 steps and 4.2-4.8 at every evaluation after, within one draw's "
     "spread of seed 0's. On 8 draws (the same ema_batchnorm.py command, which leaves out a seed still "
