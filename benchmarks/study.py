@@ -60,7 +60,8 @@ class Study:
     def run(self, plan: Iterable[Key], run_cell: Callable[[str, str, int], dict],
             after: Optional[Callable[[], None]] = None, say_skips: bool = False) -> int:
         """Run each cell of ``plan`` not yet finished, writing it as it finishes and calling
-        ``after`` (the page) after each one. Returns how many cells ran."""
+        ``after`` (the page) after each one. Returns how many cells ran. A Ctrl-C says in one
+        line how to go on and exits 130."""
         ran = 0
         for task, config, seed in plan:
             path = self.path(task, config, seed)
@@ -70,7 +71,15 @@ class Study:
                     print(f"skip {name} (done)", flush=True)
                 continue
             print(f"run  {name} ...", flush=True)
-            cell = run_cell(task, config, seed)
+            try:
+                cell = run_cell(task, config, seed)
+            except KeyboardInterrupt:
+                # one line, not a traceback: the user stopped it, and nothing is lost that the
+                # same command cannot take up (finished cells stay; a step-budget run goes on
+                # from its newest checkpoint)
+                print(f"interrupted in {name}: the same command goes on (finished cells are kept; a "
+                      f"step-budget cell continues from its newest checkpoint)", file=sys.stderr, flush=True)
+                raise SystemExit(130) from None
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(path, json.dumps(cell, indent=1).encode())
             ran += 1

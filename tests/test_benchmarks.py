@@ -260,8 +260,10 @@ def test_study_cells_are_resumable(tmp_path, capsys):
         return {"task": task, "config": config, "seed": seed, "steps": 5, "seconds": 1.0, "final": {"fid": 1.5}}
 
     plan = [("t", "c", 0), ("t", "c", 1), ("t", "c", 2)]
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(SystemExit) as stop:
         s.run(plan, run_cell)
+    assert stop.value.code == 130
+    assert capsys.readouterr().err.startswith("interrupted in t/c/seed1: the same command goes on")
     assert [c["seed"] for c in s.load()] == [0]  # the finished cell is kept, the killed one is not
     assert s.run(plan, run_cell) == 2  # the rerun skips the finished cell
     assert ran == [("t", "c", 0), ("t", "c", 1), ("t", "c", 1), ("t", "c", 2)]

@@ -106,6 +106,27 @@ def test_resume_errors(tmp_path):
         ganforge.train(resume=res.run_dir, overrides=["model.z_dim=9"])
 
 
+def test_a_ctrl_c_without_signal_handlers_marks_the_run_interrupted_and_it_resumes(tmp_path):
+    """The API's default (no signal handlers, as the benchmark studies train) lets a Ctrl-C
+    through as KeyboardInterrupt: run.json says interrupted, not crashed, and the run goes
+    on from its newest checkpoint to the step asked for."""
+    from ganforge.train.loop import Callback
+
+    class CtrlCAt13(Callback):
+        def on_step(self, t, stats):
+            if t.step == 13:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ganforge.train(tiny_config(tmp_path), extra_callbacks=[CtrlCAt13()], log=lambda m: None)
+    run = tmp_path / "run"
+    status = json.loads((run / "run.json").read_text())
+    assert status["status"] == "interrupted" and status["step"] == 13
+    assert status["checkpoint"] == "ckpt_0000010.pt"  # the newest one: where it goes on from
+    res = ganforge.train(resume=run, log=lambda m: None)
+    assert res.status == "finished" and res.step == 20
+
+
 def test_nan_stops_run_and_keeps_last_good_checkpoint(tmp_path):
     # plain SGD at lr 100 with no penalty drives the critic to nan within a few steps
     cfg = tiny_config(tmp_path, penalty={"name": "none"}, optim={"d": {"name": "sgd", "lr": 100.0}},

@@ -159,10 +159,17 @@ def _run_dir(cfg: Config, resume, ctx) -> RunDir:
 
 
 def _fit(trainer: Trainer, run: RunDir, handle_signals: bool, samples: SampleWriter, ckpt: Checkpointer) -> TrainResult:
-    """Train, marking the run folder crashed if anything escapes; the run's result."""
+    """Train, marking the run folder interrupted if a Ctrl-C escapes and crashed if anything
+    else does; the run's result."""
     run.write_status(status="running", step=trainer.step)
     try:
         trainer.fit(handle_signals=handle_signals)
+    except KeyboardInterrupt:
+        # a Ctrl-C that reached the loop unhandled (a caller without our signal handlers, or a
+        # second Ctrl-C): the user stopped it, so it reads as interrupted, not crashed; it goes
+        # on from its newest checkpoint like any interrupted run
+        run.write_status(status=RunStatus.INTERRUPTED.value, step=trainer.step)
+        raise
     except BaseException:
         run.write_status(status="crashed", step=trainer.step)
         raise
