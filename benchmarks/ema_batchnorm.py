@@ -17,7 +17,6 @@ then with its own.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 from pathlib import Path
@@ -67,23 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     import quality as q
 
     rows = []
-    for folder in a.runs:
-        runs = q.runs_to_score(folder, "ema_batchnorm")  # seedN, as the suite names them
-        if not runs:
-            return 2
-        for run in runs:
-            seed = int(re.sub(r"\D", "", run.name))
-            try:
-                m = score(run, seed, a.repeats)
-            except (ValueError, OSError) as e:
-                print(f"ema_batchnorm: {e}", file=sys.stderr)
-                return 2
-            name = f"{folder.parent.parent.name}/{folder.parent.name}/{folder.name}/{run.name}"
-            rows.append((name, m))
-            c, r = m["copy"], m["recompute"]
-            kl = (f", mode KL {c['mode_kl']:.4f} -> {r['mode_kl']:.4f}" if "mode_kl" in c else "")
-            print(f"{name} step {c['step']}: FID copy {c['fid']:.2f} (first {c['first']:.2f}), "
-                  f"recompute {r['fid']:.2f} (first {r['first']:.2f}){kl}", flush=True)
+
+    def keep(folder: Path, run: Path, m: dict) -> None:
+        name = f"{folder.parent.parent.name}/{folder.parent.name}/{folder.name}/{run.name}"
+        rows.append((name, m))
+        c, r = m["copy"], m["recompute"]
+        kl = (f", mode KL {c['mode_kl']:.4f} -> {r['mode_kl']:.4f}" if "mode_kl" in c else "")
+        print(f"{name} step {c['step']}: FID copy {c['fid']:.2f} (first {c['first']:.2f}), "
+              f"recompute {r['fid']:.2f} (first {r['first']:.2f}){kl}", flush=True)
+
+    if not q.score_finished(a.runs, "ema_batchnorm", lambda run, seed: score(run, seed, a.repeats), keep):
+        return 2
     lines = ["# The EMA generator's batch-norm statistics: copied or recomputed", "",
              f"Command: `python benchmarks/ema_batchnorm.py --runs {' '.join(str(f) for f in a.runs)} "
              f"--repeats {a.repeats}" + ("" if a.out == ap.get_default("out") else f" --out {a.out}") + "`.", "",

@@ -17,7 +17,6 @@ Writes docs/results/fid_spread.md (--out).
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 from pathlib import Path
@@ -66,21 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     import quality as q
 
     rows = []
-    for folder in a.runs:
-        runs = q.runs_to_score(folder, "fid_spread")  # seedN, as the suite names them
-        if not runs:
-            return 2
-        for run in runs:
-            seed = int(re.sub(r"\D", "", run.name))
-            try:
-                m = draws(run, seed, a.n, a.repeats, a.mnist)
-            except ValueError as e:
-                print(f"fid_spread: {e}", file=sys.stderr)
-                return 2
-            single, s = m["first"], m["spread"]["fid"]
-            rows.append((f"{folder.parent.parent.name}/{folder.name}/{run.name}", m["step"], single, m["fid"], s))
-            print(f"{rows[-1][0]}: first draw {single:.2f}, median {m['fid']:.2f} [{s['min']:.2f}-{s['max']:.2f}] "
-                  f"sd {s['sd']:.2f}", flush=True)
+
+    def keep(folder: Path, run: Path, m: dict) -> None:
+        single, s = m["first"], m["spread"]["fid"]
+        rows.append((f"{folder.parent.parent.name}/{folder.name}/{run.name}", m["step"], single, m["fid"], s))
+        print(f"{rows[-1][0]}: first draw {single:.2f}, median {m['fid']:.2f} [{s['min']:.2f}-{s['max']:.2f}] "
+              f"sd {s['sd']:.2f}", flush=True)
+
+    if not q.score_finished(a.runs, "fid_spread", lambda run, seed: draws(run, seed, a.n, a.repeats, a.mnist), keep):
+        return 2
     lines = ["# FID over draws of the latents", "",
              f"Command: `python benchmarks/fid_spread.py --runs {' '.join(str(f) for f in a.runs)} "
              f"--repeats {a.repeats} --n {a.n}"

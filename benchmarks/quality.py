@@ -50,6 +50,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import pickle
+import re
 import shutil
 import sys
 import time
@@ -305,6 +307,28 @@ def runs_to_score(folder: Path, prog: str) -> list[Path]:
     return runs
 
 
+def score_finished(folders: list[Path], prog: str, score_one: Callable[[Path, int], dict],
+                   keep: Callable[[Path, Path, dict], None]) -> bool:
+    """A re-scoring script's loop: ``keep(folder, run, score_one(run, seed))`` for each
+    finished seedN run of each folder (:func:`runs_to_score`), as each is scored (a script
+    prints its line there: scoring a run takes minutes). False, after one line on stderr,
+    when a folder holds no finished run or a run cannot be read or scored (``ValueError``,
+    ``OSError``): the script's exit 2."""
+    for folder in folders:
+        runs = runs_to_score(folder, prog)
+        if not runs:
+            return False
+        for run in runs:
+            seed = int(re.sub(r"\D", "", run.name))  # seedN, as the suite names them
+            try:
+                m = score_one(run, seed)
+            except (ValueError, OSError) as e:
+                print(f"{prog}: {e}", file=sys.stderr)
+                return False
+            keep(folder, run, m)
+    return True
+
+
 def keep_tutorial_g(g: torch.nn.Module, style: str, run_dir: Path) -> Path:
     """Save the tutorial's trained ``g`` (trained in ``style``) as ``run_dir``/:data:`TUTORIAL_G`."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -318,9 +342,20 @@ def load_tutorial_g(run_dir: Path) -> torch.nn.Module:
     """The generator :func:`keep_tutorial_g` kept in ``run_dir``, on the CPU, in eval mode."""
     import tutorial_dcgan
 
-    kept = torch.load(run_dir / TUTORIAL_G, map_location="cpu")
-    g = tutorial_dcgan.Generator(kept["channels"], tutorial_dcgan.EPS[kept["style"]], kept["side"])
-    g.load_state_dict(kept["state_dict"])
+    path = run_dir / TUTORIAL_G
+    try:  # tensors and plain values only (torch.load's default): a kept generator runs no code
+        kept = torch.load(path, map_location="cpu")
+        g = tutorial_dcgan.Generator(kept["channels"], tutorial_dcgan.EPS[kept["style"]], kept["side"])
+        g.load_state_dict(kept["state_dict"])
+    except pickle.UnpicklingError:
+        # torch's message is a page that advises turning the protection off; ours is one line
+        raise ValueError(f"{path}: not a readable tutorial generator (damaged, or not a file this suite "
+                         "kept: it holds more than tensors and plain values)") from None
+    except (RuntimeError, EOFError, KeyError, TypeError) as e:
+        # one line for the scripts that score it (ValueError: their exit 2)
+        first = (f"no {e} entry" if isinstance(e, KeyError)
+                 else str(e).splitlines()[0] if str(e) else type(e).__name__)
+        raise ValueError(f"{path}: not a readable tutorial generator ({first})") from None
     return g.eval()
 
 

@@ -677,7 +677,7 @@ def test_the_tutorial_loop_cut_off_and_resumed_ends_where_one_straight_run_ends(
         assert all(torch.equal(a, b) for a, b in zip(g1.state_dict().values(), g2.state_dict().values()))
 
 
-def test_a_kept_tutorial_generator_is_drawn_again_as_the_suite_scored_it(tmp_path, mnist_dir):
+def test_a_kept_tutorial_generator_is_drawn_again_as_the_suite_scored_it(tmp_path, mnist_dir, capsys):
     """fid_spread's first draw of a tutorial cell is the suite's own number for it, and its
     kept generator comes back with the weights it was trained to."""
     import torch
@@ -696,6 +696,23 @@ def test_a_kept_tutorial_generator_is_drawn_again_as_the_suite_scored_it(tmp_pat
     m = fid_spread.draws(run, 1, q.TASKS["mnist"]["n_eval"], 2, mnist_dir)
     assert m["first"] == pytest.approx(suite, rel=1e-9) and m["step"] == 5000 and m["repeats"] == 2
     assert m["spread"]["fid"]["min"] <= m["fid"] <= m["spread"]["fid"]["max"]
+    # the script's page: the same draws, one row a finished seed, the suite's number first
+    page = tmp_path / "spread.md"
+    assert fid_spread.main(["--runs", str(run.parent), "--repeats", "2", "--mnist", str(mnist_dir),
+                            "--out", str(page)]) == 0
+    fmt = lambda v: f"{v:.2f}"  # noqa: E731
+    sp = m["spread"]["fid"]
+    row = (f"| steps5000/tutorial-dcgan-pg/seed1 | 5000 | {fmt(m['first'])} | {fmt(m['fid'])} | "
+           f"{fmt(sp['min'])}-{fmt(sp['max'])} | {fmt(sp['sd'])} |")
+    assert row in page.read_text().splitlines()
+    # an unreadable kept generator is one line and exit 2, not a traceback
+    for junk, why in ((b"not a checkpoint", "damaged, or not a file this suite kept"), (b"", "EOFError")):
+        (run / q.TUTORIAL_G).write_bytes(junk)
+        assert fid_spread.main(["--runs", str(run.parent), "--repeats", "2", "--mnist", str(mnist_dir),
+                                "--out", str(page)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"fid_spread: {run / q.TUTORIAL_G}: not a readable tutorial generator ({why}")
+        assert "\n" not in err
 
 
 def test_the_step_targets_compare_with_the_strongest_tutorial():
