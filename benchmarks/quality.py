@@ -274,7 +274,8 @@ TUTORIAL_CKPT = "tutorial_ckpt.pt"
 def finished_runs(folder: Path) -> tuple[list[Path], list[str]]:
     """The seedN run folders in ``folder`` (one config's folder of the suite's runs) whose
     training ended, and one line for each other one: a ganforge run whose run.json says it is
-    running, interrupted or crashed (it goes on when the suite's command is run again), or a
+    running (``lost`` when its process is gone: RunDir.live_status), interrupted or crashed
+    (it goes on when the suite's command is run again), or a
     tutorial cell that has a loop checkpoint and no kept generator yet. The scripts that
     re-score finals (fid_spread.py, ema_batchnorm.py) would otherwise score a newest
     checkpoint as if it were a final while a seed is still training. A run that failed or was
@@ -282,10 +283,10 @@ def finished_runs(folder: Path) -> tuple[list[Path], list[str]]:
     from ganforge.train.loop import RunStatus
     from ganforge.train.rundir import RunDir
 
-    going = {RunStatus.RUNNING, RunStatus.INTERRUPTED, RunStatus.CRASHED}
+    going = {RunStatus.RUNNING, RunStatus.INTERRUPTED, RunStatus.CRASHED, "lost"}
     done, skipped = [], []
     for run in sorted(folder.glob("seed[0-9]*")):
-        status = RunDir(run).read_status()
+        status = RunDir(run).live_status()
         if (run / TUTORIAL_CKPT).exists() and not (run / TUTORIAL_G).exists():
             skipped.append(f"{run}: skipped: the tutorial cell has not finished (no {TUTORIAL_G} yet)")
         elif status.get("status") in going:

@@ -768,8 +768,9 @@ def test_ema_batchnorm_scores_one_run_both_ways(tmp_path, capsys):
 
 def test_finished_runs_leaves_out_the_seeds_still_training(tmp_path):
     """quality.finished_runs: ended runs (finished, failed, pruned, or a folder without
-    run.json) and finished tutorial cells in, in seed order; running, interrupted and crashed
-    runs and a tutorial cell with only its loop checkpoint out, each with its line."""
+    run.json) and finished tutorial cells in, in seed order; running (or lost: its process
+    gone), interrupted and crashed runs and a tutorial cell with only its loop checkpoint
+    out, each with its line."""
     q = pytest.importorskip("quality")
     from ganforge.train.rundir import RunDir
 
@@ -782,12 +783,22 @@ def test_finished_runs_leaves_out_the_seeds_still_training(tmp_path):
     (tmp_path / "seed8").mkdir()
     (tmp_path / "seed8" / q.TUTORIAL_CKPT).write_bytes(b"c")
     (tmp_path / "notes").mkdir()  # not a seed folder
+    import subprocess
+    import sys
+
+    from ganforge.train.rundir import trainer_fields
+
+    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout)
+    (tmp_path / "seed9").mkdir()  # says running, but its process has ended: lost, and it goes on
+    RunDir(tmp_path / "seed9").write_status(status="running", step=90, **{**trainer_fields(), "pid": gone})
     done, skipped = q.finished_runs(tmp_path)
     assert [r.name for r in done] == ["seed0", "seed1", "seed2", "seed6", "seed7"]
     assert skipped == [f"{tmp_path / 'seed3'}: skipped: running at step 30, not finished",
                        f"{tmp_path / 'seed4'}: skipped: interrupted at step 40, not finished",
                        f"{tmp_path / 'seed5'}: skipped: crashed at step 50, not finished",
-                       f"{tmp_path / 'seed8'}: skipped: the tutorial cell has not finished (no {q.TUTORIAL_G} yet)"]
+                       f"{tmp_path / 'seed8'}: skipped: the tutorial cell has not finished (no {q.TUTORIAL_G} yet)",
+                       f"{tmp_path / 'seed9'}: skipped: lost at step 90, not finished"]
 
 
 optim_impl = pytest.importorskip("optim_impl")

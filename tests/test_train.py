@@ -127,6 +127,57 @@ def test_a_ctrl_c_without_signal_handlers_marks_the_run_interrupted_and_it_resum
     assert res.status == "finished" and res.step == 20
 
 
+def test_a_run_whose_process_is_gone_reads_lost_and_one_still_training_cannot_be_resumed(tmp_path, capsys):
+    """run.json names the process that trains the run: after it is gone (killed, or the
+    machine restarted) the run reads "lost" in `ganforge runs` and resumes; while it runs,
+    a second process's --resume is refused in one line, before anything is written."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from ganforge.cli import main
+    from ganforge.train.rundir import RunDir, trainer_fields
+
+    res = ganforge.train(tiny_config(tmp_path, train={"iters": 10, "ckpt_every": 5}), log=lambda m: None)
+    run = RunDir(res.run_dir)
+    st = run.read_status()
+    me = trainer_fields()
+    assert st["status"] == "finished" and st["pid"] == os.getpid() and st["host"] == socket.gethostname()
+    assert st["boot"] == me["boot"]
+
+    def says(**fields):  # run.json as a training process left it mid-run
+        (res.run_dir / "run.json").write_text(json.dumps({**st, "status": "running", "step": 7, **fields}))
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    says(pid=int(gone.stdout))  # a process that has ended
+    assert run.live_status()["status"] == "lost" and run.read_status()["status"] == "running"
+    assert main(["runs", str(res.run_dir)]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[1] == "lost"
+    says(pid=os.getppid(), boot="another boot")  # the pid of a live process, from before a restart
+    assert run.live_status()["status"] == "lost"
+    says(pid=os.getppid(), host=socket.gethostname() + "-elsewhere")  # another machine: cannot tell
+    assert run.live_status()["status"] == "running"
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        says(pid=sleeper.pid)  # alive on this machine, this boot
+        assert run.live_status()["status"] == "running"
+        before = (res.run_dir / "metrics.jsonl").read_bytes()
+        with pytest.raises(ganforge.RunError, match=f"is being trained now by process {sleeper.pid} on this machine"):
+            ganforge.train(resume=res.run_dir, overrides=["train.iters=15"], log=lambda m: None)
+        assert main(["train", "--resume", str(res.run_dir), "--iters", "15", "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"ganforge: error: {res.run_dir} is being trained now by process {sleeper.pid}")
+        assert err.count("\n") == 1 and (res.run_dir / "metrics.jsonl").read_bytes() == before
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert run.live_status()["status"] == "lost"  # its process ended: it goes on
+    res2 = ganforge.train(resume=res.run_dir, overrides=["train.iters=15"], log=lambda m: None)
+    assert res2.status == "finished" and res2.step == 15
+
+
 def test_nan_stops_run_and_keeps_last_good_checkpoint(tmp_path):
     # plain SGD at lr 100 with no penalty drives the critic to nan within a few steps
     cfg = tiny_config(tmp_path, penalty={"name": "none"}, optim={"d": {"name": "sgd", "lr": 100.0}},

@@ -22,7 +22,7 @@ from .train.callbacks import Checkpointer, Evaluator, HealthCallback, MetricsLog
 from .train.checkpoint import load_latest
 from .train.loop import FORMAT, RunStatus, Trainer
 from .train.model import GANModel, resolve_device
-from .train.rundir import RunDir, default_run_name
+from .train.rundir import RunDir, default_run_name, trainer_fields
 
 ConfigLike = Union[Config, dict, None]
 
@@ -149,7 +149,9 @@ def _run_dir(cfg: Config, resume, ctx) -> RunDir:
     """The run folder: the one to resume, or a new one (named by rank 0: a default name
     has a time stamp). Sets ``cfg.out`` to it."""
     if resume is not None:
-        return RunDir(Path(resume), writable=ctx.is_main).require_run()
+        run = RunDir(Path(resume), writable=ctx.is_main).require_run()
+        run.require_not_training()
+        return run
     if cfg.data.dir:  # stored absolute: the run must resume and evaluate from any folder
         cfg.data.dir = str(Path(cfg.data.dir).expanduser().resolve())
     path = ctx.broadcast(str(Path(cfg.out) if cfg.out else default_run_name(cfg)))
@@ -161,7 +163,9 @@ def _run_dir(cfg: Config, resume, ctx) -> RunDir:
 def _fit(trainer: Trainer, run: RunDir, handle_signals: bool, samples: SampleWriter, ckpt: Checkpointer) -> TrainResult:
     """Train, marking the run folder interrupted if a Ctrl-C escapes and crashed if anything
     else does; the run's result."""
-    run.write_status(status="running", step=trainer.step)
+    # who trains it: a run that says running after its process is gone reads "lost", and a
+    # second process cannot resume it while this one runs (RunDir.live_status, require_not_training)
+    run.write_status(status="running", step=trainer.step, **trainer_fields())
     try:
         trainer.fit(handle_signals=handle_signals)
     except KeyboardInterrupt:

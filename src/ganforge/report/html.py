@@ -76,7 +76,7 @@ def run_summary(run: RunDir) -> dict[str, Any]:
     cfg = _flat(run.read_config())
     key = "fid" if any("fid" in e for e in evals) else "w1"
     best = min((e[key] for e in evals if key in e), default=None)
-    st = run.read_status()
+    st = run.live_status()  # "lost" where run.json says running and its process is gone
     from ..metrics.evaluate import headline
 
     # the run's quality: `ganforge eval`'s eval.json when there is one, else the last evaluation in training

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +14,46 @@ import yaml
 from ..config import Config
 from ..errors import RunError
 from .checkpoint import atomic_write_bytes
+
+
+def _boot_id() -> str:
+    """This boot of the machine (Linux; empty elsewhere): a pid from before a restart names
+    no process of ours, even if a new process has the same number now."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def trainer_fields() -> dict[str, Any]:
+    """What run.json records of the process that trains the run, so that a run whose process
+    is gone (killed, the machine restarted) is told from one still training."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "boot": _boot_id()}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, another user's
+        return True
+    except (OSError, OverflowError):
+        return False
+    return True
+
+
+def trainer_alive(status: dict[str, Any]) -> bool | None:
+    """Whether the process that run.json says trains the run still runs: None when this
+    machine cannot tell (another host, or a run.json from before these fields)."""
+    pid, host = status.get("pid"), status.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return None
+    if status.get("boot") and _boot_id() and status["boot"] != _boot_id():
+        return False  # the machine restarted since
+    if pid == os.getpid():
+        return False  # this process is not training it now: it is here, asking
+    return _pid_alive(pid)
 
 
 @dataclass
@@ -110,6 +152,23 @@ class RunDir:
         cur = self.read_status()
         cur.update(fields, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
         atomic_write_bytes(self.status_file, json.dumps(cur, indent=1).encode())
+
+    def live_status(self) -> dict[str, Any]:
+        """run.json as things stand: a run that says ``running`` whose process is gone from
+        this machine (killed, or the machine restarted) reads ``lost``; it resumes like an
+        interrupted run, from its newest checkpoint."""
+        st = self.read_status()
+        if st.get("status") == "running" and trainer_alive(st) is False:
+            st["status"] = "lost"
+        return st
+
+    def require_not_training(self) -> None:
+        """RunError when another process on this machine is training the run now: two
+        processes writing one run's checkpoints and metrics would interleave them."""
+        st = self.read_status()
+        if st.get("status") == "running" and trainer_alive(st):
+            raise RunError(f"{self.path} is being trained now by process {st['pid']} on this machine; "
+                           "let it finish or stop it (Ctrl-C) before resuming")
 
     def read_status(self) -> dict[str, Any]:
         try:
