@@ -274,3 +274,20 @@ def test_a_closed_pipe_ends_the_output_quietly(tmp_path):
     assert out.stdout.startswith("# recipe: r3gan-toy") and len(out.stdout.splitlines()) == 1
     assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr, out.stderr
 
+
+
+def test_runs_names_the_measure_of_the_runs_data_before_any_evaluation(tmp_path):
+    """A run not yet evaluated gets the column its data will have: best_fid for images,
+    best_w1 for toy data (it read best_w1 for every such run)."""
+    from ganforge.config import Config
+    from ganforge.report.html import run_summary
+    from ganforge.train.rundir import RunDir
+
+    for name, key in (("mnist", "best_fid"), ("imagefolder", "best_fid"), ("toy", "best_w1")):
+        cfg = Config()
+        cfg.data.name = name
+        run = RunDir(tmp_path / name)
+        run.create(cfg)
+        row = run_summary(run)
+        assert key in row and row[key] is None
+        assert ("best_w1" if key == "best_fid" else "best_fid") not in row

@@ -74,7 +74,10 @@ def run_summary(run: RunDir) -> dict[str, Any]:
     train = [r for r in recs if "loss_d" in r]
     evals = [r for r in recs if "fid" in r or "w1" in r]
     cfg = _flat(run.read_config())
-    key = "fid" if any("fid" in e for e in evals) else "w1"
+    # the run's own measure: FID for images, exact W1 for toy data (a run not yet evaluated
+    # still gets the column its data will have)
+    key = ("fid" if any("fid" in e for e in evals) else "w1" if any("w1" in e for e in evals)
+           else "w1" if cfg.get("data.name") == "toy" else "fid")
     best = min((e[key] for e in evals if key in e), default=None)
     st = run.live_status()  # "lost" where run.json says running and its process is gone
     from ..metrics.evaluate import headline
