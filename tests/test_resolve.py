@@ -227,6 +227,37 @@ def test_folder_channels_reads_one_header_as_the_loader_counts_channels(tmp_path
         assert x.shape[1] == want, mode  # the loader agrees
 
 
+def test_a_folder_without_data_size_trains_at_the_side_that_holds_its_images(tmp_path, capsys):
+    """data.size unset: the next side the models take that holds the first image's shorter
+    side (its crop's), at most 64 px: 28 px digits train at 28 px with MNIST's recipe, not
+    blown up to 64 px with another; the loader and the resolver agree."""
+    from PIL import Image
+
+    from ganforge.config import IMAGE_SIDES
+    from ganforge.data.images import FOLDER_SIZE, folder_side
+
+    assert FOLDER_SIZE == 64 and IMAGE_SIDES == (8, 16, 28, 32, 64, 128)
+    for (w, h), crop, want in (((28, 28), None, 28), ((32, 32), None, 32), ((20, 20), None, 28), ((8, 8), None, 8),
+                               ((9, 30), None, 16), ((48, 48), None, 64), ((300, 200), None, 64),
+                               ((100, 100), 24, 28), ((100, 100), 90, 64)):
+        d = tmp_path / f"{w}x{h}c{crop}"
+        d.mkdir()
+        Image.new("L", (w, h)).save(d / "a.png")
+        assert folder_side(DataConfig(name="imagefolder", dir=str(d), crop=crop)) == want, (w, h, crop)
+    d28 = tmp_path / "28x28cNone"
+    assert folder_side(DataConfig(name="imagefolder", dir=str(d28), size=64)) == 64  # data.size decides
+    assert folder_side(DataConfig(name="imagefolder", dir=str(tmp_path / "missing"))) == 64  # nothing to read
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.png").write_bytes(b"not a png")
+    assert folder_side(DataConfig(name="imagefolder", dir=str(tmp_path / "junk"))) == 64
+    assert load_dataset(DataConfig(name="imagefolder", dir=str(d28))).x.shape == (1, 1, 28, 28)
+    res = resolve(overrides=["data.name=imagefolder", f"data.dir={d28}"])
+    assert res.recipe == "r3gan-mlp-b256-g1" and res.config.data.size is None  # read, not written in
+    assert main(["train", "--data", "imagefolder", "--data-dir", str(d28), "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "# recipe: r3gan-mlp-b256-g1 (the default for data.name=imagefolder at 28 px, grey;")
+
+
 def test_validation_runs_once_after_every_layer():
     # the dict breaks a cross-key rule (weight_min > weight) that an override then fixes
     cfg = resolve(config={"penalty": {"weight": 1.0, "weight_min": 2.0}}, overrides=["penalty.weight=5"]).config

@@ -47,13 +47,17 @@ EMA_BATCHNORMS = Registry.of("EMA batch norm", {
     "copy": "the live generator's running statistics are copied (what runs did before 2026-12-03)"})
 
 
+#: the sides data.size takes: the sides the conv models are built for
+IMAGE_SIDES = (8, 16, 28, 32, 64, 128)
+
+
 @dataclass
 class DataConfig:
     """Where the training data comes from."""
 
     name: str = "digits"  #: toy | digits | mnist | stackedmnist | imagefolder | lfw (see ``ganforge.data.DATASETS``)
     dir: Optional[str] = None  #: folder with the files, for file-based datasets
-    size: Optional[int] = None  #: image side in pixels after resizing; None keeps the native size
+    size: Optional[int] = None  #: image side in pixels after resizing; None keeps the native size (an image folder: the next of 8, 16, 28, 32, 64 px that holds its images, at most 64)
     toy: str = "ring8"  #: for name=toy: ring8 | grid25 | swissroll
     n_samples: int = 20000  #: toy: how many points to draw; stackedmnist: how many images to stack
     limit: Optional[int] = None  #: use only the first N examples (after the holdout is removed)
@@ -409,8 +413,8 @@ class Config:
             raise ConfigError(f"data.holdout must be >= 0, got {d.holdout}")
         if d.limit is not None:
             _pos("data.limit", d.limit)
-        if d.size is not None and d.size not in (8, 16, 28, 32, 64, 128):
-            raise ConfigError(f"data.size must be one of 8, 16, 28, 32, 64, 128, got {d.size}")
+        if d.size is not None and d.size not in IMAGE_SIDES:
+            raise ConfigError(f"data.size must be one of {', '.join(map(str, IMAGE_SIDES))}, got {d.size}")
         if d.spread is not None and not d.spread > 0:
             raise ConfigError(f"data.spread must be > 0, got {d.spread}")
         if d.centres and len({len(c) for c in d.centres}) != 1:

@@ -35,7 +35,7 @@ from .registry import check_choice, suggest
 DATA_RECIPES: dict[str, str] = {"toy": "r3gan-toy", "points": "r3gan-toy", "mnist": "r3gan-mlp-b256-g1",
                                 "stackedmnist": "r3gan-mlp-stacked-lazy-reuse"}
 #: image folders take a recipe by the side their images are resized to (data.size, or the
-#: loader's default) and their channels (data.channels, or what the files hold): (largest
+#: loader's default: data.images.folder_side) and their channels (data.channels, or what the files hold): (largest
 #: side, channels, recipe), smallest first, each measured on the quality suite's folder tasks
 #: (docs/results/quality-steps5000.md): up to 32 px grey on folder32 (MNIST; r3gan-mlp-b256-g1,
 #: MNIST's own recipe, FID 5.05 against r3gan-mlp-b256's 7.65 there, lower on every seed), colour on
@@ -153,9 +153,9 @@ def recipe_for(data: DataConfig) -> tuple[Optional[str], str]:
     32 px, grey``)."""
     if data.name != "imagefolder":
         return DATA_RECIPES.get(data.name), f"data.name={data.name}"
-    from .data.images import FOLDER_SIZE, folder_channels
+    from .data.images import folder_channels, folder_side
 
-    side = data.size or FOLDER_SIZE
+    side = folder_side(data)
     channels = data.channels or folder_channels(data.dir)
     # no image read (no folder yet, say): taken as colour, the commoner and the more
     # cautious recipe; loading such a folder fails in its own words anyway
@@ -167,10 +167,10 @@ def recipe_for(data: DataConfig) -> tuple[Optional[str], str]:
 def _beyond_folder_recipes(data: DataConfig) -> str:
     """For an image folder larger than every measured folder recipe: what that means, in the
     words a note ends with (else nothing)."""
-    from .data.images import FOLDER_SIZE
+    from .data.images import folder_side
 
     largest = max(most for most, _, _ in FOLDER_RECIPES)
-    if data.name != "imagefolder" or (data.size or FOLDER_SIZE) <= largest:
+    if data.name != "imagefolder" or folder_side(data) <= largest:
         return ""
     return (f": a WGAN-GP MLP; folder recipes are measured up to {largest} px, and `ganforge presets` "
             "lists the convolutional ones")

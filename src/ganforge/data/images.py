@@ -9,6 +9,7 @@ from typing import Optional
 import numpy as np
 import torch
 
+from ..config import IMAGE_SIDES
 from ..errors import ConfigError, DataError
 from .base import DATASETS, Dataset, resize
 
@@ -63,31 +64,53 @@ def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max
     return (arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), c
 
 
-#: the side a folder's images are resized to when data.size is unset
+#: the largest side a folder's images are resized to when data.size is unset
 FOLDER_SIZE = 64
 
 
-def folder_channels(folder: Optional[str]) -> Optional[int]:
-    """The channels (1 or 3) the loader will give a folder's images when data.channels is
-    unset, read from one image's header (no decoding); None when no image can be read.
-    Any one image tells: the loader refuses a folder whose images differ."""
+def _first_header(folder: Optional[str]) -> Optional[tuple[str, tuple[int, int]]]:
+    """(mode, (width, height)) of the first readable image in ``folder``, from its header
+    (no decoding); None when there is none. Any one image tells the mode (the loader refuses
+    a folder whose images differ in it) and, as a folder's images are commonly one size, the size."""
     from PIL import Image
 
     if not folder or not Path(folder).is_dir():
         return None
-    for p in Path(folder).rglob("*"):
+    for p in sorted(Path(folder).rglob("*")):  # sorted: the loader's first file
         if p.suffix.lower() in EXTS and p.is_file():
             old = Image.MAX_IMAGE_PIXELS
             Image.MAX_IMAGE_PIXELS = None  # a header only: no bomb warning (the loader has its own limit)
             try:
                 with Image.open(p) as im:
-                    mode = im.mode
+                    return im.mode, im.size
             except Exception:  # unreadable: the loader says so in its words; try the next
                 continue
             finally:
                 Image.MAX_IMAGE_PIXELS = old
-            return 1 if mode in GREY_MODES else 3
     return None
+
+
+def folder_channels(folder: Optional[str]) -> Optional[int]:
+    """The channels (1 or 3) the loader will give a folder's images when data.channels is
+    unset, read from one image's header (no decoding); None when no image can be read."""
+    head = _first_header(folder)
+    return None if head is None else (1 if head[0] in GREY_MODES else 3)
+
+
+def folder_side(data) -> int:
+    """The side a folder's images are resized to (a ``DataConfig``): data.size when set,
+    else the smallest of :data:`IMAGE_SIDES` that holds the first image's shorter side (its
+    centre crop's, with data.crop), at most :data:`FOLDER_SIZE`. So 28 px digits train at
+    28 px and 32 px images at 32, the sides their recipes were measured at, instead of being
+    blown up to 64 px for 4-5x the work and no more detail; larger images come down to 64 px.
+    :data:`FOLDER_SIZE` when no image can be read (loading then fails in its own words)."""
+    if data.size:
+        return data.size
+    head = _first_header(data.dir)
+    if head is None:
+        return FOLDER_SIZE
+    short = data.crop or min(head[1])
+    return min(next((s for s in IMAGE_SIDES if s >= short), FOLDER_SIZE), FOLDER_SIZE)
 
 
 @DATASETS.register("imagefolder", help="any folder of JPEG/PNG images (data.dir)")
@@ -102,7 +125,7 @@ def load_imagefolder(cfg) -> Dataset:
         raise DataError(f"{folder}: no images found (looked for {', '.join(sorted(EXTS))}, recursively)")
     if cfg.limit is not None and cfg.holdout == 0:
         files = files[:cfg.limit]
-    size = cfg.size or FOLDER_SIZE
+    size = folder_side(cfg)
     need = len(files) * (cfg.channels or 3) * size * size * 4
     stream = None
     if need > cfg.max_memory_mb * 2**20:
