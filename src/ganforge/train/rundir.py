@@ -49,6 +49,8 @@ def trainer_alive(status: dict[str, Any]) -> bool | None:
     pid, host = status.get("pid"), status.get("host")
     if not isinstance(pid, int) or host != socket.gethostname():
         return None
+    if os.name == "nt":  # there os.kill(pid, 0) sends a Ctrl-C event instead of asking
+        return None
     if status.get("boot") and _boot_id() and status["boot"] != _boot_id():
         return False  # the machine restarted since
     if pid == os.getpid():
