@@ -1,5 +1,6 @@
 """The benchmarks' own machinery: the reference step they replay and the FLOP counter
 their utilization figures rest on (timings themselves are never asserted in tests)."""
+import os
 import sys
 from pathlib import Path
 
@@ -756,7 +757,8 @@ def test_ema_batchnorm_scores_one_run_both_ways(tmp_path, capsys):
     # a seed still training (its run.json says so) is left out with a line, never scored as a final
     going = run.parent / "seed1"
     shutil.copytree(run, going)
-    RunDir(going).write_status(status="running", step=4)
+    # the copy's run.json names this process as its trainer; a live other one trains it now
+    RunDir(going).write_status(status="running", step=4, pid=os.getppid())
     out = tmp_path / "y.md"
     assert eb.main(["--runs", str(run.parent), "--repeats", "2", "--out", str(out)]) == 0
     assert f"{going}: skipped: running at step 4, not finished" in capsys.readouterr().err
