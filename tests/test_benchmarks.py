@@ -758,7 +758,9 @@ def test_ema_batchnorm_scores_one_run_both_ways(tmp_path, capsys):
     going = run.parent / "seed1"
     shutil.copytree(run, going)
     # the copy's run.json names this process as its trainer; a live other one trains it now
-    RunDir(going).write_status(status="running", step=4, pid=os.getppid())
+    from ganforge.train.rundir import _start_ticks
+
+    RunDir(going).write_status(status="running", step=4, pid=os.getppid(), started=_start_ticks(os.getppid()))
     out = tmp_path / "y.md"
     assert eb.main(["--runs", str(run.parent), "--repeats", "2", "--out", str(out)]) == 0
     assert f"{going}: skipped: running at step 4, not finished" in capsys.readouterr().err

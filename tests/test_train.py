@@ -137,7 +137,7 @@ def test_a_run_whose_process_is_gone_reads_lost_and_one_still_training_cannot_be
     import sys
 
     from ganforge.cli import main
-    from ganforge.train.rundir import RunDir, trainer_fields
+    from ganforge.train.rundir import RunDir, _start_ticks, trainer_fields
 
     res = ganforge.train(tiny_config(tmp_path, train={"iters": 10, "ckpt_every": 5}), log=lambda m: None)
     run = RunDir(res.run_dir)
@@ -154,14 +154,19 @@ def test_a_run_whose_process_is_gone_reads_lost_and_one_still_training_cannot_be
     assert run.live_status()["status"] == "lost" and run.read_status()["status"] == "running"
     assert main(["runs", str(res.run_dir)]) == 0
     assert capsys.readouterr().out.splitlines()[1].split()[1] == "lost"
-    says(pid=os.getppid(), boot="another boot")  # the pid of a live process, from before a restart
+    parent = {"pid": os.getppid(), "started": _start_ticks(os.getppid())}  # a live process
+    says(**parent)
+    assert run.live_status()["status"] == "running"
+    says(**parent, boot="another boot")  # its pid, from before a restart
     assert run.live_status()["status"] == "lost"
-    says(pid=os.getppid(), host=socket.gethostname() + "-elsewhere")  # another machine: cannot tell
+    says(pid=parent["pid"], started=parent["started"] - 1)  # its pid, taken since by a later process
+    assert run.live_status()["status"] == "lost"
+    says(**parent, host=socket.gethostname() + "-elsewhere")  # another machine: cannot tell
     assert run.live_status()["status"] == "running"
 
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        says(pid=sleeper.pid)  # alive on this machine, this boot
+        says(pid=sleeper.pid, started=_start_ticks(sleeper.pid))  # alive on this machine, this boot
         assert run.live_status()["status"] == "running"
         before = (res.run_dir / "metrics.jsonl").read_bytes()
         with pytest.raises(ganforge.RunError, match=f"is being trained now by process {sleeper.pid} on this machine"):

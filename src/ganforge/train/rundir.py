@@ -25,10 +25,20 @@ def _boot_id() -> str:
         return ""
 
 
+def _start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot (Linux; None elsewhere or when
+    there is no such process): with the pid it names one process, not whoever takes the pid later."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2:].split()[19])  # field 22; the name may hold spaces
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def trainer_fields() -> dict[str, Any]:
     """What run.json records of the process that trains the run, so that a run whose process
     is gone (killed, the machine restarted) is told from one still training."""
-    return {"pid": os.getpid(), "host": socket.gethostname(), "boot": _boot_id()}
+    return {"pid": os.getpid(), "host": socket.gethostname(), "boot": _boot_id(), "started": _start_ticks(os.getpid())}
 
 
 def _pid_alive(pid: int) -> bool:
@@ -55,7 +65,14 @@ def trainer_alive(status: dict[str, Any]) -> bool | None:
         return False  # the machine restarted since
     if pid == os.getpid():
         return False  # this process is not training it now: it is here, asking
-    return _pid_alive(pid)
+    if not _pid_alive(pid):
+        return False
+    started = status.get("started")
+    if isinstance(started, int):
+        now = _start_ticks(pid)
+        if now is not None and now != started:
+            return False  # the pid was taken by a process started later
+    return True
 
 
 @dataclass
