@@ -281,9 +281,9 @@ def finished_runs(folder: Path) -> tuple[list[Path], list[str]]:
     checkpoint as if it were a final while a seed is still training. A run that failed or was
     pruned has ended, and its cell counts, so it stays in."""
     from ganforge.train.loop import RunStatus
-    from ganforge.train.rundir import RunDir
+    from ganforge.train.rundir import LOST, RunDir
 
-    going = {RunStatus.RUNNING, RunStatus.INTERRUPTED, RunStatus.CRASHED, "lost"}
+    going = {RunStatus.RUNNING, RunStatus.INTERRUPTED, RunStatus.CRASHED, LOST}
     done, skipped = [], []
     for run in sorted(folder.glob("seed[0-9]*")):
         status = RunDir(run).live_status()
@@ -296,28 +296,19 @@ def finished_runs(folder: Path) -> tuple[list[Path], list[str]]:
     return done, skipped
 
 
-def runs_to_score(folder: Path, prog: str) -> list[Path]:
-    """:func:`finished_runs` of ``folder`` for a re-scoring script named ``prog``: each
-    skipped seed's line on stderr, and, when no run finished, a line saying so and an empty
-    list (the script's exit 2)."""
-    runs, skipped = finished_runs(folder)
-    for line in skipped:
-        print(f"{prog}: {line}", file=sys.stderr)
-    if not runs:
-        print(f"{prog}: {folder} holds no finished run folder", file=sys.stderr)
-    return runs
-
-
 def score_finished(folders: list[Path], prog: str, score_one: Callable[[Path, int], dict],
                    keep: Callable[[Path, Path, dict], None]) -> bool:
     """A re-scoring script's loop: ``keep(folder, run, score_one(run, seed))`` for each
-    finished seedN run of each folder (:func:`runs_to_score`), as each is scored (a script
-    prints its line there: scoring a run takes minutes). False, after one line on stderr,
-    when a folder holds no finished run or a run cannot be read or scored (``ValueError``,
-    ``OSError``): the script's exit 2."""
+    finished seedN run of each folder (:func:`finished_runs`; each seed left out says so on
+    stderr), as each is scored (a script prints its line there: scoring a run takes minutes).
+    False, after one line on stderr, when a folder holds no finished run or a run cannot be
+    read or scored (``ValueError``, ``OSError``): the script's exit 2."""
     for folder in folders:
-        runs = runs_to_score(folder, prog)
+        runs, skipped = finished_runs(folder)
+        for line in skipped:
+            print(f"{prog}: {line}", file=sys.stderr)
         if not runs:
+            print(f"{prog}: {folder} holds no finished run folder", file=sys.stderr)
             return False
         for run in runs:
             seed = int(re.sub(r"\D", "", run.name))  # seedN, as the suite names them

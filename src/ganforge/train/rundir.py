@@ -16,6 +16,11 @@ from ..errors import RunError
 from .checkpoint import atomic_write_bytes
 
 
+#: how a run reads whose run.json says running while its process is gone (RunDir.live_status):
+#: derived when read, never written
+LOST = "lost"
+
+
 def _boot_id() -> str:
     """This boot of the machine (Linux; empty elsewhere): a pid from before a restart names
     no process of ours, even if a new process has the same number now."""
@@ -178,7 +183,7 @@ class RunDir:
         interrupted run, from its newest checkpoint."""
         st = self.read_status()
         if st.get("status") == "running" and trainer_alive(st) is False:
-            st["status"] = "lost"
+            st["status"] = LOST
         return st
 
     def require_not_training(self) -> None:
