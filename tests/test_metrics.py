@@ -238,3 +238,38 @@ def test_eval_repeats_must_be_positive():
 
     with pytest.raises(ConfigError, match="eval.repeats must be > 0"):
         resolve(overrides=["eval.repeats=0"])
+
+
+def test_count_warning_names_the_smaller_side_below_16_images_a_feature():
+    """FID's bias falls with the count (docs/results/fid_floor.md): under 16 images a feature
+    on either side the record says so; a toy record, which has no features, never does."""
+    from ganforge.metrics.evaluate import MIN_PER_FEATURE, count_warning
+
+    rec = {"n_fake": 10000, "n_real": 300, "features": 128, "extractor": "mnist-lenet"}
+    assert count_warning(rec).startswith("FID rests on 300 reference images for 128 features (mnist-lenet), 2.3 a feature: ")
+    assert count_warning(rec | {"n_real": 2048}) is None  # 16 a feature exactly: enough
+    assert count_warning(rec | {"n_real": 2047}) is not None
+    assert count_warning(rec | {"n_real": 5000, "n_fake": 640}).startswith("FID rests on 640 samples for 128 features (mnist-lenet), 5.0 a feature")
+    assert count_warning({"n_fake": 10, "n_real": 10, "w1": 0.1}) is None
+    assert MIN_PER_FEATURE == 16
+
+
+def test_ganforge_eval_warns_on_stderr_for_too_few_samples_and_keeps_it_in_eval_json(tmp_path, capsys):
+    """The warning is one stderr line (the table on stdout stays as it was) and eval.json keeps
+    it; at enough samples for the digits extractor's 64 features there is none."""
+    import json
+
+    import ganforge
+    from ganforge.cli import main
+
+    run = tmp_path / "run"
+    ganforge.train({"train": {"iters": 2, "batch_size": 16, "device": "cpu", "threads": 1, "tensorboard": False,
+                              "sample_every": 2, "ckpt_every": 2}, "out": str(run)}, log=lambda m: None)
+    assert main(["eval", str(run), "--n", "500"]) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith("warning: FID rests on 500 samples for 64 features (digits), 7.8 a feature: ")
+    assert "warning" not in out and "features          64" in out
+    assert json.loads((run / "eval.json").read_text())["warnings"] == [err.strip()[len("warning: "):]]
+    assert main(["eval", str(run), "--n", "1100"]) == 0
+    assert capsys.readouterr().err == ""
+    assert "warnings" not in json.loads((run / "eval.json").read_text())

@@ -289,11 +289,13 @@ def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: s
 
     ``repeats`` > 1 draws the ``n`` samples that many times (latent seeds ``seed``,
     ``seed + 1``, ...) and reports each measure's median, with its min, max and standard
-    deviation over the draws under ``spread`` (:func:`ganforge.metrics.evaluate.over_draws`)."""
+    deviation over the draws under ``spread`` (:func:`ganforge.metrics.evaluate.over_draws`).
+    A reference set or sample count too small for the extractor's features to score
+    reliably adds a line under ``warnings`` (:func:`ganforge.metrics.evaluate.count_warning`)."""
     import json
     import time
 
-    from .metrics.evaluate import evaluate_samples, over_draws, reference_set
+    from .metrics.evaluate import count_warning, evaluate_samples, over_draws, reference_set
 
     if n < 10:
         raise ConfigError(f"--n must be at least 10, got {n}")
@@ -311,6 +313,9 @@ def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: s
     m = draws[0] if repeats == 1 else over_draws(draws)
     m.update(step=run.step, reference=which, seed=seed,
              weights="ema" if run.model.ema is not None else "generator", seconds=round(time.perf_counter() - t0, 2))
+    warning = count_warning(m)
+    if warning:
+        m["warnings"] = [warning]
     if write:
         from .train.checkpoint import atomic_write_bytes
 

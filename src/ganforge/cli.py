@@ -335,6 +335,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     m = api.evaluate(args.run_dir, n=args.n, seed=args.seed, device=args.device, extractor=args.extractor,
                      reference=args.reference, weights=args.weights, repeats=args.repeats)
     spread = m.pop("spread", {})
+    for line in m.pop("warnings", []):
+        _log(f"warning: {line}")
     width = max(len(k) for k in m)
     for k, v in m.items():
         if k in ("kid", "kid_std") and isinstance(v, float):

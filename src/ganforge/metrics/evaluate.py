@@ -178,6 +178,7 @@ def evaluate_samples(fake: torch.Tensor, real: torch.Tensor, extractor: Optional
         fr, lr = reference_features(ext, real, use_cache)
         ff, lf = ext.run(fake)
         out["extractor"] = ext.name
+        out["features"] = int(fr.shape[1])
         inputs = MetricInputs(ff, fr, lf, ext.num_classes, kid_subsets, kid_subset_size, prdc_k)
         for name in (metrics or METRICS.in_order()):
             values = resolve_metric(name)(inputs)
@@ -227,6 +228,27 @@ def pick_extractor(x: torch.Tensor, data_name: Optional[str] = None) -> Optional
 
 #: the measures that say how good a run is, in the order they are shown: FID (images),
 #: modes covered and the high-quality share (data with known modes), W1 (points)
+#: images per feature (on the smaller side) under which `ganforge eval` warns: between two
+#: disjoint sets of real MNIST images mnist-lenet's FID reads about 4 at 16 a feature and 21
+#: at 2.3 (docs/results/fid_floor.md, benchmarks/fid_floor.py); the estimator's bias falls
+#: with the count, so scores at different counts do not compare
+MIN_PER_FEATURE = 16
+
+
+def count_warning(record: dict[str, Any]) -> Optional[str]:
+    """One line when an image evaluation's smaller set has fewer than MIN_PER_FEATURE
+    images per feature of its extractor, else None."""
+    dim = record.get("features")
+    if not dim or "n_real" not in record or "n_fake" not in record:
+        return None  # toy points, or a record without its counts
+    side, n = min((record["n_real"], "reference images"), (record["n_fake"], "samples"))
+    if side >= MIN_PER_FEATURE * dim:
+        return None
+    return (f"FID rests on {side} {n} for {dim} features ({record.get('extractor')}), {side / dim:.1f} a feature: "
+            f"below {MIN_PER_FEATURE} a feature FID reads high even between two sets of real images "
+            f"(docs/results/fid_floor.md): compare runs only at equal counts")
+
+
 HEADLINE = ("fid", "modes_covered", "high_quality", "mode_kl", "w1")
 
 
