@@ -158,7 +158,10 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     d = p.add_argument_group("data")
     d.add_argument("--data", help=_choices("data.name", "digits"))
     d.add_argument("--data-dir", help="folder with the dataset files (mnist, imagefolder)")
-    d.add_argument("--size", type=int, help="resize images to 8/16/28/32/64 px")
+    from .config import IMAGE_SIDES  # dataclasses only: no torch at parse time
+
+    d.add_argument("--size", type=int, help=f"resize images to {'/'.join(map(str, IMAGE_SIDES))} px (an image "
+                   "folder without it: the next of these that holds its images, at most 64)")
     d.add_argument("--toy", help="for --data toy: " + _choices("data.toy"))
     d.add_argument("--holdout", type=int, help="keep N examples out of training")
     m = p.add_argument_group("model")
