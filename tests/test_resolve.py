@@ -228,13 +228,13 @@ def test_folder_channels_reads_one_header_as_the_loader_counts_channels(tmp_path
 
 
 def test_a_folder_without_data_size_trains_at_the_side_that_holds_its_images(tmp_path, capsys):
-    """data.size unset: the next side the models take that holds the first image's shorter
-    side (its crop's), at most 64 px: 28 px digits train at 28 px with MNIST's recipe, not
+    """data.size unset: the next side the models take that holds the images' shorter side
+    (their crop's), at most 64 px: 28 px digits train at 28 px with MNIST's recipe, not
     blown up to 64 px with another; the loader and the resolver agree."""
     from PIL import Image
 
     from ganforge.config import IMAGE_SIDES
-    from ganforge.data.images import FOLDER_SIZE, folder_side
+    from ganforge.data.images import FOLDER_SIZE, SIDE_PROBES, folder_side
 
     assert FOLDER_SIZE == 64 and IMAGE_SIDES == (8, 16, 28, 32, 64, 128)
     for (w, h), crop, want in (((28, 28), None, 28), ((32, 32), None, 32), ((20, 20), None, 28), ((8, 8), None, 8),
@@ -250,6 +250,18 @@ def test_a_folder_without_data_size_trains_at_the_side_that_holds_its_images(tmp
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "a.png").write_bytes(b"not a png")
     assert folder_side(DataConfig(name="imagefolder", dir=str(tmp_path / "junk"))) == 64
+    # mixed sizes: the median shorter side of up to SIDE_PROBES files spread over the sorted
+    # listing decides, so a stray first thumbnail does not shrink a folder of 300 px photos
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    Image.new("L", (20, 20)).save(mixed / "a000.png")
+    for i in range(1, 60):
+        Image.new("L", (300, 200) if i % 3 else (30, 30)).save(mixed / f"a{i:03d}.png")
+    assert SIDE_PROBES == 25 and folder_side(DataConfig(name="imagefolder", dir=str(mixed))) == 64
+    for i in range(1, 60, 3):  # now two thirds hold 30 px images: their side decides
+        Image.new("L", (30, 30)).save(mixed / f"a{i:03d}.png")
+        Image.new("L", (30, 30)).save(mixed / f"a{i + 1:03d}.png")
+    assert folder_side(DataConfig(name="imagefolder", dir=str(mixed))) == 32
     assert load_dataset(DataConfig(name="imagefolder", dir=str(d28))).x.shape == (1, 1, 28, 28)
     res = resolve(overrides=["data.name=imagefolder", f"data.dir={d28}"])
     assert res.recipe == "r3gan-mlp-b256-g1" and res.config.data.size is None  # read, not written in

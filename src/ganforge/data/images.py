@@ -2,6 +2,7 @@
 200-face Labeled Faces subset that scikit-image ships (``lfw``)."""
 from __future__ import annotations
 
+import statistics
 import sys
 from pathlib import Path
 from typing import Optional
@@ -68,48 +69,58 @@ def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max
 FOLDER_SIZE = 64
 
 
-def _first_header(folder: Optional[str]) -> Optional[tuple[str, tuple[int, int]]]:
-    """(mode, (width, height)) of the first readable image in ``folder``, from its header
-    (no decoding); None when there is none. Any one image tells the mode (the loader refuses
-    a folder whose images differ in it) and, as a folder's images are commonly one size, the size."""
+#: how many images' headers tell a folder's side when data.size is unset
+SIDE_PROBES = 25
+
+
+def _headers(folder: Optional[str], k: int) -> list[tuple[str, tuple[int, int]]]:
+    """(mode, (width, height)) of up to ``k`` readable images of ``folder`` from their headers
+    (no decoding), spread evenly over its sorted listing, the first file first; [] when none
+    can be read. Unreadable files are passed over: the loader says so in its own words."""
     from PIL import Image
 
     if not folder or not Path(folder).is_dir():
-        return None
-    for p in sorted(Path(folder).rglob("*")):  # sorted: the loader's first file
-        if p.suffix.lower() in EXTS and p.is_file():
-            old = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None  # a header only: no bomb warning (the loader has its own limit)
+        return []
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in EXTS and p.is_file())
+    picks = sorted({i * len(files) // k for i in range(k)}) if len(files) > k else range(len(files))
+    out = []
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # headers only: no bomb warning (the loader has its own limit)
+    try:
+        for i in picks:
             try:
-                with Image.open(p) as im:
-                    return im.mode, im.size
-            except Exception:  # unreadable: the loader says so in its words; try the next
+                with Image.open(files[i]) as im:
+                    out.append((im.mode, im.size))
+            except Exception:
                 continue
-            finally:
-                Image.MAX_IMAGE_PIXELS = old
-    return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+    return out
 
 
 def folder_channels(folder: Optional[str]) -> Optional[int]:
     """The channels (1 or 3) the loader will give a folder's images when data.channels is
-    unset, read from one image's header (no decoding); None when no image can be read."""
-    head = _first_header(folder)
-    return None if head is None else (1 if head[0] in GREY_MODES else 3)
+    unset, read from the first readable image's header (the loader refuses a folder whose
+    images differ in it); None when no image can be read."""
+    head = _headers(folder, 1)
+    return None if not head else (1 if head[0][0] in GREY_MODES else 3)
 
 
 def folder_side(data) -> int:
     """The side a folder's images are resized to (a ``DataConfig``): data.size when set,
-    else the smallest of :data:`IMAGE_SIDES` that holds the first image's shorter side (its
-    centre crop's, with data.crop), at most :data:`FOLDER_SIZE`. So 28 px digits train at
-    28 px and 32 px images at 32, the sides their recipes were measured at, instead of being
-    blown up to 64 px for 4-5x the work and no more detail; larger images come down to 64 px.
-    :data:`FOLDER_SIZE` when no image can be read (loading then fails in its own words)."""
+    else the smallest of :data:`IMAGE_SIDES` that holds the images' shorter side (the median
+    over up to :data:`SIDE_PROBES` of them spread over the sorted listing, so a stray
+    thumbnail or poster does not decide; data.crop when set), at most :data:`FOLDER_SIZE`.
+    So 28 px digits train at 28 px and 32 px images at 32, the sides their recipes were
+    measured at, instead of being blown up to 64 px for 4-5x the work and no more detail;
+    larger images come down to 64 px. :data:`FOLDER_SIZE` when no image can be read
+    (loading then fails in its own words)."""
     if data.size:
         return data.size
-    head = _first_header(data.dir)
-    if head is None:
+    heads = _headers(data.dir, SIDE_PROBES)
+    if not heads:
         return FOLDER_SIZE
-    short = data.crop or min(head[1])
+    short = data.crop or int(statistics.median_low(min(size) for _, size in heads))
     return min(next((s for s in IMAGE_SIDES if s >= short), FOLDER_SIZE), FOLDER_SIZE)
 
 
