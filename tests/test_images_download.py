@@ -71,6 +71,56 @@ def test_folder_errors(tmp_path):
         load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), crop=140))
 
 
+def write_classes(folder, n_each, side=12):
+    """Three classes in subfolders, each image one flat grey level that names its class
+    (0, 127, 254 -> -1, ~0, ~1 in [-1, 1]); the last class one folder deeper inside its own."""
+    for k, name in enumerate(["ant", "bee", "cat"]):
+        sub = folder / name / ("deep" if name == "cat" else "")
+        sub.mkdir(parents=True, exist_ok=True)
+        for i in range(n_each):
+            Image.fromarray(np.full((side, side), 127 * k, np.uint8)).save(sub / f"{i:03d}.png")
+
+
+def test_a_folder_with_one_subfolder_per_class_is_labelled(tmp_path):
+    """torchvision's ImageFolder convention: class = first subfolder (sorted names), any depth
+    below it; a loose image in the root, or a single class, leaves the folder unlabelled."""
+    write_classes(tmp_path, 4)
+    ds = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=8))
+    assert ds.num_classes == 3 and ds.info["classes"] == ["ant", "bee", "cat"] and ds.info["labels"] == "subfolders"
+    grey = ds.x.mean(dim=(1, 2, 3))
+    assert torch.equal(ds.y, torch.tensor([0] * 4 + [1] * 4 + [2] * 4))
+    assert torch.equal(torch.bucketize(grey, torch.tensor([-0.5, 0.5])), ds.y)  # each image's level is its label
+    held = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=8, holdout=5))
+    assert torch.equal(torch.bucketize(held.holdout_x.mean(dim=(1, 2, 3)), torch.tensor([-0.5, 0.5])), held.holdout_y)
+    Image.fromarray(np.zeros((12, 12), np.uint8)).save(tmp_path / "loose.png")
+    ds = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=8))
+    assert ds.y is None and ds.num_classes == 0 and "classes" not in ds.info
+    one = tmp_path / "ant"  # one class alone is no labelling
+    assert load_dataset(DataConfig(name="imagefolder", dir=str(one), size=8)).y is None
+
+
+def test_a_streamed_labelled_folder_gives_each_image_its_label_and_trains_conditionally(tmp_path):
+    import ganforge
+
+    write_classes(tmp_path, 8)
+    # 24 images at 64 px, budgeted as 3 x 64 x 64 float32 = 48 KiB each: 1.1 MiB > 1 MiB -> streamed
+    ds = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=64, max_memory_mb=1, workers=0))
+    assert ds.stream is not None and len(ds.stream) == 24 and ds.num_classes == 3 and len(ds) == 21
+    assert torch.equal(torch.bucketize(ds.x.mean(dim=(1, 2, 3)), torch.tensor([-0.5, 0.5])), ds.y)  # the kept sample
+    x, y = ds.stream.batch(16)
+    assert torch.equal(torch.bucketize(x.mean(dim=(1, 2, 3)), torch.tensor([-0.5, 0.5])), y)
+    assert torch.equal(ds.stream.shard(1, 2).batch(6)[1] >= 0, torch.ones(6, dtype=torch.bool))
+    base = {"data": {"name": "imagefolder", "dir": str(tmp_path), "size": 64, "max_memory_mb": 1, "workers": 0},
+            "model": {"conditional": True, "g_hidden": [16], "d_hidden": [16]},
+            "train": {"iters": 2, "batch_size": 6, "tensorboard": False, "device": "cpu", "threads": 1,
+                      "sample_every": 2, "ckpt_every": 2}}
+    res = ganforge.train(base | {"out": str(tmp_path.parent / "run")}, log=lambda m: None)
+    assert res.status == "finished"
+    (tmp_path / "loose.png").write_bytes((tmp_path / "ant" / "000.png").read_bytes())
+    with pytest.raises(ConfigError, match="one subfolder per class"):
+        ganforge.train(base | {"out": str(tmp_path.parent / "run2")}, log=lambda m: None)
+
+
 def test_lfw_faces():
     ds = load_dataset(DataConfig(name="lfw", size=32))
     assert ds.x.shape == (200, 1, 32, 32) and ds.x.min() >= -1 and ds.x.max() <= 1
@@ -163,8 +213,8 @@ def test_large_folder_is_streamed_with_workers(tmp_path):
     ds = load_dataset(cfg)
     assert ds.stream is not None and len(ds.stream) == 40
     assert ds.x.shape == (21, 1, 64, 64)
-    b = ds.stream.batch(8)
-    assert b.shape == (8, 1, 64, 64) and b.min() >= -1 and b.max() <= 1
+    b, y = ds.stream.batch(8)
+    assert b.shape == (8, 1, 64, 64) and b.min() >= -1 and b.max() <= 1 and y is None  # unlabelled
     res = ganforge.train({"data": {"name": "imagefolder", "dir": str(tmp_path), "size": 16, "max_memory_mb": 1,
                                    "workers": 1},
                           "model": {"name": "dcgan", "width": 8},

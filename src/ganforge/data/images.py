@@ -124,7 +124,23 @@ def folder_side(data) -> int:
     return min(next((s for s in IMAGE_SIDES if s >= short), FOLDER_SIZE), FOLDER_SIZE)
 
 
-@DATASETS.register("imagefolder", help="any folder of JPEG/PNG images (data.dir)")
+def folder_classes(folder: Path, files: list[Path]) -> tuple[Optional[list[int]], list[str]]:
+    """Labels from one subfolder per class, as torchvision's ImageFolder reads them: every
+    image under ``folder/NAME/...`` is of class NAME (classes numbered in sorted order). None
+    and [] when any image lies directly in ``folder`` or there are fewer than two classes:
+    such a folder is unlabelled."""
+    parts = [p.relative_to(folder).parts for p in files]
+    if any(len(q) < 2 for q in parts):
+        return None, []
+    names = sorted({q[0] for q in parts})
+    if len(names) < 2:
+        return None, []
+    index = {n: i for i, n in enumerate(names)}
+    return [index[q[0]] for q in parts], names
+
+
+@DATASETS.register("imagefolder", help="any folder of JPEG/PNG images (data.dir); one subfolder per class "
+                   "labels them (for model.conditional)")
 def load_imagefolder(cfg) -> Dataset:
     if not cfg.dir:
         raise ConfigError("data.name=imagefolder needs data.dir (--data-dir FOLDER of images)")
@@ -134,6 +150,7 @@ def load_imagefolder(cfg) -> Dataset:
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS and p.is_file())
     if not files:
         raise DataError(f"{folder}: no images found (looked for {', '.join(sorted(EXTS))}, recursively)")
+    labels, names = folder_classes(folder, files)
     if cfg.limit is not None and cfg.holdout == 0:
         files = files[:cfg.limit]
     size = folder_side(cfg)
@@ -142,11 +159,14 @@ def load_imagefolder(cfg) -> Dataset:
     if need > cfg.max_memory_mb * 2**20:
         # too big to hold: stream batches from disk with worker processes; keep a sample
         # of the images in memory for what needs data at hand (reference set, diversity)
-        stream = ImageStream(files, cfg.crop, size, cfg.channels, cfg.workers, cfg.seed, cfg.max_pixels)
+        stream = ImageStream(files, cfg.crop, size, cfg.channels, cfg.workers, cfg.seed, cfg.max_pixels,
+                             labels=labels[:len(files)] if labels else None)
         keep = max(1, min(len(files), (cfg.max_memory_mb * 2**20) // ((cfg.channels or 3) * size * size * 4)))
-        files = [files[i] for i in torch.randperm(len(files), generator=torch.Generator().manual_seed(cfg.seed))[:keep]]
-    arrays, first_c, first_file = [], cfg.channels, None
-    for p in files:
+        picks = torch.randperm(len(files), generator=torch.Generator().manual_seed(cfg.seed))[:keep].tolist()
+        files = [files[i] for i in picks]
+        labels = [labels[i] for i in picks] if labels else None
+    arrays, ys, first_c, first_file = [], [], cfg.channels, None
+    for i, p in enumerate(files):
         try:
             arr, c = _load_one(p, cfg.crop, size, cfg.channels, cfg.max_pixels)
         except DataError as e:
@@ -159,34 +179,42 @@ def load_imagefolder(cfg) -> Dataset:
         elif c != first_c:  # only when data.channels is unset
             raise DataError(f"{p}: {c} channel(s) but {first_file} has {first_c}; set data.channels to 1 or 3")
         arrays.append(arr)
+        if labels:
+            ys.append(labels[i])
     if not arrays:
         raise DataError(f"{folder}: every image was unreadable")
     x = torch.from_numpy(np.stack(arrays)).float() / 127.5 - 1.0
     if stream is not None:
         stream.channels = stream.channels or first_c
-    return Dataset(name="imagefolder", x=x, info={"files": len(arrays)}, stream=stream)
+    info: dict = {"files": len(arrays)}
+    if labels:  # the health monitor reads the digit classifier's classes only for digit labels
+        info.update(classes=names, labels="subfolders")
+    return Dataset(name="imagefolder", x=x, y=torch.tensor(ys, dtype=torch.long) if labels else None,
+                   num_classes=len(names), info=info, stream=stream)
 
 
 class _Files(torch.utils.data.Dataset):
-    def __init__(self, files, crop, size, channels, max_pixels):
+    def __init__(self, files, crop, size, channels, max_pixels, labels=None):
         self.files, self.crop, self.size, self.channels = files, crop, size, channels
-        self.max_pixels = max_pixels
+        self.max_pixels, self.labels = max_pixels, labels
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i):
         arr, _ = _load_one(self.files[i], self.crop, self.size, self.channels, self.max_pixels)
-        return torch.from_numpy(arr)
+        # a copy: PIL's array is read-only, which torch warns about in every worker
+        return torch.tensor(arr), (self.labels[i] if self.labels else -1)
 
 
 class ImageStream:
     """Endless random batches decoded by ``workers`` processes (a torch DataLoader).
     Streaming trades exact resume for memory: the batch order after a resume differs."""
 
-    def __init__(self, files, crop, size, channels, workers, seed, max_pixels: int = 40_000_000) -> None:
+    def __init__(self, files, crop, size, channels, workers, seed, max_pixels: int = 40_000_000,
+                 labels: Optional[list[int]] = None) -> None:
         self.files, self.crop, self.size, self.channels = files, crop, size, channels
-        self.max_pixels = max_pixels
+        self.max_pixels, self.labels = max_pixels, labels
         self.workers, self.seed = workers, seed
         self._it = None
         self._batch = 0
@@ -197,26 +225,29 @@ class ImageStream:
     def shard(self, rank: int, world: int) -> "ImageStream":
         """Rank ``rank``'s share of the files (every world-th), with its own order."""
         return ImageStream(self.files[rank::world], self.crop, self.size, self.channels, self.workers,
-                           self.seed + 7907 * (rank + 1), self.max_pixels)
+                           self.seed + 7907 * (rank + 1), self.max_pixels,
+                           self.labels[rank::world] if self.labels else None)
 
-    def batch(self, n: int, device: Optional[torch.device] = None) -> torch.Tensor:
-        """``n`` images in [-1, 1] on ``device`` (the CPU by default). To a GPU they travel
-        as bytes (a quarter of float32's size) from pinned memory, without waiting, and
-        become floats there; the workers decode the next batches meanwhile (prefetch)."""
+    def batch(self, n: int, device: Optional[torch.device] = None) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """``n`` images in [-1, 1] on ``device`` (the CPU by default) and their labels (None for
+        an unlabelled folder). To a GPU they travel as bytes (a quarter of float32's size) from
+        pinned memory, without waiting, and become floats there; the workers decode the next
+        batches meanwhile (prefetch)."""
         cuda = device is not None and device.type == "cuda"
         if self._it is None or n != self._batch:
             g = torch.Generator().manual_seed(self.seed)
             sampler = torch.utils.data.RandomSampler(range(len(self.files)), replacement=True,
                                                      num_samples=1 << 62, generator=g)
-            loader = torch.utils.data.DataLoader(_Files(self.files, self.crop, self.size, self.channels, self.max_pixels),
+            loader = torch.utils.data.DataLoader(_Files(self.files, self.crop, self.size, self.channels, self.max_pixels,
+                                                        self.labels),
                                                  batch_size=n, sampler=sampler, num_workers=self.workers,
                                                  persistent_workers=self.workers > 0, drop_last=True,
                                                  pin_memory=cuda, prefetch_factor=4 if self.workers > 0 else None)
             self._it, self._batch = iter(loader), n
-        x = next(self._it)
+        x, y = next(self._it)
         if device is not None:
-            x = x.to(device, non_blocking=cuda)
-        return x.float() / 127.5 - 1.0
+            x, y = x.to(device, non_blocking=cuda), y.to(device, non_blocking=cuda)
+        return x.float() / 127.5 - 1.0, (y if self.labels else None)
 
 
 @DATASETS.register("lfw", help="the 200 grey 25x25 faces of Labeled Faces in the Wild that scikit-image ships")

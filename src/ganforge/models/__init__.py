@@ -81,7 +81,8 @@ def build_models(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int = 0)
     """Build (G, D) for examples of ``shape``; class-conditional when ``cfg.conditional``."""
     check_model_config(cfg)
     if cfg.conditional and num_classes < 2:
-        raise ConfigError("model.conditional needs labelled data (digits, mnist)")
+        raise ConfigError("model.conditional needs labelled data (digits, mnist, or an image folder "
+                          "with one subfolder per class)")
     z_in = cfg.z_dim + (cfg.embed_dim if cfg.conditional else 0)
     g, d = MODELS.get(cfg.name)(cfg, shape, z_in)
     if cfg.g_spectral:

@@ -115,7 +115,10 @@ class HealthCallback(Callback):
             out += [Publish("eval", ev), ExcludeTime(time.perf_counter() - t0)]
         if ev and ev.get("step") != self.seen_eval:  # the Evaluator runs after us: its record shows next step
             self.seen_eval = ev["step"]
-            for w in self.monitor.check_coverage(ev, classes=t.num_classes):
+            # classes_hit counts the digit classifier's classes: stalls are judged against the
+            # data's labels only where those are digits (not a labelled folder's own classes)
+            digits = t.num_classes if t.data.info.get("labels") != "subfolders" else 0
+            for w in self.monitor.check_coverage(ev, classes=digits):
                 out.append(self.warn(t, w))
         return out
 

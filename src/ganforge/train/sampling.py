@@ -35,8 +35,9 @@ class BatchSource:
     def real(self, n: int) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         """``n`` real samples drawn with replacement (and their labels when conditional)."""
         if self.stream is not None:  # streamed from disk: its DataLoader has its own order
-            x = self.stream.batch(n, self.device)
-            return (x.contiguous(memory_format=self.memory_format) if self.memory_format else x), None
+            x, y = self.stream.batch(n, self.device)
+            x = x.contiguous(memory_format=self.memory_format) if self.memory_format else x
+            return x, (y if self.y is not None else None)  # labels only for a conditional run
         idx = torch.randint(0, self.x.shape[0], (n,), device=self.device, generator=self.gen)
         return self.x[idx], (self.y[idx] if self.y is not None else None)
 
