@@ -2,6 +2,7 @@
 against HTTP servers on 127.0.0.1."""
 import functools
 import http.server
+import re
 import threading
 
 import numpy as np
@@ -116,6 +117,11 @@ def test_a_streamed_labelled_folder_gives_each_image_its_label_and_trains_condit
                       "sample_every": 2, "ckpt_every": 2}}
     res = ganforge.train(base | {"out": str(tmp_path.parent / "run")}, log=lambda m: None)
     assert res.status == "finished"
+    # a class by its subfolder's name is that class's number
+    assert torch.equal(ganforge.sample(res.run_dir, n=4, class_="bee"), ganforge.sample(res.run_dir, n=4, class_=1))
+    with pytest.raises(ConfigError, match=re.escape("--class 'be' is not a class of this run (did you mean 'bee'?); "
+                                                    "give one of ant, bee, cat")):
+        ganforge.sample(res.run_dir, n=4, class_="be")
     (tmp_path / "loose.png").write_bytes((tmp_path / "ant" / "000.png").read_bytes())
     with pytest.raises(ConfigError, match="one subfolder per class"):
         ganforge.train(base | {"out": str(tmp_path.parent / "run2")}, log=lambda m: None)

@@ -238,12 +238,26 @@ def _require_samples_fit(n: int, data, flag: str) -> None:
     require_fits(2 * n * per, f"{flag} {n} samples", f"ask for fewer samples with {flag}")
 
 
+def _class_number(class_: Union[int, str], names: list[str]) -> int:
+    """A class given by number or (a labelled image folder's) subfolder name, as its number."""
+    if isinstance(class_, int) or str(class_).lstrip("-").isdigit():
+        return int(class_)
+    if class_ in names:
+        return names.index(class_)
+    from .registry import suggest
+
+    known = f"one of {', '.join(names)}" if names else "a class number (this run's classes have no names)"
+    raise ConfigError(f"--class {class_!r} is not a class of this run{suggest(class_, names)}; give {known}")
+
+
 def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] = None, seed: int = 0,
-           device: str = "cpu", truncation: Optional[float] = None, class_: Optional[int] = None) -> torch.Tensor:
+           device: str = "cpu", truncation: Optional[float] = None,
+           class_: Union[int, str, None] = None) -> torch.Tensor:
     """Draw ``n`` samples from a trained run (EMA weights when present); save a grid to ``out``.
     Images come in [-1, 1]; points (``data.name=points``) in the units of their file.
 
-    For a conditional run, ``class_`` picks the class; without it the grid has one row per class."""
+    For a conditional run, ``class_`` picks the class (its number, or for an image folder
+    labelled by subfolders the subfolder's name); without it the grid has one row per class."""
     if n <= 0:
         raise ConfigError(f"--n must be > 0, got {n}")
     m = load_model(run_dir, device)
@@ -254,6 +268,7 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
     if class_ is not None:
         if not m.model.conditional:
             raise ConfigError("--class needs a conditional run (model.conditional=true)")
+        class_ = _class_number(class_, m.data.info.get("classes") or [])
         if not 0 <= class_ < m.model.num_classes:
             raise ConfigError(f"--class must be in 0..{m.model.num_classes - 1}, got {class_}")
         y = torch.full((n,), class_, dtype=torch.long)

@@ -444,7 +444,8 @@ def build_parser() -> Parser:
     s.add_argument("--out", type=Path, default=Path("samples.png"))
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--truncation", type=float, help="clamp latents to [-t, t]")
-    s.add_argument("--class", dest="class_", type=int, help="conditional runs: samples of this class only")
+    s.add_argument("--class", dest="class_", help="conditional runs: samples of this class only (its number, "
+                   "or an image folder's class subfolder name)")
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=cmd_sample)
     e = sub.add_parser("eval", help="FID, KID, precision/recall, density/coverage, mode coverage of a run",
