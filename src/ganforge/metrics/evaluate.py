@@ -226,8 +226,6 @@ def pick_extractor(x: torch.Tensor, data_name: Optional[str] = None) -> Optional
     return None
 
 
-#: the measures that say how good a run is, in the order they are shown: FID (images),
-#: modes covered and the high-quality share (data with known modes), W1 (points)
 #: images per feature (on the smaller side) under which `ganforge eval` warns: between two
 #: disjoint sets of real MNIST images mnist-lenet's FID reads about 4 at 16 a feature and 21
 #: at 2.3 (docs/results/fid_floor.md, benchmarks/fid_floor.py); the estimator's bias falls
@@ -249,6 +247,8 @@ def count_warning(record: dict[str, Any]) -> Optional[str]:
             f"(docs/results/fid_floor.md): compare runs only at equal counts")
 
 
+#: the measures that say how good a run is, in the order they are shown: FID (images),
+#: modes covered and the high-quality share (data with known modes), W1 (points)
 HEADLINE = ("fid", "modes_covered", "high_quality", "mode_kl", "w1")
 
 
