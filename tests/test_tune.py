@@ -97,6 +97,40 @@ def test_bad_space_is_a_clear_error(tmp_path, capsys):
     assert main(["tune", "--space", "nope", "--trials", "1"]) == 2
 
 
+def test_an_objective_no_trial_would_measure_is_refused_before_any_trial(tmp_path, capsys):
+    """w1 comes from the evaluations: at eval.every above train.iters every trial would train
+    to its end unscored, so the study refuses to start (one line, exit 2)."""
+    p = write_space(tmp_path)
+    assert main(["tune", "--space", str(p), "--trials", "1", "--out", str(tmp_path / "x"), "--set", "eval.every=40"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.strip().endswith(
+        "the objective w1 is measured by evaluations, but eval.every=40 > train.iters=30: no trial would be scored; "
+        "set eval.every to at most train.iters (e.g. --set eval.every=7)")
+    assert not (tmp_path / "x").exists()
+    assert main(["tune", "--space", str(p), "--trials", "1", "--out", str(tmp_path / "x"), "--set", "eval.every=0"]) == 2
+    assert "but eval.every=0: no trial would be scored" in capsys.readouterr().err
+
+
+def test_a_trial_left_unscored_is_one_line_with_its_reason_and_no_trial_scored_exits_1(tmp_path):
+    """When a param moves train.iters the check is the trials' own: each unscored trial is the
+    study's one line with its reason (Optuna's traceback of it is dropped); a study with no
+    scored trial exits 1."""
+    moved = SPACE.replace("penalty.weight: {type: float, low: 1.0, high: 20.0, when: {loss.name: wasserstein}}",
+                          "train.iters: {type: int, low: 3, high: 4}").replace("eval: {every: 10, n: 200}",
+                                                                             "eval: {every: 10, n: 200}\n  ")
+    p = write_space(tmp_path, moved)
+    # a real process: Optuna's log handler holds the stderr of the process that made it
+    proc = subprocess.run([sys.executable, "-m", "ganforge", "tune", "--space", str(p), "--trials", "1",
+                           "--out", str(tmp_path / "s")], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+    out, err = proc.stdout, proc.stderr
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err and "failed with" not in err
+    line = [x for x in err.splitlines() if x.startswith("trial 0: fail w1=- ")]
+    assert len(line) == 1 and line[0].endswith("metric 'w1' was not measured (set eval.every in the space's base config)")
+    assert "study s: 1 fail" in out
+
+
 def test_shipped_spaces_load():
     for name in ("optimizers", "gp", "batch-lr"):
         s = load_space(name)
@@ -211,8 +245,8 @@ def test_report_renders_in_headless_chromium(tmp_path):
 
 
 def test_set_overrides_the_space_base(tmp_path):
-    s = load_space(write_space(tmp_path), ["train.iters=7", "data.toy=grid25"])
-    assert s.base["train"]["iters"] == 7 and s.base["data"]["toy"] == "grid25"
+    s = load_space(write_space(tmp_path), ["train.iters=17", "data.toy=grid25"])
+    assert s.base["train"]["iters"] == 17 and s.base["data"]["toy"] == "grid25"
     with pytest.raises(Exception, match="did you mean"):
         load_space(write_space(tmp_path), ["train.iter=7"])
 

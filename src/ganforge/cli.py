@@ -396,7 +396,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         print(f"best trial {b.number}: value {b.value:.4g} params {b.params}")
         print(f"run folder: {b.user_attrs.get('run_dir')}")
     print(f"study folder: {folder}  (ganforge report {folder} --out report/)")
-    return 0
+    return 0 if done else 1  # no trial scored: nothing was found, whatever the cause (each trial's line says it)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

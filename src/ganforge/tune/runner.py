@@ -9,6 +9,7 @@ interruption only runs the trials still missing.
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 import random
@@ -53,7 +54,19 @@ def _optuna():
     except ImportError:
         raise ConfigError("ganforge tune needs Optuna, which the ganforge install brings: pip install 'optuna>=3.4'") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    opt_log = logging.getLogger("optuna.study._optimize")
+    if not any(isinstance(f, _FailedTrialRecords) for f in opt_log.filters):
+        opt_log.addFilter(_FailedTrialRecords())
     return optuna
+
+
+class _FailedTrialRecords(logging.Filter):
+    """Drops Optuna's records of a failed trial (a traceback of ganforge's own exception,
+    then "failed with value None"): the study's line for that trial gives its reason."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return not (msg.startswith("Trial ") and " failed " in msg)
 
 
 def open_storage(url: str, attempts: int = 5, **kwargs: Any):
@@ -186,9 +199,13 @@ def run_trials(space_path: str | Path, trials: int, folder: Path, storage: Optio
         if res.status == "failed":
             trial.set_user_attr("reason", res.reason)
             raise TrialFailed(f"run diverged: {res.reason}")
-        value = objective_value(space, res)
-        if not math.isfinite(value):
-            raise TrialFailed(f"{space.metric} is {value}")
+        try:
+            value = objective_value(space, res)
+            if not math.isfinite(value):
+                raise TrialFailed(f"{space.metric} is {value}")
+        except TrialFailed as e:
+            trial.set_user_attr("reason", str(e))
+            raise
         return value
 
     def progress(study_, trial) -> None:

@@ -116,7 +116,29 @@ def load_space(path: str | Path, overrides: Optional[list[str]] = None) -> Space
         check_choice("pruner", space.pruner, ("median", "hyperband", "none"))
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
+    _require_evaluated(space, cfg, path)
     return space
+
+
+#: objectives that only the evaluations (eval.every, eval.every_seconds) measure
+EVALUATED = ("fid", "kid", "precision", "recall", "density", "coverage", "classes_hit", "class_entropy",
+             "class_kl_uniform", "classifier_score", "w1")
+
+
+def _require_evaluated(space: Space, cfg, path: Path) -> None:
+    """ConfigError when the objective needs evaluations that no trial would run: every trial
+    would train to its end and then fail unscored. Left to the trials when a param moves
+    train.iters or the evaluation schedule."""
+    moved = {k for p in space.params for k in (p.key, *p.also)}
+    if space.metric not in EVALUATED or moved & {"train.iters", "train.epochs", "eval.every", "eval.every_seconds"}:
+        return
+    e, iters = cfg.eval, cfg.train.iters
+    # with train.epochs the step count comes from the data's size, known only when training
+    if e.every_seconds or (e.every and (cfg.train.epochs is not None or e.every <= iters)):
+        return
+    why = "eval.every=0" if not e.every else f"eval.every={e.every} > train.iters={iters}"
+    raise ConfigError(f"{path}: the objective {space.metric} is measured by evaluations, but {why}: no trial "
+                      f"would be scored; set eval.every to at most train.iters (e.g. --set eval.every={max(1, iters // 4)})")
 
 
 def suggest_config(space: Space, trial) -> Config:
