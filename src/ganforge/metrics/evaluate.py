@@ -173,7 +173,8 @@ def evaluate_samples(fake: torch.Tensor, real: torch.Tensor, extractor: Optional
         if ext is None:  # the caller's extractor, already built, is used as it is
             name = pick_extractor(fake, data_name) if extractor == "auto" else extractor
             if name is None:
-                raise ConfigError("no feature extractor fits these images; pass one of: " + ", ".join(EXTRACTORS.names()))
+                raise ConfigError("no feature extractor fits these images; pass one of: " + ", ".join(EXTRACTORS.names())
+                                  + " (colour photos: --extractor inception, after pip install 'ganforge[inception]')")
             ext = build_extractor(name, device=device, weights=Path(weights) if weights else None)
         fr, lr = reference_features(ext, real, use_cache)
         ff, lf = ext.run(fake)

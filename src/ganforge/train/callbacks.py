@@ -390,7 +390,8 @@ class Evaluator(Callback):
             if name is None:
                 from ..errors import ConfigError
 
-                raise ConfigError("eval.every is set but no feature extractor fits this data; set eval.extractor")
+                raise ConfigError("eval.every is set but no feature extractor fits this data; set eval.extractor "
+                                  "(colour photos: eval.extractor=inception, after pip install 'ganforge[inception]')")
             self.ext = build_extractor(name, device=t.device)
 
     def on_step(self, t: Trainer, stats) -> Optional[list]:
