@@ -190,6 +190,7 @@ base:
   config:
     data: {name: toy, toy: ring8, n_samples: 512}
     train: {iters: 2, device: cpu, tensorboard: false}
+    eval: {every: 1}
 params:
   optim.g.lr: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}
 """

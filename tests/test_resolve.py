@@ -39,7 +39,7 @@ def test_cli_api_dict_and_tune_base_train_the_same_config(tmp_path, capsys):
     assert main(["train", *FLAGS, "--out", str(tmp_path / "cli"), "--quiet"]) == 0
     ganforge.train(dict(INTENT, out=str(tmp_path / "api")), log=lambda m: None)
     space = tmp_path / "space.yaml"
-    space.write_text(yaml.safe_dump({"base": {"config": INTENT},
+    space.write_text(yaml.safe_dump({"base": {"config": INTENT}, "objective": {"metric": "loss_d"},
                                      "params": {"optim.g.lr": {"type": "float", "low": 1e-4, "high": 1e-3}}}))
     tuned = Config.from_dict(load_space(space).base)
     cli, api = _stored(tmp_path / "cli"), _stored(tmp_path / "api")
