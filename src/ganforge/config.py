@@ -60,7 +60,7 @@ class DataConfig:
     size: Optional[int] = None  #: image side in pixels after resizing; None keeps the native size (an image folder: the next of 8, 16, 28, 32, 64 px that holds its images, at most 64)
     toy: str = "ring8"  #: for name=toy: ring8 | grid25 | swissroll
     n_samples: int = 20000  #: toy: how many points to draw; stackedmnist: how many images to stack
-    limit: Optional[int] = None  #: use only the first N examples (after the holdout is removed; a labelled image folder's in a seeded shuffled order, so every class is in them)
+    limit: Optional[int] = None  #: use only the first N examples (after the holdout is removed; of a labelled image folder without a holdout, a seeded random N, so every class is in them)
     holdout: int = 0  #: keep a fixed, seeded random N examples out of training (reference set for metrics)
     seed: int = 0  #: seed for generated data (toy) and for the holdout shuffle
     crop: Optional[int] = None  #: imagefolder: centre crop side before resizing (None: the shorter side)

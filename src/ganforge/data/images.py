@@ -151,12 +151,13 @@ def load_imagefolder(cfg) -> Dataset:
     if not files:
         raise DataError(f"{folder}: no images found (looked for {', '.join(sorted(EXTS))}, recursively)")
     labels, names = folder_classes(folder, files)
-    if labels:
-        # the sorted listing is grouped by class, so data.limit's "first N" would be the first
-        # classes alone: a labelled folder is taken in a seeded shuffled order (data.seed)
-        order = torch.randperm(len(files), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
-        files, labels = [files[i] for i in order], [labels[i] for i in order]
     if cfg.limit is not None and cfg.holdout == 0:
+        if labels:
+            # the sorted listing is grouped by class, so its first N would be the first classes
+            # alone: a seeded random N (data.seed), in listing order. Only here: the order of
+            # every other folder load stays the listing's, which a resumed run's holdout needs
+            picks = sorted(torch.randperm(len(files), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.limit].tolist())
+            files, labels = [files[i] for i in picks], [labels[i] for i in picks]
         files = files[:cfg.limit]
     size = folder_side(cfg)
     need = len(files) * (cfg.channels or 3) * size * size * 4
