@@ -127,8 +127,13 @@ def test_a_streamed_labelled_folder_gives_each_image_its_label_and_trains_condit
                                                     "give one of ant, bee, cat")):
         ganforge.sample(res.run_dir, n=4, class_="be")
     (tmp_path / "loose.png").write_bytes((tmp_path / "ant" / "000.png").read_bytes())
-    with pytest.raises(ConfigError, match="one subfolder per class"):
+    with pytest.raises(ConfigError, match=re.escape(f"model.conditional needs labelled data, and {tmp_path / 'loose.png'} "
+                                                    f"lies directly in {tmp_path} beside 3 subfolder(s): for classes, "
+                                                    "put every image in its class's subfolder")):
         ganforge.train(base | {"out": str(tmp_path.parent / "run2")}, log=lambda m: None)
+    with pytest.raises(ConfigError, match=re.escape("has one class subfolder (deep): classes need two or more")):
+        ganforge.train(base | {"data": base["data"] | {"dir": str(tmp_path / "cat")},
+                               "out": str(tmp_path.parent / "run3")}, log=lambda m: None)
 
 
 def test_lfw_faces():

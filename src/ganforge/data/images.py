@@ -124,19 +124,23 @@ def folder_side(data) -> int:
     return min(next((s for s in IMAGE_SIDES if s >= short), FOLDER_SIZE), FOLDER_SIZE)
 
 
-def folder_classes(folder: Path, files: list[Path]) -> tuple[Optional[list[int]], list[str]]:
+def folder_classes(folder: Path, files: list[Path]) -> tuple[Optional[list[int]], list[str], Optional[str]]:
     """Labels from one subfolder per class, as torchvision's ImageFolder reads them: every
-    image under ``folder/NAME/...`` is of class NAME (classes numbered in sorted order). None
-    and [] when any image lies directly in ``folder`` or there are fewer than two classes:
-    such a folder is unlabelled."""
+    image under ``folder/NAME/...`` is of class NAME (classes numbered in sorted order), and
+    the class names. (None, [], why) when any image lies directly in ``folder`` or there are
+    fewer than two classes: such a folder is unlabelled; ``why`` is set where subfolders
+    suggest the user meant classes."""
     parts = [p.relative_to(folder).parts for p in files]
-    if any(len(q) < 2 for q in parts):
-        return None, []
-    names = sorted({q[0] for q in parts})
+    names = sorted({q[0] for q in parts if len(q) >= 2})
+    loose = next((p for p, q in zip(files, parts) if len(q) < 2), None)
+    if loose is not None:
+        why = (f"{loose} lies directly in {folder} beside {len(names)} subfolder(s): for classes, put every "
+               "image in its class's subfolder") if names else None
+        return None, [], why
     if len(names) < 2:
-        return None, []
+        return None, [], f"{folder} has one class subfolder ({names[0]}): classes need two or more" if names else None
     index = {n: i for i, n in enumerate(names)}
-    return [index[q[0]] for q in parts], names
+    return [index[q[0]] for q in parts], names, None
 
 
 @DATASETS.register("imagefolder", help="any folder of JPEG/PNG images (data.dir); one subfolder per class "
@@ -150,7 +154,7 @@ def load_imagefolder(cfg) -> Dataset:
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS and p.is_file())
     if not files:
         raise DataError(f"{folder}: no images found (looked for {', '.join(sorted(EXTS))}, recursively)")
-    labels, names = folder_classes(folder, files)
+    labels, names, unlabelled_because = folder_classes(folder, files)
     if cfg.limit is not None and cfg.holdout == 0:
         if labels:
             # the sorted listing is grouped by class, so its first N would be the first classes
@@ -195,6 +199,8 @@ def load_imagefolder(cfg) -> Dataset:
     info: dict = {"files": len(arrays)}
     if labels:  # the health monitor reads the digit classifier's classes only for digit labels
         info.update(classes=names, labels="subfolders")
+    elif unlabelled_because:
+        info["unlabelled_because"] = unlabelled_because
     return Dataset(name="imagefolder", x=x, y=torch.tensor(ys, dtype=torch.long) if labels else None,
                    num_classes=len(names), info=info, stream=stream)
 

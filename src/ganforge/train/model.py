@@ -85,6 +85,10 @@ class GANModel:
     def __init__(self, cfg: Config, data: Dataset, device: torch.device, dist: Optional[DistContext] = None) -> None:
         dist = dist or DistContext()
         self.cfg, self.device = cfg, device
+        if cfg.model.conditional and data.num_classes < 2 and data.info.get("unlabelled_because"):
+            # the data's own reason (a folder with class subfolders and a loose image) says
+            # more than build_models' general line
+            raise ConfigError(f"model.conditional needs labelled data, and {data.info['unlabelled_because']}")
         check_model_fits(cfg, data, device)
         torch.manual_seed(cfg.train.seed)
         self.conditional = cfg.model.conditional
