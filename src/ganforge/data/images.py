@@ -170,7 +170,7 @@ def load_imagefolder(cfg) -> Dataset:
         # too big to hold: stream batches from disk with worker processes; keep a sample
         # of the images in memory for what needs data at hand (reference set, diversity)
         stream = ImageStream(files, cfg.crop, size, cfg.channels, cfg.workers, cfg.seed, cfg.max_pixels,
-                             labels=labels[:len(files)] if labels else None)
+                             labels=labels)
         keep = max(1, min(len(files), (cfg.max_memory_mb * 2**20) // ((cfg.channels or 3) * size * size * 4)))
         picks = torch.randperm(len(files), generator=torch.Generator().manual_seed(cfg.seed))[:keep].tolist()
         files = [files[i] for i in picks]
