@@ -240,7 +240,9 @@ def count_warning(record: dict[str, Any]) -> Optional[str]:
     dim = record.get("features")
     if not dim or "n_real" not in record or "n_fake" not in record:
         return None  # toy points, or a record without its counts
-    side, n = min((record["n_real"], "reference images"), (record["n_fake"], "samples"))
+    # ints: over several draws (--repeats) the counts come as medians, i.e. floats
+    dim = int(dim)
+    side, n = min((int(record["n_real"]), "reference images"), (int(record["n_fake"]), "samples"))
     if side >= MIN_PER_FEATURE * dim:
         return None
     return (f"FID rests on {side} {n} for {dim} features ({record.get('extractor')}), {side / dim:.1f} a feature: "
