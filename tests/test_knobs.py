@@ -290,7 +290,7 @@ def test_uniform_latent_run(tmp_path):
     assert ganforge.train(tiny_config(tmp_path, model={"latent": "uniform"})).status == "finished"
 
 
-def test_conditional_rows_read_as_their_classes(tmp_path):
+def test_conditional_rows_read_as_their_classes(tmp_path, capsys):
     """A short conditional run on digits: a classifier trained on the real digits reads
     each row of the class grid as the intended class."""
     from sklearn.datasets import load_digits
@@ -311,6 +311,14 @@ def test_conditional_rows_read_as_their_classes(tmp_path):
     assert (clf.predict(x3.flatten(1).numpy()) == 3).mean() >= 0.7
     with pytest.raises(ganforge.ConfigError, match="--class must be in 0..9"):
         ganforge.sample(tmp_path / "c", n=4, class_=12)
+    # the CLI passes --class as text: a number is that class, a name of a run without names one line
+    from ganforge.cli import main
+
+    assert main(["sample", str(tmp_path / "c"), "--n", "40", "--class", "3", "--out", str(tmp_path / "g3.png")]) == 0
+    assert torch.equal(ganforge.sample(tmp_path / "c", n=40, class_="3"), x3)
+    assert main(["sample", str(tmp_path / "c"), "--n", "4", "--class", "three"]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "--class 'three' is not a class of this run; give a class number (this run's classes have no names)")
 
 
 def test_decay_start_list_matches_the_schedules():
