@@ -69,6 +69,12 @@ def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max
 FOLDER_SIZE = 64
 
 
+def image_files(folder: Path) -> list[Path]:
+    """The folder's images, recursively, in sorted order: the loader's listing, which the
+    side and colour probes read too."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS and p.is_file())
+
+
 #: how many images' headers tell a folder's side when data.size is unset
 SIDE_PROBES = 25
 
@@ -81,7 +87,7 @@ def _headers(folder: Optional[str], k: int) -> list[tuple[str, tuple[int, int]]]
 
     if not folder or not Path(folder).is_dir():
         return []
-    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in EXTS and p.is_file())
+    files = image_files(Path(folder))
     picks = sorted({i * len(files) // k for i in range(k)}) if len(files) > k else range(len(files))
     out = []
     old = Image.MAX_IMAGE_PIXELS
@@ -151,7 +157,7 @@ def load_imagefolder(cfg) -> Dataset:
     folder = Path(cfg.dir)
     if not folder.is_dir():
         raise DataError(f"image folder {str(folder)!r} does not exist")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS and p.is_file())
+    files = image_files(folder)
     if not files:
         raise DataError(f"{folder}: no images found (looked for {', '.join(sorted(EXTS))}, recursively)")
     labels, names, unlabelled_because = folder_classes(folder, files)
