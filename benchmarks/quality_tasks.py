@@ -307,8 +307,8 @@ CONFIGS: dict[str, tuple[Optional[str], dict]] = {
     # Its 10,000-step cell, seed 0, began 2026-12-05 (FID 176 at 833 steps; 1.5-1.7 s a step
     # at 2 threads that night): a checkpoint each 1,000 steps, and the same command resumes it
     # (checked there by a kill and restart at step 1,000); it finished 2026-12-06 (FID 4.62), and
-    # seeds 1 and 2 run one after the other at two threads, as seed 0 did (--seeds 1,2): seed 1
-    # finished 2026-12-06 (FID 4.05), seed 2 follows
+    # seeds 1 and 2 ran one after the other at two threads, as seed 0 did (--seeds 1,2): seed 1
+    # finished 2026-12-06 (FID 4.05); seed 2 was lost at step 6,000 with its machine, between sittings
     "r3gan-b256-g1-resnet16": ("r3gan-resnet-mnist", _RESNET16_B256),
     # the same as a user runs the preset on a CPU (--set model.width=16), its precision left at
     # auto: bf16 on a CPU with bf16 matmul instructions (timed beside it by step_rate.py)
