@@ -236,3 +236,31 @@ def test_large_folder_is_streamed_with_workers(tmp_path):
                           "train": {"iters": 3, "batch_size": 8, "n_critic": 1, "tensorboard": False, "device": "cpu"},
                           "out": str(tmp_path / "run")}, log=lambda m: None)
     assert res.status == "finished"
+
+
+def test_an_unreadable_streamed_image_is_one_line_or_skipped(tmp_path, capfd):
+    """A streamed folder decodes in DataLoader workers: a bad file there was torch's worker
+    traceback mid-training, and data.skip_bad did not apply to it."""
+    from ganforge.data.images import SKIP_HINT, ImageStream
+
+    Image.fromarray(np.full((12, 12), 200, np.uint8)).save(tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    files = sorted(tmp_path.glob("*.png"))
+    for workers in (0, 1):
+        with pytest.raises(DataError) as e:
+            ImageStream(files, None, 8, 1, workers, seed=0).batch(16)
+        assert str(e.value).startswith(f"{tmp_path / 'b.png'}: unreadable image") and str(e.value).endswith(SKIP_HINT)
+        assert "\n" not in str(e.value) and "Traceback" not in str(e.value)
+        capfd.readouterr()
+        x, y = ImageStream(files, None, 8, 1, workers, seed=0, skip_bad=True).batch(16)
+        # every slot holds the readable image (200 -> 200 / 127.5 - 1), the bad one's included
+        assert x.shape == (16, 1, 8, 8) and torch.allclose(x, torch.full_like(x, 200 / 127.5 - 1)) and y is None
+        err = capfd.readouterr().err
+        assert err.count("warning: skipping") == 1 and "b.png" in err  # once a worker
+    with pytest.raises(DataError, match="every one of the 1 streamed images was unreadable") as e:
+        ImageStream(files[1:], None, 8, 1, 0, seed=0, skip_bad=True).batch(4)
+    assert SKIP_HINT not in str(e.value)
+    # the in-memory load's error names the way past it too
+    with pytest.raises(DataError, match="b.png: unreadable image") as e:
+        load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=8))
+    assert str(e.value).endswith(SKIP_HINT)

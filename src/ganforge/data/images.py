@@ -176,7 +176,7 @@ def load_imagefolder(cfg) -> Dataset:
         # too big to hold: stream batches from disk with worker processes; keep a sample
         # of the images in memory for what needs data at hand (reference set, diversity)
         stream = ImageStream(files, cfg.crop, size, cfg.channels, cfg.workers, cfg.seed, cfg.max_pixels,
-                             labels=labels)
+                             labels=labels, skip_bad=cfg.skip_bad)
         keep = max(1, min(len(files), (cfg.max_memory_mb * 2**20) // ((cfg.channels or 3) * size * size * 4)))
         picks = torch.randperm(len(files), generator=torch.Generator().manual_seed(cfg.seed))[:keep].tolist()
         files = [files[i] for i in picks]
@@ -189,7 +189,7 @@ def load_imagefolder(cfg) -> Dataset:
             if cfg.skip_bad:  # one line in our words (a Python warning would add its source line)
                 print(f"warning: skipping {e}", file=sys.stderr, flush=True)
                 continue
-            raise
+            raise DataError(f"{e}{SKIP_HINT}") from None
         if first_c is None:
             first_c, first_file = c, p
         elif c != first_c:  # only when data.channels is unset
@@ -211,18 +211,46 @@ def load_imagefolder(cfg) -> Dataset:
                    num_classes=len(names), info=info, stream=stream)
 
 
+#: how an unreadable image's error ends: the way past it
+SKIP_HINT = " (data.skip_bad=true skips unreadable images)"
+
+
 class _Files(torch.utils.data.Dataset):
-    def __init__(self, files, crop, size, channels, max_pixels, labels=None):
+    """A streamed folder's images, decoded in DataLoader workers. An unreadable file is not
+    raised in the worker (torch would wrap it in the worker's traceback): without skip_bad its
+    error travels in the batch (``_collate``) and the main process raises it as one line; with
+    skip_bad the next readable file stands in, and each bad file is reported once a worker."""
+
+    def __init__(self, files, crop, size, channels, max_pixels, labels=None, skip_bad: bool = False):
         self.files, self.crop, self.size, self.channels = files, crop, size, channels
-        self.max_pixels, self.labels = max_pixels, labels
+        self.max_pixels, self.labels, self.skip_bad = max_pixels, labels, skip_bad
+        self.bad: set[int] = set()
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i):
-        arr, _ = _load_one(self.files[i], self.crop, self.size, self.channels, self.max_pixels)
-        # a copy: PIL's array is read-only, which torch warns about in every worker
-        return torch.tensor(arr), (self.labels[i] if self.labels else -1)
+        for j in (i + k for k in range(len(self.files))):
+            j %= len(self.files)
+            if j in self.bad:
+                continue
+            try:
+                arr, _ = _load_one(self.files[j], self.crop, self.size, self.channels, self.max_pixels)
+            except DataError as e:
+                if not self.skip_bad:
+                    return e
+                self.bad.add(j)
+                print(f"warning: skipping {e}", file=sys.stderr, flush=True)
+                continue
+            # a copy: PIL's array is read-only, which torch warns about in every worker
+            return torch.tensor(arr), (self.labels[j] if self.labels else -1)
+        return DataError(f"every one of the {len(self.files)} streamed images was unreadable")
+
+
+def _collate(items: list):
+    """Stack a batch, or pass on the first unreadable image's error for the main process."""
+    bad = next((it for it in items if isinstance(it, DataError)), None)
+    return bad if bad is not None else torch.utils.data.default_collate(items)
 
 
 class ImageStream:
@@ -230,9 +258,9 @@ class ImageStream:
     Streaming trades exact resume for memory: the batch order after a resume differs."""
 
     def __init__(self, files, crop, size, channels, workers, seed, max_pixels: int = 40_000_000,
-                 labels: Optional[list[int]] = None) -> None:
+                 labels: Optional[list[int]] = None, skip_bad: bool = False) -> None:
         self.files, self.crop, self.size, self.channels = files, crop, size, channels
-        self.max_pixels, self.labels = max_pixels, labels
+        self.max_pixels, self.labels, self.skip_bad = max_pixels, labels, skip_bad
         self.workers, self.seed = workers, seed
         self._it = None
         self._batch = 0
@@ -244,7 +272,7 @@ class ImageStream:
         """Rank ``rank``'s share of the files (every world-th), with its own order."""
         return ImageStream(self.files[rank::world], self.crop, self.size, self.channels, self.workers,
                            self.seed + 7907 * (rank + 1), self.max_pixels,
-                           self.labels[rank::world] if self.labels else None)
+                           self.labels[rank::world] if self.labels else None, self.skip_bad)
 
     def batch(self, n: int, device: Optional[torch.device] = None) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         """``n`` images in [-1, 1] on ``device`` (the CPU by default) and their labels (None for
@@ -257,12 +285,16 @@ class ImageStream:
             sampler = torch.utils.data.RandomSampler(range(len(self.files)), replacement=True,
                                                      num_samples=1 << 62, generator=g)
             loader = torch.utils.data.DataLoader(_Files(self.files, self.crop, self.size, self.channels, self.max_pixels,
-                                                        self.labels),
+                                                        self.labels, self.skip_bad),
                                                  batch_size=n, sampler=sampler, num_workers=self.workers,
+                                                 collate_fn=_collate,
                                                  persistent_workers=self.workers > 0, drop_last=True,
                                                  pin_memory=cuda, prefetch_factor=4 if self.workers > 0 else None)
             self._it, self._batch = iter(loader), n
-        x, y = next(self._it)
+        got = next(self._it)
+        if isinstance(got, DataError):
+            raise DataError(f"{got}{'' if self.skip_bad else SKIP_HINT}")
+        x, y = got
         if device is not None:
             x, y = x.to(device, non_blocking=cuda), y.to(device, non_blocking=cuda)
         return x.float() / 127.5 - 1.0, (y if self.labels else None)
