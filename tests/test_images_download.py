@@ -41,13 +41,21 @@ def test_imagefolder_centre_crop_exact(tmp_path):
     assert ds.x.shape == (1, 1, 8, 8) and torch.all(ds.x == 1.0)
 
 
-def test_mixed_channels_error_or_convert(tmp_path):
-    write_images(tmp_path)
-    with pytest.raises(DataError, match="channel"):
-        load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=16))
+def test_mixed_channels_train_as_colour_with_one_line_or_as_data_channels_says(tmp_path, capfd):
+    write_images(tmp_path)  # g.png is grey (the second in sorted order), the other three colour
+    ds = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=16))
+    assert ds.x.shape == (4, 3, 16, 16)
+    alone = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=16, limit=2, channels=1)).x[1]
+    # the grey image is its own grey in every channel
+    assert all(torch.equal(ds.x[1, k], alone[0]) for k in range(3))
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and "mixes grey and colour images (1 grey of the 4 read, first" in err
+    assert "g.png" in err and "data.channels=1" in err
     ds = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=16, channels=1))
-    assert ds.x.shape == (4, 1, 16, 16)
-
+    assert ds.x.shape == (4, 1, 16, 16) and capfd.readouterr().err == ""
+    for f in ("a.jpg", "sub/b.PNG", "sub/deeper/rgba.png"):
+        (tmp_path / f).unlink()
+    assert load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=16)).x.shape[1] == 1
 
 def test_broken_file_named_or_skipped(tmp_path, capsys):
     write_images(tmp_path, grey=False)
@@ -264,3 +272,20 @@ def test_an_unreadable_streamed_image_is_one_line_or_skipped(tmp_path, capfd):
     with pytest.raises(DataError, match="b.png: unreadable image") as e:
         load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=8))
     assert str(e.value).endswith(SKIP_HINT)
+
+
+def test_deep_grey_images_keep_their_tones(tmp_path):
+    """Pillow's own conversion to 8 bits clips: a 16-bit PNG read nearly white, a float
+    TIFF in [0, 1] black. Each is scaled to 0-255 instead (16 bits: /257)."""
+    ramp16 = (np.arange(64, dtype=np.uint32) * 1040).astype(np.uint16).reshape(8, 8)  # 0 .. 65,520
+    ramp_f = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    ramp_i = (np.arange(64, dtype=np.int32) * 4).reshape(8, 8)  # 0 .. 252: 8-bit values in 32 bits
+    for name, im, want in (("a16.png", Image.fromarray(ramp16), ramp16 / 257),
+                           ("f.tiff", Image.fromarray(ramp_f), ramp_f * 255),
+                           ("i.tiff", Image.fromarray(ramp_i, "I"), ramp_i)):
+        d = tmp_path / name.split(".")[0]
+        d.mkdir()
+        im.save(d / name)
+        x = load_dataset(DataConfig(name="imagefolder", dir=str(d), size=8)).x
+        got = (x[0, 0].numpy() + 1) * 127.5
+        assert x.shape == (1, 1, 8, 8) and np.abs(got - want).max() <= 0.5 + 1e-4, name

@@ -207,7 +207,7 @@ def test_an_image_folder_takes_its_recipe_by_image_size_and_colour(capsys, tmp_p
         "# recipe: r3gan-mlp-stacked-warm (the default for data.name=imagefolder at 64 px, colour;")
 
 
-def test_folder_channels_reads_one_header_as_the_loader_counts_channels(tmp_path):
+def test_folder_channels_reads_headers_as_the_loader_counts_channels(tmp_path):
     from PIL import Image
 
     from ganforge.data.images import folder_channels
@@ -225,6 +225,13 @@ def test_folder_channels_reads_one_header_as_the_loader_counts_channels(tmp_path
         assert folder_channels(str(d)) == want, mode
         x = load_dataset(DataConfig(name="imagefolder", dir=str(d), size=8)).x
         assert x.shape[1] == want, mode  # the loader agrees
+    # one colour image among grey ones, not the first: colour, as the loader makes it
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for i in range(10):
+        Image.new("RGB" if i == 7 else "L", (8, 8)).save(mixed / f"{i}.png")
+    assert folder_channels(str(mixed)) == 3
+    assert load_dataset(DataConfig(name="imagefolder", dir=str(mixed), size=8)).x.shape[1] == 3
 
 
 def test_a_folder_without_data_size_trains_at_the_side_that_holds_its_images(tmp_path, capsys):

@@ -64,7 +64,7 @@ class DataConfig:
     holdout: int = 0  #: keep a fixed, seeded random N examples out of training (reference set for metrics)
     seed: int = 0  #: seed for generated data (toy) and for the holdout shuffle
     crop: Optional[int] = None  #: imagefolder: centre crop side before resizing (None: the shorter side)
-    channels: Optional[int] = None  #: imagefolder: 1 or 3 (None: as the files are; mixed is an error)
+    channels: Optional[int] = None  #: imagefolder: 1 or 3 (None: as the files are; any colour image makes it 3)
     skip_bad: bool = False  #: imagefolder: skip unreadable files (with a warning) instead of failing
     max_memory_mb: int = 8192  #: imagefolder: above this, stream from disk instead of holding the data
     max_pixels: int = 40_000_000  #: imagefolder: refuse an image larger than this (decoding costs 3-4 bytes a pixel)

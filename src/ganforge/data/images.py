@@ -17,7 +17,24 @@ from .base import DATASETS, Dataset, resize
 EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MAX_BYTES = 8 << 30  #: in-memory limit for the scaled float data
 #: Pillow modes the loader reads as one grey channel (every other mode becomes RGB)
-GREY_MODES = frozenset({"L", "LA", "I;16", "I", "F", "1"})
+GREY_MODES = frozenset({"L", "LA", "I;16", "I;16B", "I;16L", "I;16N", "I", "F", "1"})
+
+
+def _grey8(im):
+    """An 8-bit grey image of a grey image of any depth. Pillow's own conversion clips a
+    16-bit image's values to 255 (nearly white) and a float one's [0, 1] to 0 and 1 (black);
+    here 16 bits are scaled down (/257: 65,535 -> 255), a 32-bit integer image too when its
+    values pass 255, and a float image in [0, 1] is scaled up (others are clipped)."""
+    from PIL import Image
+
+    if im.mode in ("L", "LA", "1"):
+        return im.convert("L")
+    a = np.asarray(im, dtype=np.float64)
+    if im.mode.startswith("I;16") or (im.mode == "I" and a.max(initial=0) > 255):
+        a = a / 257.0
+    elif im.mode == "F" and a.size and a.min() >= 0 and a.max() <= 1:
+        a = a * 255.0
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
 
 
 def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max_pixels: int = 40_000_000):
@@ -45,7 +62,7 @@ def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max
             mode = im.mode
             if mode in GREY_MODES:
                 if mode != "L":
-                    im = im.convert("L")
+                    im = _grey8(im)
             elif mode != "RGB":  # RGBA, P, CMYK, YCbCr, PA, ...: colour
                 im = im.convert("RGB")
             c = 3 if im.mode == "RGB" else 1
@@ -104,12 +121,13 @@ def _headers(folder: Optional[str], k: int) -> list[tuple[str, tuple[int, int]]]
     return out
 
 
-def folder_channels(folder: Optional[str]) -> Optional[int]:
-    """The channels (1 or 3) the loader will give a folder's images when data.channels is
-    unset, read from the first readable image's header (the loader refuses a folder whose
-    images differ in it); None when no image can be read."""
-    head = _headers(folder, 1)
-    return None if not head else (1 if head[0][0] in GREY_MODES else 3)
+def folder_channels(folder: Optional[str], k: int = 0) -> Optional[int]:
+    """The channels (1 or 3) a folder's images train with when data.channels is unset, read
+    from headers: 3 if any of up to ``k`` images spread over the listing (default
+    :data:`SIDE_PROBES`) is colour, as the loader makes a folder colour if any of its images
+    is; None when no image can be read."""
+    heads = _headers(folder, k or SIDE_PROBES)
+    return None if not heads else (1 if all(mode in GREY_MODES for mode, _ in heads) else 3)
 
 
 def folder_side(data) -> int:
@@ -181,7 +199,7 @@ def load_imagefolder(cfg) -> Dataset:
         picks = torch.randperm(len(files), generator=torch.Generator().manual_seed(cfg.seed))[:keep].tolist()
         files = [files[i] for i in picks]
         labels = [labels[i] for i in picks] if labels else None
-    arrays, ys, first_c, first_file = [], [], cfg.channels, None
+    arrays, ys, grey = [], [], []
     for i, p in enumerate(files):
         try:
             arr, c = _load_one(p, cfg.crop, size, cfg.channels, cfg.max_pixels)
@@ -190,18 +208,25 @@ def load_imagefolder(cfg) -> Dataset:
                 print(f"warning: skipping {e}", file=sys.stderr, flush=True)
                 continue
             raise DataError(f"{e}{SKIP_HINT}") from None
-        if first_c is None:
-            first_c, first_file = c, p
-        elif c != first_c:  # only when data.channels is unset
-            raise DataError(f"{p}: {c} channel(s) but {first_file} has {first_c}; set data.channels to 1 or 3")
+        if c == 1:
+            grey.append(p)
         arrays.append(arr)
         if labels:
             ys.append(labels[i])
     if not arrays:
         raise DataError(f"{folder}: every image was unreadable")
+    # data.channels unset: one colour image makes the folder colour (as torchvision's loader
+    # reads every image as RGB), with one line, since a stray colour file in a grey folder
+    # triples its cost; a streamed folder's probed headers count too, not only its kept sample
+    c = cfg.channels or (3 if len(grey) < len(arrays) or (stream is not None and folder_channels(cfg.dir) == 3) else 1)
+    if c == 3 and grey and not cfg.channels:
+        arrays = [np.repeat(a, 3, axis=0) if a.shape[0] == 1 else a for a in arrays]
+        print(f"warning: {folder} mixes grey and colour images ({len(grey)} grey of the {len(arrays)} "
+              f"{'read' if stream is None else 'kept in memory'}, first {grey[0]}): all train as colour "
+              "(data.channels=1 trains them grey)", file=sys.stderr, flush=True)
     x = torch.from_numpy(np.stack(arrays)).float() / 127.5 - 1.0
     if stream is not None:
-        stream.channels = stream.channels or first_c
+        stream.channels = c
     info: dict = {"files": len(arrays)}
     if labels:  # the health monitor reads the digit classifier's classes only for digit labels
         info.update(classes=names, labels="subfolders")
