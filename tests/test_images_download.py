@@ -289,3 +289,18 @@ def test_deep_grey_images_keep_their_tones(tmp_path):
         x = load_dataset(DataConfig(name="imagefolder", dir=str(d), size=8)).x
         got = (x[0, 0].numpy() + 1) * 127.5
         assert x.shape == (1, 1, 8, 8) and np.abs(got - want).max() <= 0.5 + 1e-4, name
+
+
+def test_a_photo_turned_by_its_exif_orientation_loads_upright(tmp_path):
+    # a 12x8 (wide) picture, left half dark, stored with orientation 6: shown turned 90 degrees
+    # clockwise, i.e. 8 wide and 12 tall with the dark half on top
+    a = np.full((8, 12), 230, np.uint8)
+    a[:, :6] = 20
+    im = Image.fromarray(a)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    im.save(tmp_path / "p.png", exif=exif.tobytes())
+    got = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=8, crop=8, channels=1)).x[0, 0]
+    # rot90 with k=-1 is a clockwise turn; the centre 8x8 crop of the 8x12 upright image
+    upright = np.rot90(a, k=-1)[2:10]
+    assert torch.equal(got, torch.from_numpy(upright.copy()).float() / 127.5 - 1)

@@ -38,7 +38,7 @@ def _grey8(im):
 
 
 def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max_pixels: int = 40_000_000):
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         # Pillow's own bomb guard warns from 89 MP and refuses from 179 MP in its words;
@@ -59,6 +59,9 @@ def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max
                 raise DataError(f"{path}: {w}x{h} px ({w * h / 1e6:.0f} MP) is larger than data.max_pixels="
                                 f"{max_pixels} ({max_pixels / 1e6:.0f} MP); raise it to load this image")
             im.load()
+            # a phone's photo is stored as the sensor saw it with its turn in EXIF: upright here
+            # (Pillow does not apply it, nor does torchvision's loader)
+            ImageOps.exif_transpose(im, in_place=True)
             mode = im.mode
             if mode in GREY_MODES:
                 if mode != "L":
