@@ -304,3 +304,17 @@ def test_a_photo_turned_by_its_exif_orientation_loads_upright(tmp_path):
     # rot90 with k=-1 is a clockwise turn; the centre 8x8 crop of the 8x12 upright image
     upright = np.rot90(a, k=-1)[2:10]
     assert torch.equal(got, torch.from_numpy(upright.copy()).float() / 127.5 - 1)
+
+
+def test_hidden_files_and_folders_are_not_images_or_classes(tmp_path):
+    """macOS's ._NAME companions (not images), .DS_Store, a notebook's .ipynb_checkpoints
+    copies: none is read, and none makes a class."""
+    write_classes(tmp_path, 2)
+    (tmp_path / "ant" / "._000.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x00")
+    ck = tmp_path / ".ipynb_checkpoints"
+    ck.mkdir()
+    Image.fromarray(np.full((12, 12), 90, np.uint8)).save(ck / "000-checkpoint.png")
+    Image.fromarray(np.full((12, 12), 90, np.uint8)).save(tmp_path / "bee" / ".hidden.png")
+    ds = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=8))
+    assert len(ds) == 6 and ds.info["classes"] == ["ant", "bee", "cat"] and ds.y.tolist() == [0, 0, 1, 1, 2, 2]

@@ -91,8 +91,11 @@ FOLDER_SIZE = 64
 
 def image_files(folder: Path) -> list[Path]:
     """The folder's images, recursively, in sorted order: the loader's listing, which the
-    side and colour probes read too."""
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS and p.is_file())
+    side and colour probes read too. Hidden files and folders (a name starting with a dot)
+    are passed over: macOS's ``._IMG.jpg`` companions are not images, and a notebook's
+    ``.ipynb_checkpoints`` copies would be duplicates, or a class of their own."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS and p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 #: how many images' headers tell a folder's side when data.size is unset
