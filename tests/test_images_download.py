@@ -318,3 +318,26 @@ def test_hidden_files_and_folders_are_not_images_or_classes(tmp_path):
     Image.fromarray(np.full((12, 12), 90, np.uint8)).save(tmp_path / "bee" / ".hidden.png")
     ds = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path), size=8))
     assert len(ds) == 6 and ds.info["classes"] == ["ant", "bee", "cat"] and ds.y.tolist() == [0, 0, 1, 1, 2, 2]
+
+
+def test_a_large_jpeg_read_at_a_fraction_of_its_scale_matches_a_full_decode(tmp_path):
+    """Large JPEGs decode at 1/2-1/8 scale in the DCT (kept at least twice the target side):
+    the image read differs from the full decode's by a few grey levels at most."""
+    from ganforge.data.images import _decode_all
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:600, 0:800]
+    img = np.stack([(xx / 4) % 256, (yy / 3) % 256, ((xx + yy) / 7) % 256], -1)
+    img = np.clip(img + rng.normal(0, 20, img.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / "photo.jpg", quality=92)
+    for size in (32, 64):
+        (fast, c), = _decode_all([tmp_path / "photo.jpg"], None, size, None, 40_000_000, threads=1)
+        (full, _), = _decode_all([tmp_path / "photo.jpg"], None, size, None, 40_000_000, threads=1, draft=False)
+        d = np.abs(fast.astype(int) - full.astype(int))
+        assert c == 3 and fast.shape == (3, size, size) and d.max() <= 4 and d.mean() < 1, (size, d.max(), d.mean())
+    # threads keep the listing's order, errors in their place
+    (tmp_path / "zz.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(tmp_path / "a.png")
+    got = list(_decode_all([tmp_path / "a.png", tmp_path / "zz.jpg", tmp_path / "photo.jpg"], None, 8, None, 40_000_000,
+                           threads=3))
+    assert got[0][1] == 1 and isinstance(got[1], DataError) and "zz.jpg" in str(got[1]) and got[2][1] == 3

@@ -2,8 +2,11 @@
 200-face Labeled Faces subset that scikit-image ships (``lfw``)."""
 from __future__ import annotations
 
+import math
+import os
 import statistics
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 
@@ -37,7 +40,8 @@ def _grey8(im):
     return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
 
 
-def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max_pixels: int = 40_000_000):
+def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max_pixels: int = 40_000_000,
+              draft: bool = True):
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
@@ -58,6 +62,14 @@ def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max
             if w * h > max_pixels:
                 raise DataError(f"{path}: {w}x{h} px ({w * h / 1e6:.0f} MP) is larger than data.max_pixels="
                                 f"{max_pixels} ({max_pixels / 1e6:.0f} MP); raise it to load this image")
+            if draft and im.format == "JPEG" and crop is None:
+                # a large JPEG decodes at 1/2, 1/4 or 1/8 scale in its DCT (libjpeg's own
+                # downscale), kept at least twice the side it is resized to: several times
+                # faster on photos (benchmarks/folder_load.py) for the same 64 px image
+                # within a few grey levels
+                k = 2 * size / min(w, h)
+                if k < 1:
+                    im.draft(im.mode, (max(1, math.ceil(w * k)), max(1, math.ceil(h * k))))
             im.load()
             # a phone's photo is stored as the sensor saw it with its turn in EXIF: upright here
             # (Pillow does not apply it, nor does torchvision's loader)
@@ -83,6 +95,28 @@ def _load_one(path: Path, crop: int | None, size: int, channels: int | None, max
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"{path}: unreadable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
     return (arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), c
+
+
+def _decode_all(files: list[Path], crop, size, channels, max_pixels, threads: int = 0, draft: bool = True):
+    """Each file's ``(array, channels)`` or its DataError, in the listing's order, decoded by
+    threads (Pillow decodes and resizes without the GIL; nothing trains yet, so every core
+    helps, up to 8; ``threads`` sets it), with a bar on a terminal for a folder of over 1,000
+    images. ``draft=False`` decodes every JPEG in full (benchmarks/folder_load.py's baseline)."""
+    from tqdm import tqdm
+
+    def one(p: Path):
+        try:
+            return _load_one(p, crop, size, channels, max_pixels, draft)
+        except DataError as e:
+            return e
+
+    pool = ThreadPoolExecutor(threads or max(1, min(8, os.cpu_count() or 1)))
+    try:
+        # disable=None: no bar off a terminal (logs, CI), where the run's own lines follow
+        yield from tqdm(pool.map(one, files), total=len(files), desc="reading images", unit="img",
+                        disable=None if len(files) > 1000 else True, file=sys.stderr, leave=False)
+    finally:  # a bad file stops the load: the rest of the folder is not decoded for nothing
+        pool.shutdown(cancel_futures=True)
 
 
 #: the largest side a folder's images are resized to when data.size is unset
@@ -206,14 +240,13 @@ def load_imagefolder(cfg) -> Dataset:
         files = [files[i] for i in picks]
         labels = [labels[i] for i in picks] if labels else None
     arrays, ys, grey = [], [], []
-    for i, p in enumerate(files):
-        try:
-            arr, c = _load_one(p, cfg.crop, size, cfg.channels, cfg.max_pixels)
-        except DataError as e:
+    for i, (p, got) in enumerate(zip(files, _decode_all(files, cfg.crop, size, cfg.channels, cfg.max_pixels))):
+        if isinstance(got, DataError):
             if cfg.skip_bad:  # one line in our words (a Python warning would add its source line)
-                print(f"warning: skipping {e}", file=sys.stderr, flush=True)
+                print(f"warning: skipping {got}", file=sys.stderr, flush=True)
                 continue
-            raise DataError(f"{e}{SKIP_HINT}") from None
+            raise DataError(f"{got}{SKIP_HINT}") from None
+        arr, c = got
         if c == 1:
             grey.append(p)
         arrays.append(arr)
