@@ -37,6 +37,21 @@ def test_train_digits_then_resume_then_sample(tmp_path):
     from PIL import Image
 
     assert Image.open(tmp_path / "g.png").size[0] > 0
+    # a folder: one PNG a sample (as FID tools read them), equal to the API's draw to 8 bits
+    assert main(["sample", str(out), "--n", "12", "--seed", "3", "--out", str(tmp_path / "drawn")]) == 0
+    import numpy as np
+
+    import ganforge
+
+    files = sorted((tmp_path / "drawn").iterdir())
+    assert [f.name for f in files] == [f"{i:06d}.png" for i in range(12)]
+    x = ganforge.sample(out, n=12, seed=3)
+    got = np.stack([np.asarray(Image.open(f)) for f in files]).astype(np.float32) / 127.5 - 1
+    assert np.abs(got - x[:, 0].numpy()).max() <= 1 / 127.5 + 1e-6
+    # a folder holding files already: refused, one line, nothing written
+    p = run_cli("sample", str(out), "--n", "4", "--out", str(tmp_path / "drawn"))
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "is not an empty folder" in p.stderr
+    assert len(list((tmp_path / "drawn").iterdir())) == 12
     assert main(["plot", str(out)]) == 0 and (out / "plots" / "training.png").is_file()
 
 

@@ -134,6 +134,11 @@ def test_a_streamed_labelled_folder_gives_each_image_its_label_and_trains_condit
     with pytest.raises(ConfigError, match=re.escape("--class 'be' is not a class of this run (did you mean 'bee'?); "
                                                     "give one of ant, bee, cat")):
         ganforge.sample(res.run_dir, n=4, class_="be")
+    # to a folder: one PNG a sample in a subfolder a class, which reads back as the same classes
+    got = ganforge.sample(res.run_dir, n=9, out=tmp_path.parent / "drawn")
+    back = load_dataset(DataConfig(name="imagefolder", dir=str(tmp_path.parent / "drawn"), size=64))
+    assert back.info["classes"] == ["ant", "bee", "cat"] and back.y.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert (back.x - got).abs().max() <= 1 / 127.5 + 1e-6  # the samples, to 8 bits
     (tmp_path / "loose.png").write_bytes((tmp_path / "ant" / "000.png").read_bytes())
     with pytest.raises(ConfigError, match=re.escape(f"model.conditional needs labelled data, and {tmp_path / 'loose.png'} "
                                                     f"lies directly in {tmp_path} beside 3 subfolder(s): for classes, "

@@ -253,14 +253,21 @@ def _class_number(class_: Union[int, str], names: list[str]) -> int:
 def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] = None, seed: int = 0,
            device: str = "cpu", truncation: Optional[float] = None,
            class_: Union[int, str, None] = None) -> torch.Tensor:
-    """Draw ``n`` samples from a trained run (EMA weights when present); save a grid to ``out``.
-    Images come in [-1, 1]; points (``data.name=points``) in the units of their file.
+    """Draw ``n`` samples from a trained run (EMA weights when present); save them to ``out``:
+    a grid when it names a file (``samples.png``), one PNG a sample when it names a folder
+    (no suffix; new or empty), as external FID tools read them, a conditional run's in one
+    subfolder a class. Images come in [-1, 1]; points (``data.name=points``) in the units of
+    their file.
 
     For a conditional run, ``class_`` picks the class (its number, or for an image folder
     labelled by subfolders the subfolder's name); without it the grid has one row per class."""
     if n <= 0:
         raise ConfigError(f"--n must be > 0, got {n}")
+    folder = out is not None and Path(out).suffix == ""
     m = load_model(run_dir, device)
+    if folder and not m.data.is_image:
+        raise ConfigError(f"--out {out}: a folder of images needs an image run; this run's samples are points "
+                          "(name a .png file for their scatter)")
     cfg = m.cfg
     _require_samples_fit(n, m.data, "--n")
     y = None
@@ -287,7 +294,11 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
     x = torch.cat([m.model.generate(z[i:i + chunk].to(m.model.device),
                                     y[i:i + chunk].to(m.model.device) if y is not None else None).cpu()
                    for i in range(0, n, chunk)])
-    if out is not None:
+    if folder:
+        from .images import save_folder
+
+        save_folder(x, out, labels=y, names=m.data.info.get("classes"))
+    elif out is not None:
         save_samples(x, out, real=m.data.x[:2000] if x.dim() == 2 else None, nrow=nrow)
     info = m.data.info
     if "scale" in info:  # points: back to the file's units

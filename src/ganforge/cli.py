@@ -304,7 +304,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     api.sample(args.run_dir, n=args.n, out=args.out, seed=args.seed, device=args.device,
                truncation=args.truncation, class_=args.class_)
-    print(f"wrote {args.n} samples to {args.out}")
+    print(f"wrote {args.n} samples to {args.out}" + ("" if args.out.suffix else " (one PNG each)"))
     return 0
 
 
@@ -438,11 +438,13 @@ def build_parser() -> Parser:
                        epilog="Every name-valued key and its choices: ganforge choices [KEY]. Any key: --set KEY=VALUE.")
     _add_train_args(t)
     t.set_defaults(func=cmd_train)
-    s = sub.add_parser("sample", help="write samples of a trained run as a PNG grid")
+    s = sub.add_parser("sample", help="write samples of a trained run as a PNG grid, or one PNG a sample in a folder")
     s.add_argument("run_dir", type=Path)
-    s.add_argument("--n", type=int, default=64)
-    s.add_argument("--out", type=Path, default=Path("samples.png"))
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
+    s.add_argument("--out", type=Path, default=Path("samples.png"),
+                   help="a .png file: one grid (default samples.png); a folder (no suffix, new or empty): one "
+                        "PNG a sample, as FID tools read them (a conditional run's: a subfolder a class)")
+    s.add_argument("--seed", type=int, default=0, help="the latents' seed (default 0)")
     s.add_argument("--truncation", type=float, help="clamp latents to [-t, t]")
     s.add_argument("--class", dest="class_", help="conditional runs: samples of this class only (its number, "
                    "or an image folder's class subfolder name)")

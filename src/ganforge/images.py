@@ -40,6 +40,31 @@ def save_grid(x: torch.Tensor, path: str | Path, nrow: Optional[int] = None) -> 
     return path
 
 
+def save_folder(x: torch.Tensor, folder: str | Path, labels: Optional[torch.Tensor] = None,
+                names: Optional[list[str]] = None) -> Path:
+    """One PNG a sample (``000000.png``, ...) in ``folder``, as external FID tools read them;
+    with ``labels``, one subfolder a class (``names[k]``, else its number), the layout that
+    ``data.name=imagefolder`` reads as labels. ``folder`` must be new or empty: samples mixed
+    with an earlier draw's files would be scored together."""
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        from .errors import ConfigError
+
+        raise ConfigError(f"{folder} is not an empty folder: name a new one (samples added to earlier "
+                          "files would be scored with them)")
+    imgs = to_uint8(x)
+    width = max(6, len(str(len(imgs) - 1)))
+    for i, im in enumerate(imgs):
+        sub = folder
+        if labels is not None:
+            k = int(labels[i])
+            sub = folder / (names[k] if names and k < len(names) else str(k))
+        sub.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im, mode="L" if im.shape[-1] == 1 else "RGB") \
+            .save(sub / f"{i:0{width}d}.png")
+    return folder
+
+
 def save_scatter(fake: torch.Tensor, path: str | Path, real: Optional[torch.Tensor] = None,
                  title: str = "") -> Path:
     """Scatter of 2-D samples (orange) over real data (blue)."""
