@@ -127,3 +127,38 @@ def test_preset_wgan_gp_mnist_runs(tmp_path, mnist_dir):
 
     cfg = yaml.safe_load((out / "config.yaml").read_text())
     assert cfg["model"]["name"] == "dcgan" and cfg["penalty"]["weight"] == 10.0 and cfg["optim"]["d"]["betas"] == [0.5, 0.9]
+
+
+def test_eval_against_scores_one_folder_of_images_against_another(tmp_path, capsys):
+    """Any generator's samples as a folder, scored against a folder of real images in one
+    feature space: a folder against itself reads FID 0, a renamed (reordered) copy the same
+    as the original, and a run's options or a run folder are refused in one line."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = (load_digits().images * 255 / 16).astype(np.uint8)
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for folder, idx in ((a, range(0, 300)), (b, range(300, 700)), (c, range(0, 300))):
+        folder.mkdir()
+        for i in idx:  # c: a's images under other names, in the reverse order
+            Image.fromarray(digits[i]).save(folder / f"{(999 - i) if folder == c else i:04d}.png")
+
+    def fid(x, y, *extra):
+        assert main(["eval", str(x), "--against", str(y), *extra]) == 0
+        out = capsys.readouterr().out
+        assert "wrote" not in out  # prints only: nothing written into a user's folder
+        return float(next(line.split()[1] for line in out.splitlines() if line.startswith("fid ")))
+
+    assert abs(fid(a, a)) < 1e-6
+    ab = fid(a, b)
+    assert ab > 1 and fid(c, b) == pytest.approx(ab, rel=1e-9)
+    assert fid(a, b, "--size", "16") != ab  # read at another side: another measure
+    for args, msg in ((["--n", "50"], "--n: a run's options"), (["--size", "3"], "--size must be at least 8")):
+        assert main(["eval", str(a), "--against", str(b), *args]) == 2
+        assert msg in capsys.readouterr().err
+    assert main(["eval", str(a), "--size", "16"]) == 2 and "--size goes with --against" in capsys.readouterr().err
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "run.json").write_text("{}")
+    assert main(["eval", str(tmp_path / "run"), "--against", str(b)]) == 2
+    assert "is a run folder" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional, Union
 
 import torch
 
-from .config import Config
+from .config import Config, DataConfig
 from .data import load_dataset
 from .errors import ConfigError, RunError
 from .images import save_samples
@@ -304,6 +304,41 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
     if "scale" in info:  # points: back to the file's units
         x = x * info["scale"] + info["offset"]
     return x
+
+
+def evaluate_folders(samples: Union[str, Path], reference: Union[str, Path], extractor: str = "auto",
+                     size: Optional[int] = None, device: str = "cpu", weights: Optional[str] = None) -> dict[str, Any]:
+    """The metrics of one folder of images against another, in one feature space: any
+    generator's samples (``ganforge sample RUN --out DIR``, another library's, a tutorial's)
+    scored as ganforge scores its runs. Both are read as ``data.name=imagefolder`` reads a
+    folder, every image of each, at ``size`` (default: the reference folder's side) and with
+    the reference's channels; the extractor is picked for those images as for a run."""
+    import time
+
+    from .data import load_dataset
+    from .data.images import folder_channels, folder_side
+    from .metrics.evaluate import count_warning, evaluate_samples
+
+    t0 = time.perf_counter()
+    if size is not None and size < 8:
+        raise ConfigError(f"--size must be at least 8, got {size}")
+    for folder in (samples, reference):
+        if (Path(folder) / "run.json").is_file():
+            raise ConfigError(f"{folder} is a run folder: --against compares two folders of images (write a run's "
+                              f"samples with ganforge sample RUN --n 10000 --out DIR), or drop --against to evaluate the run")
+    ref_cfg = DataConfig(name="imagefolder", dir=str(reference), size=size)
+    side = folder_side(ref_cfg)
+    channels = folder_channels(str(reference))
+    # every image of each (no streaming: a metric needs them all at hand), if memory allows
+    sets = [load_dataset(DataConfig(name="imagefolder", dir=str(f), size=side, channels=channels,
+                                    max_memory_mb=2**30)).x for f in (samples, reference)]
+    m = evaluate_samples(sets[0], sets[1], extractor=extractor, device=device, data_name="imagefolder",
+                         weights=weights, use_cache=False)
+    m.update(samples=str(samples), reference=str(reference), size=side, seconds=round(time.perf_counter() - t0, 2))
+    warning = count_warning(m)
+    if warning:
+        m["warnings"] = [warning]
+    return m
 
 
 def evaluate(run_dir: Union[str, Path], n: int = 10000, seed: int = 0, device: str = "cpu",

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from .errors import GanforgeError
+from .errors import ConfigError, GanforgeError
 
 
 class Parser(argparse.ArgumentParser):
@@ -335,8 +335,18 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from . import api
 
-    m = api.evaluate(args.run_dir, n=args.n, seed=args.seed, device=args.device, extractor=args.extractor,
-                     reference=args.reference, weights=args.weights, repeats=args.repeats)
+    if args.against is not None:
+        given = [f"--{k}" for k, default in (("n", 10000), ("seed", 0), ("repeats", 1), ("reference", "auto"))
+                 if getattr(args, k) != default]
+        if given:
+            raise ConfigError(f"{', '.join(given)}: a run's options; --against compares two folders as they are")
+        m = api.evaluate_folders(args.run_dir, args.against, extractor=args.extractor, size=args.size,
+                                 device=args.device, weights=args.weights)
+    else:
+        if args.size is not None:
+            raise ConfigError("--size goes with --against (a run is scored at its own size)")
+        m = api.evaluate(args.run_dir, n=args.n, seed=args.seed, device=args.device, extractor=args.extractor,
+                         reference=args.reference, weights=args.weights, repeats=args.repeats)
     spread = m.pop("spread", {})
     for line in m.pop("warnings", []):
         _log(f"warning: {line}")
@@ -357,7 +367,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             s = spread[k]
             text = f"{v:.4g}  [{s['min']:.4g}-{s['max']:.4g}] sd {s['sd']:.3g} over {m['repeats']} draws"
         print(f"{k:<{width}}  {text}{note}")
-    print(f"wrote {args.run_dir / 'eval.json'}")
+    if args.against is None:
+        print(f"wrote {args.run_dir / 'eval.json'}")
     return 0
 
 
@@ -450,10 +461,18 @@ def build_parser() -> Parser:
                    "or an image folder's class subfolder name)")
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=cmd_sample)
-    e = sub.add_parser("eval", help="FID, KID, precision/recall, density/coverage, mode coverage of a run",
+    e = sub.add_parser("eval", help="FID, KID, precision/recall, density/coverage, mode coverage of a run "
+                                    "(or of a folder of images against another)",
                        description="Evaluate a trained run (EMA weights when present) against its reference set: "
-                                   "the run's holdout when it has one, else its training data. Writes eval.json.")
-    e.add_argument("run_dir", type=Path)
+                                   "the run's holdout when it has one, else its training data. Writes eval.json. "
+                                   "With --against REAL_DIR, RUN_DIR is a folder of images instead (any generator's "
+                                   "samples), scored against the images of REAL_DIR in the same feature space.")
+    e.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    e.add_argument("--against", type=Path, metavar="REAL_DIR",
+                   help="score the images in RUN_DIR (a folder, e.g. from ganforge sample RUN --out DIR) against "
+                        "this folder's; prints, writes nothing")
+    e.add_argument("--size", type=int, help="with --against: the side both folders are read at "
+                                            "(default: REAL_DIR's, as training reads a folder)")
     e.add_argument("--n", type=int, default=10000, help="generated samples (default 10000)")
     e.add_argument("--seed", type=int, default=0, help="latent seed (with --repeats: the first of several)")
     e.add_argument("--repeats", type=int, default=1,
