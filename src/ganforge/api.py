@@ -329,6 +329,12 @@ def evaluate_folders(samples: Union[str, Path], reference: Union[str, Path], ext
     ref_cfg = DataConfig(name="imagefolder", dir=str(reference), size=size)
     side = folder_side(ref_cfg)
     channels = folder_channels(str(reference))
+    from .data.images import image_files
+    from .resources import require_fits
+
+    count = sum(len(image_files(Path(f))) for f in (samples, reference) if Path(f).is_dir())
+    require_fits(count * (channels or 3) * side * side * 4, f"reading {count} images at {side} px",
+                 "score fewer images, or at a smaller --size")
     # every image of each (no streaming: a metric needs them all at hand), if memory allows
     sets = [load_dataset(DataConfig(name="imagefolder", dir=str(f), size=side, channels=channels,
                                     max_memory_mb=2**30)).x for f in (samples, reference)]
