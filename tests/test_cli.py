@@ -52,6 +52,8 @@ def test_train_digits_then_resume_then_sample(tmp_path):
     p = run_cli("sample", str(out), "--n", "4", "--out", str(tmp_path / "drawn"))
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "is not an empty folder" in p.stderr
     assert len(list((tmp_path / "drawn").iterdir())) == 12
+    # a file type no picture is written as: refused before sampling (it was Pillow's traceback)
+    assert main(["sample", str(out), "--out", str(tmp_path / "g.xyz")]) == 2 and not (tmp_path / "g.xyz").exists()
     assert main(["plot", str(out)]) == 0 and (out / "plots" / "training.png").is_file()
 
 

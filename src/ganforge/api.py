@@ -238,6 +238,20 @@ def _require_samples_fit(n: int, data, flag: str) -> None:
     require_fits(2 * n * per, f"{flag} {n} samples", f"ask for fewer samples with {flag}")
 
 
+def _require_picture_suffix(out: Path, image: bool) -> None:
+    """ConfigError, before any sample is drawn, when ``out`` names a file type that its
+    picture (a Pillow grid of images, a matplotlib scatter of points) cannot be written as."""
+    if image:
+        from PIL import Image
+
+        ok = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE}
+    else:
+        ok = {".png", ".pdf", ".svg", ".jpg", ".jpeg"}
+    if out.suffix.lower() not in ok:
+        raise ConfigError(f"--out {out}: {out.suffix or 'no suffix'} is not a picture type this run's samples are "
+                          f"written as; name a .png file{'' if not image else ', or a folder (no suffix) for one PNG a sample'}")
+
+
 def _class_number(class_: Union[int, str], names: list[str]) -> int:
     """A class given by number or (a labelled image folder's) subfolder name, as its number."""
     if isinstance(class_, int) or str(class_).lstrip("-").isdigit():
@@ -263,11 +277,13 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
     labelled by subfolders the subfolder's name); without it the grid has one row per class."""
     if n <= 0:
         raise ConfigError(f"--n must be > 0, got {n}")
-    folder = out is not None and Path(out).suffix == ""
+    folder = out is not None and (Path(out).suffix == "" or Path(out).is_dir())
     m = load_model(run_dir, device)
     if folder and not m.data.is_image:
         raise ConfigError(f"--out {out}: a folder of images needs an image run; this run's samples are points "
                           "(name a .png file for their scatter)")
+    if out is not None and not folder:
+        _require_picture_suffix(Path(out), m.data.is_image)
     cfg = m.cfg
     _require_samples_fit(n, m.data, "--n")
     y = None

@@ -304,7 +304,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     api.sample(args.run_dir, n=args.n, out=args.out, seed=args.seed, device=args.device,
                truncation=args.truncation, class_=args.class_)
-    print(f"wrote {args.n} samples to {args.out}" + ("" if args.out.suffix else " (one PNG each)"))
+    print(f"wrote {args.n} samples to {args.out}" + (" (one PNG each)" if args.out.is_dir() else ""))
     return 0
 
 
