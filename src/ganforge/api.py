@@ -248,8 +248,9 @@ def _require_picture_suffix(out: Path, image: bool) -> None:
     else:
         ok = {".png", ".pdf", ".svg", ".jpg", ".jpeg"}
     if out.suffix.lower() not in ok:
+        hint = "name a .png file, or a folder (no suffix) for one PNG a sample" if image else "name a .png file"
         raise ConfigError(f"--out {out}: {out.suffix or 'no suffix'} is not a picture type this run's samples are "
-                          f"written as; name a .png file{'' if not image else ', or a folder (no suffix) for one PNG a sample'}")
+                          f"written as; {hint}")
 
 
 def _class_number(class_: Union[int, str], names: list[str]) -> int:
