@@ -283,7 +283,11 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
     if folder and not m.data.is_image:
         raise ConfigError(f"--out {out}: a folder of images needs an image run; this run's samples are points "
                           "(name a .png file for their scatter)")
-    if out is not None and not folder:
+    if folder:  # refused before the samples are drawn, not after
+        from .images import require_new_folder
+
+        require_new_folder(out)
+    elif out is not None:
         _require_picture_suffix(Path(out), m.data.is_image)
     cfg = m.cfg
     _require_samples_fit(n, m.data, "--n")
@@ -332,9 +336,9 @@ def evaluate_folders(samples: Union[str, Path], reference: Union[str, Path], ext
     the reference's channels; the extractor is picked for those images as for a run."""
     import time
 
-    from .data import load_dataset
-    from .data.images import folder_channels, folder_side
+    from .data.images import folder_channels, folder_side, image_files
     from .metrics.evaluate import count_warning, evaluate_samples
+    from .resources import require_fits
 
     t0 = time.perf_counter()
     if size is not None and size < 8:
@@ -346,9 +350,6 @@ def evaluate_folders(samples: Union[str, Path], reference: Union[str, Path], ext
     ref_cfg = DataConfig(name="imagefolder", dir=str(reference), size=size)
     side = folder_side(ref_cfg)
     channels = folder_channels(str(reference))
-    from .data.images import image_files
-    from .resources import require_fits
-
     count = sum(len(image_files(Path(f))) for f in (samples, reference) if Path(f).is_dir())
     require_fits(count * (channels or 3) * side * side * 4, f"reading {count} images at {side} px",
                  "score fewer images, or at a smaller --size")

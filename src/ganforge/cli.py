@@ -336,8 +336,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from . import api
 
     if args.against is not None:
-        given = [f"--{k}" for k, default in (("n", 10000), ("seed", 0), ("repeats", 1), ("reference", "auto"))
-                 if getattr(args, k) != default]
+        import inspect
+
+        defaults = inspect.signature(api.evaluate).parameters  # the flags' defaults are the API's
+        given = [f"--{k}" for k in ("n", "seed", "repeats", "reference") if getattr(args, k) != defaults[k].default]
         if given:
             raise ConfigError(f"{', '.join(given)}: a run's options; --against compares two folders as they are")
         m = api.evaluate_folders(args.run_dir, args.against, extractor=args.extractor, size=args.size,

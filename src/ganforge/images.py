@@ -40,18 +40,25 @@ def save_grid(x: torch.Tensor, path: str | Path, nrow: Optional[int] = None) -> 
     return path
 
 
-def save_folder(x: torch.Tensor, folder: str | Path, labels: Optional[torch.Tensor] = None,
-                names: Optional[list[str]] = None) -> Path:
-    """One PNG a sample (``000000.png``, ...) in ``folder``, as external FID tools read them;
-    with ``labels``, one subfolder a class (``names[k]``, else its number), the layout that
-    ``data.name=imagefolder`` reads as labels. ``folder`` must be new or empty: samples mixed
-    with an earlier draw's files would be scored together."""
+def require_new_folder(folder: str | Path) -> Path:
+    """``folder`` as a Path when it is new or an empty folder, else a ConfigError: samples
+    written beside an earlier draw's files would be scored with them."""
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         from .errors import ConfigError
 
         raise ConfigError(f"{folder} is not an empty folder: name a new one (samples added to earlier "
                           "files would be scored with them)")
+    return folder
+
+
+def save_folder(x: torch.Tensor, folder: str | Path, labels: Optional[torch.Tensor] = None,
+                names: Optional[list[str]] = None) -> Path:
+    """One PNG a sample (``000000.png``, ...) in ``folder``, as external FID tools read them;
+    with ``labels``, one subfolder a class (``names[k]``, else its number), the layout that
+    ``data.name=imagefolder`` reads as labels. ``folder`` must be new or empty: samples mixed
+    with an earlier draw's files would be scored together."""
+    folder = require_new_folder(folder)
     imgs = to_uint8(x)
     width = max(6, len(str(len(imgs) - 1)))
     for i, im in enumerate(imgs):

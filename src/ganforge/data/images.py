@@ -161,12 +161,12 @@ def _headers(folder: Optional[str], k: int) -> list[tuple[str, tuple[int, int]]]
     return out
 
 
-def folder_channels(folder: Optional[str], k: int = 0) -> Optional[int]:
+def folder_channels(folder: Optional[str]) -> Optional[int]:
     """The channels (1 or 3) a folder's images train with when data.channels is unset, read
-    from headers: 3 if any of up to ``k`` images spread over the listing (default
-    :data:`SIDE_PROBES`) is colour, as the loader makes a folder colour if any of its images
-    is; None when no image can be read."""
-    heads = _headers(folder, k or SIDE_PROBES)
+    from headers: 3 if any of up to :data:`SIDE_PROBES` images spread over the listing is
+    colour, as the loader makes a folder colour if any of its images is; None when no image
+    can be read."""
+    heads = _headers(folder, SIDE_PROBES)
     return None if not heads else (1 if all(mode in GREY_MODES for mode, _ in heads) else 3)
 
 
@@ -294,8 +294,8 @@ class _Files(torch.utils.data.Dataset):
         return len(self.files)
 
     def __getitem__(self, i):
-        for j in (i + k for k in range(len(self.files))):
-            j %= len(self.files)
+        for k in range(len(self.files)):
+            j = (i + k) % len(self.files)
             if j in self.bad:
                 continue
             try:
