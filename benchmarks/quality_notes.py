@@ -693,7 +693,7 @@ STEP_NOTES = [
     "by about one draw's sd (1-2.6 here) therefore says little more than two single finals do; the "
     "decisions on this page rest on the 8-draw finals, and the curve ranges quoted beside them are context.",
     "",
-    "**The tutorial on 8 draws, seed 2 retrained (2026-12-06).** The tutorial's 10,000-step run folders "
+    "**The tutorial on 8 draws, its seeds retrained (2026-12-06).** The tutorial's 10,000-step run folders "
     "were gone (they live in bench_runs/, not committed), so the 0.5x target compared the default's 8-draw "
     "medians with the tutorial's single draws. Seed 2, whose 11.3 is the row's median, trained again on "
     "this sitting's machine (`python benchmarks/quality.py --mnist ../shared/data/mnist --tasks mnist "
@@ -712,7 +712,12 @@ STEP_NOTES = [
     "suite's draw and **12.20** [11.23-14.11] on 8 (the same fid_spread page): over seeds 1 and 2 the "
     "tutorial's 8-draw median lies in [10.93, 12.20] whatever seed 0 reads, so the default's 5.56 is "
     "0.46x to 0.51x it: met on 8 draws if seed 0's typical value is 11.12 or more (its single draw read "
-    "17.2), not met otherwise; seed 0 was not retrained.",
+    "17.2), not met otherwise. Seed 0 retrained the next evening (`--seeds 0`, 3,578 s) reads 13.18 on the "
+    "suite's draw and **14.03** [12.86-16.89] on 8, so the tutorial's 3-seed 8-draw median is **12.20** and "
+    "the default's 5.56 is **0.46x** it (seed for seed 0.40x, 0.43x and 0.54x): the 0.5x target is met on 8 "
+    "draws a seed. On single draws the default is on the line: its 5.82 is 0.49x the three retrained "
+    "seeds' 11.77 (13.18, 11.77, 9.08), 0.52x this table's 11.3, 0.505x the median of all six tutorial runs "
+    "(11.5); this table's rows stay on the first cells.",
     "",
     "**The residual conv recipe at 10,000 steps, seeds 0 and 1 (2026-12-05 to 06).** `r3gan-b256-g1-resnet16` "
     "(the default's recipe on residual networks of width 16, batch 256, fp32) trained its 10,000-step cell "
