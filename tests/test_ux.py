@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import torch
 
 import ganforge
 from ganforge.cli import main
@@ -291,3 +292,17 @@ def test_runs_names_the_measure_of_the_runs_data_before_any_evaluation(tmp_path)
         row = run_summary(run)
         assert key in row and row[key] is None
         assert ("best_w1" if key == "best_fid" else "best_fid") not in row
+
+
+def test_a_sample_picture_type_is_checked_against_its_writer_s_own_list(tmp_path):
+    """`sample --out` names a file its writer must be able to save: Pillow's types for an
+    image grid, matplotlib's for a scatter of points (.eps was refused by a short copy)."""
+    from ganforge.images import require_picture_suffix, save_scatter
+
+    assert require_picture_suffix("g.PNG", image=True).name == "g.PNG"
+    assert require_picture_suffix("g.webp", image=True).suffix == ".webp"
+    save_scatter(torch.zeros(4, 2), require_picture_suffix(tmp_path / "pts.eps", image=False))
+    assert (tmp_path / "pts.eps").read_bytes().startswith(b"%!PS")
+    for name, image in (("g.xyz", True), ("g.xyz", False), ("g", False)):
+        with pytest.raises(ConfigError, match="is not a picture type this run's samples are written as; name a .png file"):
+            require_picture_suffix(name, image)

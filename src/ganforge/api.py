@@ -238,21 +238,6 @@ def _require_samples_fit(n: int, data, flag: str) -> None:
     require_fits(2 * n * per, f"{flag} {n} samples", f"ask for fewer samples with {flag}")
 
 
-def _require_picture_suffix(out: Path, image: bool) -> None:
-    """ConfigError, before any sample is drawn, when ``out`` names a file type that its
-    picture (a Pillow grid of images, a matplotlib scatter of points) cannot be written as."""
-    if image:
-        from PIL import Image
-
-        ok = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE}
-    else:
-        ok = {".png", ".pdf", ".svg", ".jpg", ".jpeg"}
-    if out.suffix.lower() not in ok:
-        hint = "name a .png file, or a folder (no suffix) for one PNG a sample" if image else "name a .png file"
-        raise ConfigError(f"--out {out}: {out.suffix or 'no suffix'} is not a picture type this run's samples are "
-                          f"written as; {hint}")
-
-
 def _class_number(class_: Union[int, str], names: list[str]) -> int:
     """A class given by number or (a labelled image folder's) subfolder name, as its number."""
     if isinstance(class_, int) or str(class_).lstrip("-").isdigit():
@@ -283,12 +268,15 @@ def sample(run_dir: Union[str, Path], n: int = 64, out: Union[str, Path, None] =
     if folder and not m.data.is_image:
         raise ConfigError(f"--out {out}: a folder of images needs an image run; this run's samples are points "
                           "(name a .png file for their scatter)")
-    if folder:  # refused before the samples are drawn, not after
+    # refused before the samples are drawn, not after
+    if folder:
         from .images import require_new_folder
 
         require_new_folder(out)
     elif out is not None:
-        _require_picture_suffix(Path(out), m.data.is_image)
+        from .images import require_picture_suffix
+
+        require_picture_suffix(out, m.data.is_image)
     cfg = m.cfg
     _require_samples_fit(n, m.data, "--n")
     y = None

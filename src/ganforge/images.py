@@ -52,6 +52,27 @@ def require_new_folder(folder: str | Path) -> Path:
     return folder
 
 
+def require_picture_suffix(out: str | Path, image: bool) -> Path:
+    """``out`` as a Path when its suffix is a type its picture can be written as, else a
+    ConfigError (before any sample is drawn): for images a type Pillow saves (the grid,
+    :func:`save_grid`), for points one matplotlib saves (the scatter, :func:`save_scatter`),
+    each from the writer's own list."""
+    from .errors import ConfigError
+
+    out = Path(out)
+    if image:
+        ok = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE}
+    else:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        ok = {"." + ext for ext in FigureCanvasBase.get_supported_filetypes()}
+    if out.suffix.lower() not in ok:
+        hint = "name a .png file, or a folder (no suffix) for one PNG a sample" if image else "name a .png file"
+        raise ConfigError(f"--out {out}: {out.suffix or 'no suffix'} is not a picture type this run's samples are "
+                          f"written as; {hint}")
+    return out
+
+
 def save_folder(x: torch.Tensor, folder: str | Path, labels: Optional[torch.Tensor] = None,
                 names: Optional[list[str]] = None) -> Path:
     """One PNG a sample (``000000.png``, ...) in ``folder``, as external FID tools read them;
